@@ -1,0 +1,87 @@
+"""Base classes every API view derives from, so cross-cutting behaviour lives in one place."""
+
+from __future__ import annotations
+
+from rest_framework import generics, mixins, views, viewsets
+from rest_framework.response import Response
+
+from apps.core import idempotency
+
+from .principals import principal_of
+
+_REPLAYED_HEADERS = ("Location",)
+_CONTENT_TYPE = "X-Stored-Content-Type"
+
+
+def _replay_response(stored: idempotency.StoredResponse) -> Response:
+    headers = dict(stored.headers)
+    content_type = headers.pop(_CONTENT_TYPE, None)
+    response = Response(
+        stored.data, status=stored.status, headers=headers, content_type=content_type
+    )
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+class IdempotentMixin:
+    """Honours `Idempotency-Key` on POST (see apps/core/idempotency.py)."""
+
+    _idempotency_claim: idempotency.Claim | None = None
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self._idempotency_claim = None
+        key = request.headers.get("Idempotency-Key")
+        if request.method == "POST" and key is not None:
+            self._idempotency_claim = idempotency.claim(
+                principal=principal_of(request),
+                key=key,
+                method=request.method,
+                path=request.get_full_path(),
+                body=request._request.body,
+            )
+
+    def handle_exception(self, exc):
+        if isinstance(exc, idempotency.Replay):
+            return _replay_response(exc.stored)
+        return super().handle_exception(exc)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        claim = self._idempotency_claim
+        if claim is not None:
+            self._idempotency_claim = None
+            headers = {h: response[h] for h in _REPLAYED_HEADERS if response.has_header(h)}
+            if getattr(response, "content_type", None):
+                headers[_CONTENT_TYPE] = response.content_type
+            idempotency.complete(
+                claim, status=response.status_code, data=response.data, headers=headers
+            )
+        return response
+
+
+class APIView(IdempotentMixin, views.APIView):
+    pass
+
+
+class GenericAPIView(IdempotentMixin, generics.GenericAPIView):
+    pass
+
+
+class ViewSet(IdempotentMixin, viewsets.ViewSet):
+    pass
+
+
+class GenericViewSet(IdempotentMixin, viewsets.GenericViewSet):
+    pass
+
+
+class ModelViewSet(
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    mixins.ListModelMixin,
+    GenericViewSet,
+):
+    pass

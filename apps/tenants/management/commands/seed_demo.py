@@ -1,0 +1,56 @@
+"""Demo data for `make run`: an operator, and a demo tenant with its owner. Idempotent."""
+
+import os
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django_tenants.utils import schema_context
+
+from apps.deploy.models import App
+from apps.tenants.models import Membership, Role, Tenant
+from apps.tenants.services import tenant_create
+
+OPERATOR = ("admin@quayside.localhost", "quayside-admin")
+OWNER = ("owner@demo.localhost", "quayside-demo")
+DEMO_SLUG = "demo"
+
+
+class Command(BaseCommand):
+    help = "Create the demo operator, the demo tenant and its owner (for local use only)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--force", action="store_true", help="Allow with DEBUG off.")
+
+    def handle(self, *args, force: bool = False, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError("seed_demo writes known passwords; it runs only with DEBUG on.")
+        with transaction.atomic():
+            operator = self._user(*OPERATOR, staff=True)
+            owner = self._user(*OWNER, staff=False)
+            tenant = Tenant.objects.filter(slug=DEMO_SLUG).first()
+            if tenant is None:
+                tenant = tenant_create(name="Demo", slug=DEMO_SLUG, owner=owner, actor=operator)
+            Membership.objects.get_or_create(
+                tenant=tenant, user=owner, defaults={"role": Role.OWNER}
+            )
+        with schema_context(tenant.schema_name):
+            App.objects.get_or_create(name="hello")
+        port = os.environ.get("PORT", "8000")
+        self.stdout.write(
+            self.style.SUCCESS("Demo data ready.")
+            + f"\n  Operator: {OPERATOR[0]} / {OPERATOR[1]}"
+            + f"\n  Demo tenant owner: {OWNER[0]} / {OWNER[1]}"
+            + f"\n  Demo tenant: http://{DEMO_SLUG}.{settings.BASE_DOMAIN}:{port}/"
+        )
+
+    def _user(self, email: str, password: str, *, staff: bool):
+        user, _ = get_user_model().objects.get_or_create(username=email, defaults={"email": email})
+        user.email = email
+        user.is_staff = staff
+        user.is_superuser = staff
+        user.is_active = True
+        user.set_password(password)
+        user.save()
+        return user

@@ -1,0 +1,26 @@
+import uuid
+
+from .base import *  # noqa: F403
+from .base import CACHES, REST_FRAMEWORK, ROOT_HOSTS, env
+
+DEBUG = False
+SECRET_KEY = "test-only-secret-key"  # noqa: S105
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+ALLOWED_HOSTS = ["*"]
+# The real Redis and broker, but a key prefix and a queue of this test run's own, so tests never
+# see a running instance's keys or have their tasks taken by its workers.
+_RUN_ID = env("QS_TEST_RUN_ID", default=uuid.uuid4().hex[:10])
+CACHES["default"]["KEY_PREFIX"] = f"qs-test-{_RUN_ID}"
+CELERY_TASK_DEFAULT_QUEUE = f"qs-test-{_RUN_ID}"
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    # High enough that ordinary tests never meet them; throttle tests set their own.
+    "DEFAULT_THROTTLE_RATES": {"read": "10000/min", "write": "10000/min", "anon": "10000/min"},
+}
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+ROOT_HOSTS = [*ROOT_HOSTS, "testserver"]
+WHITENOISE_AUTOREFRESH = True

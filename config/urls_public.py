@@ -1,0 +1,16 @@
+"""URLs of the root host (public schema): operator admin, API, docs, health."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from apps.core.views import healthz, readyz
+
+handler404 = "apps.core.views.handler404"
+handler500 = "apps.core.views.handler500"
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("", include("config.urls_api")),
+]
