@@ -132,4 +132,6 @@ def _database_url() -> str:
     user = params.get("USER") or ""
     password = f":{params['PASSWORD']}" if params.get("PASSWORD") else ""
     auth = f"{user}{password}@" if user else ""
-    return f"postgres://{auth}{params.get('HOST') or ''}:{params.get('PORT') or 5432}/{params['NAME']}"
+    return (
+        f"postgres://{auth}{params.get('HOST') or ''}:{params.get('PORT') or 5432}/{params['NAME']}"
+    )

@@ -162,6 +162,8 @@ REST_FRAMEWORK = {
     "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%S.%fZ",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# Checked before any view's own permissions on every API request (apps/core/api/views.py).
+TENANT_ACCESS_PERMISSION = "apps.tenants.permissions.TenantMember"
 IDEMPOTENCY_KEY_TTL_S = env.int("IDEMPOTENCY_KEY_TTL_S", default=24 * 3600)
 
 SPECTACULAR_SETTINGS = {

@@ -2,7 +2,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from apps.core.api.views import IdempotentMixin
+from apps.core.api.views import BaseMixin
 
 
 def test_schema_validates_without_warnings(db, tmp_path):
@@ -25,9 +25,9 @@ def _api_views(resolver, prefix=""):
 
 
 @pytest.mark.parametrize("urlconf", ["config.urls_public", "config.urls_tenant"])
-def test_every_api_view_honours_idempotency_keys(urlconf):
+def test_every_api_view_checks_tenant_access_and_honours_idempotency_keys(urlconf):
     views = list(_api_views(get_resolver(urlconf)))
     assert views
     for view in views:
         view_class = getattr(view, "cls", None)
-        assert view_class is not None and issubclass(view_class, IdempotentMixin), view
+        assert view_class is not None and issubclass(view_class, BaseMixin), view

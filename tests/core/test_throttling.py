@@ -47,9 +47,12 @@ def test_reads_and_writes_have_separate_budgets_per_user(client_for, world):
         assert bob.post("/api/v1/tenants", {"name": "B2", "slug": "bob-two"}).status_code == 429
         # Writes being spent leaves reads alone, and another user has a budget of their own.
         assert bob.get("/api/v1/tenants").status_code == 200
-        assert client_for(world["alice"]).post(
-            "/api/v1/tenants", {"name": "A1", "slug": "alice-one"}
-        ).status_code == 201
+        assert (
+            client_for(world["alice"])
+            .post("/api/v1/tenants", {"name": "A1", "slug": "alice-one"})
+            .status_code
+            == 201
+        )
 
 
 def test_successful_responses_announce_the_remaining_budget(client_for, world):

@@ -14,6 +14,12 @@ from apps.tenants.models import Domain, Membership, Role, Tenant, TenantStatus
 pytestmark = pytest.mark.django_db
 
 
+def forget_migration(cursor, schema: str, app: str, name: str) -> None:
+    cursor.execute(
+        f'DELETE FROM "{schema}".django_migrations WHERE app = %s AND name = %s', [app, name]
+    )
+
+
 def test_a_row_in_one_tenant_schema_is_invisible_from_another(world):
     with schema_context(world["tenant_a"].schema_name):
         App.objects.create(name="only-in-alpha")
@@ -92,9 +98,7 @@ def test_pending_migrations_are_found_per_schema(world):
     alpha, bravo = world["tenant_a"].schema_name, world["tenant_b"].schema_name
     assert provisioning.schemas_with_pending_migrations([alpha, bravo]) == []
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM \"{bravo}\".django_migrations WHERE app = 'deploy' AND name = '0001_initial'"
-        )
+        forget_migration(cursor, bravo, "deploy", "0001_initial")
     assert provisioning.schemas_with_pending_migrations([alpha, bravo]) == [bravo]
     assert provisioning.schemas_with_pending_migrations(["t_missing"]) == ["t_missing"]
 
@@ -103,9 +107,7 @@ def test_release_migrates_only_the_schemas_that_need_it(world, capsys):
     bravo = world["tenant_b"].schema_name
     with connection.cursor() as cursor:
         cursor.execute(f'DROP TABLE "{bravo}".deploy_app')
-        cursor.execute(
-            f"DELETE FROM \"{bravo}\".django_migrations WHERE app = 'deploy' AND name = '0001_initial'"
-        )
+        forget_migration(cursor, bravo, "deploy", "0001_initial")
     call_command("release", verbosity=0)
     out = capsys.readouterr().out
     assert "with pending migrations: 1" in out

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+
+from django.conf import settings
+from django.utils.module_loading import import_string
 from rest_framework import generics, mixins, views, viewsets
 from rest_framework.response import Response
 
@@ -60,19 +64,36 @@ class IdempotentMixin:
         return response
 
 
-class APIView(IdempotentMixin, views.APIView):
+class TenantAccessMixin:
+    """Puts settings.TENANT_ACCESS_PERMISSION in front of every view's own permissions, so that
+    no view can forget the tenant membership check (views declaring AllowAny included)."""
+
+    def get_permissions(self):
+        return [_tenant_access_permission()(), *super().get_permissions()]
+
+
+@functools.cache
+def _tenant_access_permission():
+    return import_string(settings.TENANT_ACCESS_PERMISSION)
+
+
+class BaseMixin(TenantAccessMixin, IdempotentMixin):
     pass
 
 
-class GenericAPIView(IdempotentMixin, generics.GenericAPIView):
+class APIView(BaseMixin, views.APIView):
     pass
 
 
-class ViewSet(IdempotentMixin, viewsets.ViewSet):
+class GenericAPIView(BaseMixin, generics.GenericAPIView):
     pass
 
 
-class GenericViewSet(IdempotentMixin, viewsets.GenericViewSet):
+class ViewSet(BaseMixin, viewsets.ViewSet):
+    pass
+
+
+class GenericViewSet(BaseMixin, viewsets.GenericViewSet):
     pass
 
 
