@@ -16,7 +16,7 @@ CELERY_TASK_DEFAULT_QUEUE = f"qs-test-{_RUN_ID}"
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     # High enough that ordinary tests never meet them; throttle tests set their own.
-    "DEFAULT_THROTTLE_RATES": {"read": "10000/min", "write": "10000/min", "anon": "10000/min"},
+    "DEFAULT_THROTTLE_RATES": {"read": "10000/min", "write": "10000/min"},
 }
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -49,3 +49,12 @@ def test_operator_list_pages_render(client, world, path):
     world["operator"].save()
     client.force_login(world["operator"])
     assert client.get(path).status_code == 200
+
+
+def test_operator_logs_in_with_email_and_password(client, world):
+    response = client.post(
+        "/admin/login/?next=/admin/",
+        {"username": "operator@example.com", "password": "pw-operator@example.com"},
+    )
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 200

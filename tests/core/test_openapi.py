@@ -31,3 +31,13 @@ def test_every_api_view_checks_tenant_access_and_honours_idempotency_keys(urlcon
     for view in views:
         view_class = getattr(view, "cls", None)
         assert view_class is not None and issubclass(view_class, BaseMixin), view
+
+
+def test_schema_documents_headers_and_problem_answers(api_client, db):
+    schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    create = schema["paths"]["/api/v1/tenants/"]["post"]
+    headers = {p["name"] for p in create["parameters"] if p["in"] == "header"}
+    assert {"X-Tenant-ID", "Idempotency-Key"} <= headers
+    for code in ("400", "401", "404", "409", "429", "500"):
+        assert "application/problem+json" in create["responses"][code]["content"], code
+    assert create["requestBody"]["content"]["application/json"]["examples"]

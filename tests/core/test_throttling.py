@@ -12,7 +12,7 @@ def rates(read: str, write: str):
     return override_settings(
         REST_FRAMEWORK={
             **api_settings.user_settings,
-            "DEFAULT_THROTTLE_RATES": {"read": read, "write": write, "anon": "100/min"},
+            "DEFAULT_THROTTLE_RATES": {"read": read, "write": write},
         }
     )
 
