@@ -35,7 +35,7 @@ def services_up() -> bool:
     if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"):
         return False
     out = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "services.py"), "up"],
+        [sys.executable, str(ROOT / "scripts" / "services.py"), "up", f"--owner-pid={os.getpid()}"],
         check=True,
         capture_output=True,
         text=True,
@@ -50,7 +50,15 @@ def services_up() -> bool:
 
 
 def services_down() -> None:
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "services.py"), "down"], cwd=ROOT)
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "services.py"),
+            "down",
+            f"--owner-pid={os.getpid()}",
+        ],
+        cwd=ROOT,
+    )
 
 
 def scratch_database_url(base_url: str, name: str) -> str:

@@ -1,0 +1,31 @@
+# The two commands: `make run` and `make test`. Both need only Python 3.11; PostgreSQL and Redis
+# are used if already running, otherwise project-local ones are started under .local/.
+#   make test ARGS="-k tenants -x"     extra pytest arguments
+
+ARGS ?=
+PYTHON := .venv/bin/python
+
+.PHONY: run test lint bootstrap services-up services-down services-status clean-local
+
+run:
+	@bash scripts/run.sh
+
+test:
+	@bash scripts/test.sh $(ARGS)
+
+lint: bootstrap
+	@.venv/bin/ruff check .
+
+bootstrap:
+	@bash scripts/bootstrap.sh
+
+services-status: bootstrap
+	@$(PYTHON) scripts/services.py status
+
+# Stops every project-local PostgreSQL/Redis of this checkout (not servers it merely used).
+services-down:
+	@if [ -x $(PYTHON) ]; then $(PYTHON) scripts/services.py down --all; fi
+
+clean-local:
+	@if [ -x $(PYTHON) ]; then $(PYTHON) scripts/services.py down --all --purge; fi
+	rm -rf .local

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# `make test`: ruff, then pytest (extra arguments go to pytest), against PostgreSQL and Redis found
+# or started by scripts/services.py (and stopped again on exit if this run started them).
+# Exits with pytest's status, or ruff's if only ruff failed.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bash scripts/bootstrap.sh
+
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  .venv/bin/python scripts/services.py down --owner-pid $$ || true
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Two steps rather than eval "$(...)" so that a failing `up` stops the script (set -e).
+service_env=$(.venv/bin/python scripts/services.py up --owner-pid $$)
+eval "$service_env"
+
+export DJANGO_SETTINGS_MODULE=config.settings.test
+
+ruff_status=0
+.venv/bin/ruff check . || ruff_status=$?
+
+pytest_status=0
+.venv/bin/python -m pytest "$@" || pytest_status=$?
+
+if [ "$ruff_status" -ne 0 ]; then
+  echo "test.sh: ruff check failed (exit $ruff_status)" >&2
+fi
+if [ "$pytest_status" -ne 0 ]; then
+  exit "$pytest_status"
+fi
+exit "$ruff_status"
