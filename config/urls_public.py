@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from apps.accounts.auth_urls import page_urlpatterns
 from apps.core.views import healthz, readyz
 
 handler404 = "apps.core.views.handler404"
@@ -12,5 +13,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    path("accounts/", include(page_urlpatterns)),
+    path("invitations/", include("apps.tenants.urls")),
     path("", include("config.urls_api")),
 ]

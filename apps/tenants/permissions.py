@@ -1,33 +1,79 @@
-"""Tenant access for the API: every request routed to a tenant must come from one of its members
-(or an operator, whose entry is audited). Anyone else gets 404, as if the tenant did not exist."""
+"""Tenant access for the API.
 
+`TenantMember` runs before every view's own permissions (settings.TENANT_ACCESS_PERMISSION). On a
+request routed to a tenant (host or X-Tenant-ID) it admits members, API keys of that tenant, and
+operators (audited); anyone else gets 404, as if the tenant did not exist. It leaves on the request:
+  request.tenant_role   owner|admin|member|viewer (keys: their authority; operators: admin)
+  request.membership    the caller's Membership, or None for keys and operators
+Writes to a suspended tenant answer 423.
+
+`TenantRole` then applies the view's `required_roles` ({action: minimum role}); without an entry,
+reads need `viewer` and writes `member`.
+"""
+
+from django.conf import settings
 from django.core.cache import cache
-from rest_framework.exceptions import NotFound
-from rest_framework.permissions import BasePermission
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from apps.core.audit import audit_record
+from apps.core.problems import TenantSuspended
 
-from .models import Membership
+from .models import Membership, Role, TenantStatus
+from .roles import role_at_least
 
 OPERATOR_ENTRY_AUDIT_EVERY_S = 3600
+
+
+def is_api_key(auth) -> bool:
+    return bool(getattr(auth, "is_api_key", False))
 
 
 class TenantMember(BasePermission):
     def has_permission(self, request, view) -> bool:
         tenant = getattr(request._request, "tenant", None)
+        request.tenant_role = None
+        request.membership = None
         if tenant is None:  # a public-schema route
+            if is_api_key(request.auth):
+                raise PermissionDenied(
+                    "API keys act inside their tenant: send X-Tenant-ID or use the tenant host."
+                )
             return True
+        request.tenant_role = self._role(request, tenant)
+        if tenant.status == TenantStatus.SUSPENDED and request.method not in SAFE_METHODS:
+            raise TenantSuspended("This tenant is suspended: it can be read but not changed.")
+        return True
+
+    def _role(self, request, tenant) -> str:
+        auth = request.auth
+        if is_api_key(auth):
+            if auth.tenant_id == tenant.pk:
+                return auth.authority
+            raise NotFound("No such tenant.")
         user = request.user
         if user is not None and user.is_authenticated:
             membership = Membership.objects.filter(tenant=tenant, user=user).first()
             if membership is not None:
                 request.membership = membership
-                return True
+                return membership.role
             if user.is_staff:
-                request.membership = None
                 _audit_operator_entry(user, tenant)
-                return True
+                return settings.OPERATOR_TENANT_ROLE
         raise NotFound("No such tenant.")
+
+
+class TenantRole(BasePermission):
+    message = "Your role in this tenant does not allow this."
+
+    def has_permission(self, request, view) -> bool:
+        role = getattr(request, "tenant_role", None)
+        if role is None:  # public route: the view checks what it needs itself
+            return True
+        required = getattr(view, "required_roles", {}).get(getattr(view, "action", None))
+        if required is None:
+            required = Role.VIEWER if request.method in SAFE_METHODS else Role.MEMBER
+        return role_at_least(role, required)
 
 
 def _audit_operator_entry(user, tenant) -> None:

@@ -65,16 +65,16 @@ class IdempotentMixin:
 
 
 class TenantAccessMixin:
-    """Puts settings.TENANT_ACCESS_PERMISSION in front of every view's own permissions, so that
-    no view can forget the tenant membership check (views declaring AllowAny included)."""
+    """Puts settings.TENANT_ACCESS_PERMISSIONS in front of every view's own permissions, so that
+    no view can forget the tenant membership and role checks (views declaring AllowAny too)."""
 
     def get_permissions(self):
-        return [_tenant_access_permission()(), *super().get_permissions()]
+        return [*(cls() for cls in _tenant_access_permissions()), *super().get_permissions()]
 
 
 @functools.cache
-def _tenant_access_permission():
-    return import_string(settings.TENANT_ACCESS_PERMISSION)
+def _tenant_access_permissions() -> tuple[type, ...]:
+    return tuple(import_string(path) for path in settings.TENANT_ACCESS_PERMISSIONS)
 
 
 class BaseMixin(TenantAccessMixin, IdempotentMixin):
