@@ -15,5 +15,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include(page_urlpatterns)),
     path("invitations/", include("apps.tenants.urls")),
+    path("webhooks/", include("apps.deploy.webhook_urls")),
     path("", include("config.urls_api")),
 ]

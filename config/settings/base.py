@@ -263,3 +263,4 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 # --- Concerns with settings files of their own ----------------------------------------------
 from .auth import *  # noqa: E402, F403
 from .tenancy import *  # noqa: E402, F403
+from .deploy import *  # noqa: E402, F403

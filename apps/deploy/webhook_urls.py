@@ -1,0 +1,3 @@
+"""/webhooks/git/ routes (root host)."""
+
+urlpatterns: list = []
