@@ -16,5 +16,6 @@ urlpatterns = [
     path("accounts/", include(page_urlpatterns)),
     path("invitations/", include("apps.tenants.urls")),
     path("webhooks/", include("apps.deploy.webhook_urls")),
+    path("webhooks/", include("apps.billing.webhook_urls")),
     path("", include("config.urls_api")),
 ]

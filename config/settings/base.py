@@ -264,3 +264,4 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 from .auth import *  # noqa: E402, F403
 from .tenancy import *  # noqa: E402, F403
 from .deploy import *  # noqa: E402, F403
+from .billing import *  # noqa: E402, F403

@@ -1,0 +1,3 @@
+"""/webhooks/stripe/ (root host)."""
+
+urlpatterns: list = []

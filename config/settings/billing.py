@@ -1,0 +1,5 @@
+"""Plans, Stripe, credits, invoices, dunning. Imported by base.py."""
+
+import environ
+
+env = environ.Env()
