@@ -12,72 +12,15 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
-import statistics
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    index = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
-
-
-def services_up() -> bool:
-    """Export DATABASE_URL/REDIS_URL from scripts/services.py; True if it started anything."""
-    if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"):
-        return False
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "services.py"), "up", f"--owner-pid={os.getpid()}"],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    ).stdout
-    for line in out.splitlines():
-        line = line.removeprefix("export ").strip()
-        if "=" in line:
-            key, value = line.split("=", 1)
-            os.environ[key] = value.strip("'\"")
-    return True
-
-
-def services_down() -> None:
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "scripts" / "services.py"),
-            "down",
-            f"--owner-pid={os.getpid()}",
-        ],
-        cwd=ROOT,
-    )
-
-
-def scratch_database_url(base_url: str, name: str) -> str:
-    head, _, _ = base_url.rpartition("/")
-    return f"{head}/{name}"
-
-
-def admin_execute(base_url: str, statement: str) -> None:
-    import psycopg
-
-    with psycopg.connect(scratch_database_url(base_url, "postgres"), autocommit=True) as conn:
-        conn.execute(statement)
+from _support import median, percentile, scratch_database, services
 
 
 def run(count: int) -> str:
-    import django
     from django.core.management import call_command
 
-    django.setup()
     from apps.tenants.services import tenant_create
 
     started = time.perf_counter()
@@ -98,7 +41,7 @@ def run(count: int) -> str:
         first = number * decile + 1
         print(
             f"{first:>6}-{first + len(batch) - 1:<6} "
-            f"{statistics.median(batch):>8.1f} {percentile(batch, 95):>8.1f}"
+            f"{median(batch):>8.1f} {percentile(batch, 95):>8.1f}"
         )
 
     out = io.StringIO()
@@ -110,7 +53,7 @@ def run(count: int) -> str:
 
     return (
         f"BENCH tenant_create count={count} "
-        f"p50_ms={statistics.median(timings):.1f} p95_ms={percentile(timings, 95):.1f} "
+        f"p50_ms={median(timings):.1f} p95_ms={percentile(timings, 95):.1f} "
         f"first_decile_p95_ms={percentile(batches[0], 95):.1f} "
         f"last_decile_p95_ms={percentile(batches[-1], 95):.1f}"
     )
@@ -120,23 +63,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=500, help="tenants to create (500)")
     args = parser.parse_args()
-
-    started_services = services_up()
-    base_url = os.environ["DATABASE_URL"]
-    name = f"quayside_bench_{os.getpid()}"
-    admin_execute(base_url, f'CREATE DATABASE "{name}"')
-    os.environ["DATABASE_URL"] = scratch_database_url(base_url, name)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
-    os.environ.setdefault("QS_TEST_RUN_ID", f"bench-{os.getpid()}")
-    try:
+    with services(), scratch_database():
         line = run(args.count)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        admin_execute(base_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if started_services:
-            services_down()
     print(line)
     return 0
 

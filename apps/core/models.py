@@ -1,6 +1,8 @@
 import uuid
 
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 
 class TimeStampedModel(models.Model):
@@ -53,3 +55,38 @@ class AuditEvent(models.Model):
         if not self._state.adding:
             raise ValueError("Audit events are append-only.")
         super().save(*args, **kwargs)
+
+
+class InboxMessage(TimeStampedModel):
+    """A message for one user (invited, role changed, removed, billing notices, ...).
+
+    Any app sends through apps.core.inbox.inbox_send(). Like AuditEvent, the tenant is kept as a
+    plain id plus labels, so that core imports no app and messages outlive purged tenants."""
+
+    # Indexed by `inbox_user_time` (user first), which also serves the foreign key.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="inbox_messages",
+        db_index=False,
+    )
+    kind = models.CharField(max_length=100)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    tenant_id = models.UUIDField(null=True, blank=True)
+    tenant_slug = models.CharField(max_length=100, blank=True)
+    tenant_name = models.CharField(max_length=100, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = [
+            models.Index(fields=["user", "-created_at", "-id"], name="inbox_user_time"),
+            models.Index(
+                fields=["user"], condition=Q(read_at__isnull=True), name="inbox_user_unread"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.user_id}: {self.title}"

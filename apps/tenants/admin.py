@@ -5,7 +5,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from apps.core.problems import ApplicationError
 
 from . import services
-from .models import Domain, Membership, SchemaTemplate, Tenant
+from .models import Domain, Invitation, Membership, Role, SchemaTemplate, Tenant
 
 
 class TenantAddForm(forms.ModelForm):
@@ -18,6 +18,30 @@ class TenantAddForm(forms.ModelForm):
             return services.tenant_slug_validate(self.cleaned_data["slug"])
         except ApplicationError as exc:
             raise forms.ValidationError(exc.detail) from exc
+
+
+class TenantChangeForm(forms.ModelForm):
+    """Name and quota overrides; saved through tenant_rename and
+    tenant_entitlement_overrides_update (audited), never by the admin directly."""
+
+    entitlement_overrides = forms.JSONField(
+        required=False,
+        help_text='Limits that replace the plan\'s for this tenant, e.g. {"users": 50}. '
+        "Remove a key to fall back to the plan.",
+    )
+    override_reason = forms.CharField(
+        required=False, max_length=200, help_text="Why (kept in the audit log)."
+    )
+
+    class Meta:
+        model = Tenant
+        fields = ("name", "entitlement_overrides")
+
+    def clean_entitlement_overrides(self):
+        value = self.cleaned_data.get("entitlement_overrides") or {}
+        if not isinstance(value, dict):
+            raise forms.ValidationError('Use a JSON object such as {"users": 50}.')
+        return value
 
 
 class DomainInline(TabularInline):
@@ -39,18 +63,51 @@ class TenantAdmin(ModelAdmin):
     list_display = ("name", "slug", "status", "schema_name", "created_at")
     list_filter = ("status",)
     search_fields = ("name", "slug", "schema_name")
-    readonly_fields = ("schema_name", "status", "created_at", "updated_at")
+    readonly_fields = (
+        "schema_name",
+        "status",
+        "suspended_at",
+        "suspension_reason",
+        "deleted_at",
+        "purged_at",
+        "entitlements",
+        "created_at",
+        "updated_at",
+    )
     inlines = (DomainInline, MembershipInline)
+    actions = ("suspend_selected", "resume_selected", "delete_softly")
 
     def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = TenantAddForm
+        kwargs["form"] = TenantAddForm if obj is None else TenantChangeForm
         return super().get_form(request, obj, **kwargs)
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return ((None, {"fields": ("name", "slug")}),)
-        return super().get_fieldsets(request, obj)
+        return (
+            (None, {"fields": ("name", "slug", "schema_name", "status")}),
+            ("Quotas", {"fields": ("entitlements", "entitlement_overrides", "override_reason")}),
+            (
+                "Lifecycle",
+                {
+                    "fields": (
+                        "suspended_at",
+                        "suspension_reason",
+                        "deleted_at",
+                        "purged_at",
+                        "created_at",
+                        "updated_at",
+                    )
+                },
+            ),
+        )
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # tenants are deleted softly (action below) and purged later
+
+    @admin.action(description="Delete the selected tenants (soft; purged after the grace period)")
+    def delete_softly(self, request, queryset):
+        self._each(request, queryset, "deleted", services.tenant_delete, actor_role=Role.OWNER)
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else ()
@@ -60,7 +117,7 @@ class TenantAdmin(ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            return super().save_model(request, obj, form, change)
+            return self._save_change(request, obj, form)
         try:
             created = services.tenant_create(
                 name=form.cleaned_data["name"], slug=form.cleaned_data["slug"], actor=request.user
@@ -70,6 +127,84 @@ class TenantAdmin(ModelAdmin):
             raise
         # The admin goes on with `obj` (log entry, redirect): make it the created tenant.
         obj.__dict__.update(created.__dict__)
+
+    def _save_change(self, request, obj, form) -> None:
+        current = Tenant.objects.get(pk=obj.pk)
+        try:
+            if form.cleaned_data["name"] != current.name:
+                services.tenant_rename(
+                    tenant=current,
+                    name=form.cleaned_data["name"],
+                    actor_role=Role.OWNER,
+                    actor=request.user,
+                )
+            wanted = form.cleaned_data["entitlement_overrides"]
+            before = current.entitlement_overrides or {}
+            changes = {**{name: None for name in before if name not in wanted}, **wanted}
+            services.tenant_entitlement_overrides_update(
+                tenant=current,
+                changes=changes,
+                reason=form.cleaned_data.get("override_reason", ""),
+                actor=request.user,
+            )
+        except ApplicationError as exc:
+            self.message_user(request, exc.detail, messages.ERROR)
+        obj.refresh_from_db()
+
+    @admin.action(description="Suspend the selected tenants (reads only)")
+    def suspend_selected(self, request, queryset):
+        self._each(request, queryset, "suspended", services.tenant_suspend, reason="By operator")
+
+    @admin.action(description="Resume the selected tenants")
+    def resume_selected(self, request, queryset):
+        self._each(request, queryset, "resumed", services.tenant_resume)
+
+    def _each(self, request, queryset, done: str, service, **kwargs) -> None:
+        changed = 0
+        for tenant in queryset:
+            try:
+                service(tenant=tenant, actor=request.user, **kwargs)
+                changed += 1
+            except ApplicationError as exc:
+                self.message_user(request, f"{tenant.slug}: {exc.detail}", messages.ERROR)
+        if changed:
+            self.message_user(request, f"{changed} tenant(s) {done}.", messages.SUCCESS)
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ModelAdmin):
+    """Read-only: invitations are made, resent and accepted through the API (services)."""
+
+    list_display = ("email", "tenant", "role", "status", "expires_at", "invited_by", "created_at")
+    list_filter = ("status", "role")
+    search_fields = ("email", "tenant__slug")
+    list_select_related = ("tenant", "invited_by")
+    raw_id_fields = ("tenant", "invited_by", "accepted_by")
+    exclude = ("token_hash", "token_nonce", "mailed_token_hash")
+    actions = ("revoke_selected",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Revoke the selected invitations")
+    def revoke_selected(self, request, queryset):
+        revoked = 0
+        for invitation in queryset.select_related("tenant"):
+            try:
+                services.invitation_revoke(
+                    invitation=invitation, actor_role=Role.OWNER, actor=request.user
+                )
+                revoked += 1
+            except ApplicationError as exc:
+                self.message_user(request, f"{invitation.email}: {exc.detail}", messages.ERROR)
+        if revoked:
+            self.message_user(request, f"{revoked} invitation(s) revoked.", messages.SUCCESS)
 
 
 @admin.register(Domain)

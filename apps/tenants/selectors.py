@@ -1,10 +1,18 @@
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import re
 import uuid
+from typing import Any
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
 
-from .models import Domain, Membership, Tenant, TenantStatus
+from .models import Domain, Invitation, InvitationStatus, Membership, Role, Tenant, TenantStatus
+
+TOKEN_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 
 
 def tenants_routable() -> QuerySet[Tenant]:
@@ -47,3 +55,160 @@ def membership_get(*, user, tenant_ident: str) -> Membership | None:
         return memberships.filter(tenant_id=uuid.UUID(str(tenant_ident))).first()
     except ValueError:
         return memberships.filter(tenant__slug=str(tenant_ident).lower()).first()
+
+
+# --- Limits ---------------------------------------------------------------------------------
+
+
+def tenant_limit(tenant: Tenant, name: str) -> int | None:
+    """The tenant's limit called `name`, the one place every quota check reads.
+
+    An operator override wins over the plan's entitlement (written by billing), which wins over
+    settings.TENANT_DEFAULT_LIMITS. None means no limit: an entitlement written as null (the
+    plan sets none), or a name that nobody set."""
+    overrides = tenant.entitlement_overrides or {}
+    if overrides.get(name) is not None:
+        return int(overrides[name])
+    entitlements = tenant.entitlements or {}
+    if name in entitlements:
+        value = entitlements[name]
+        return None if value is None else int(value)
+    return settings.TENANT_DEFAULT_LIMITS.get(name)
+
+
+def tenant_limits(tenant: Tenant) -> dict[str, int | None]:
+    """Every limit that has a value for this tenant, by name."""
+    names = {
+        *settings.TENANT_DEFAULT_LIMITS,
+        *(tenant.entitlements or {}),
+        *(tenant.entitlement_overrides or {}),
+    }
+    return {name: tenant_limit(tenant, name) for name in sorted(names)}
+
+
+def tenant_user_count(*, tenant: Tenant) -> int:
+    """What the `users` limit counts: members plus invitations still pending (not expired)."""
+    members = Membership.objects.filter(tenant=tenant).count()
+    return members + invitations_pending(tenant=tenant).count()
+
+
+# --- Members --------------------------------------------------------------------------------
+
+
+def members_for_tenant(*, tenant: Tenant, filters: dict[str, Any] | None = None):
+    """A tenant's memberships with their users (one query however many). Filters: `role`."""
+    filters = filters or {}
+    members = Membership.objects.filter(tenant=tenant).select_related("user")
+    if filters.get("role"):
+        members = members.filter(role=filters["role"])
+    return members
+
+
+def membership_get_in_tenant(*, tenant: Tenant, membership_id) -> Membership | None:
+    """A membership of this tenant by id; another tenant's (or no) membership is None."""
+    try:
+        membership_id = uuid.UUID(str(membership_id))
+    except ValueError:
+        return None
+    return members_for_tenant(tenant=tenant).filter(pk=membership_id).first()
+
+
+def tenant_owner(*, tenant: Tenant) -> Membership | None:
+    return members_for_tenant(tenant=tenant).filter(role=Role.OWNER).first()
+
+
+# --- Invitations ----------------------------------------------------------------------------
+
+
+def invitations_pending(*, tenant: Tenant, now: dt.datetime | None = None):
+    return Invitation.objects.filter(
+        tenant=tenant, status=InvitationStatus.PENDING, expires_at__gt=now or timezone.now()
+    )
+
+
+def invitations_for_tenant(*, tenant: Tenant, filters: dict[str, Any] | None = None):
+    """A tenant's invitations, pending ones unless `filters["status"]` asks for another state
+    (`pending`, `expired`, `accepted`, `revoked`)."""
+    filters = filters or {}
+    status = filters.get("status") or InvitationStatus.PENDING
+    now = timezone.now()
+    invitations = Invitation.objects.filter(tenant=tenant).select_related("invited_by")
+    if status == InvitationStatus.PENDING:
+        return invitations.filter(status=InvitationStatus.PENDING, expires_at__gt=now)
+    if status == InvitationStatus.EXPIRED:
+        return invitations.filter(
+            Q(status=InvitationStatus.EXPIRED)
+            | Q(status=InvitationStatus.PENDING, expires_at__lte=now)
+        )
+    return invitations.filter(status=status)
+
+
+def invitation_get_in_tenant(*, tenant: Tenant, invitation_id) -> Invitation | None:
+    try:
+        invitation_id = uuid.UUID(str(invitation_id))
+    except ValueError:
+        return None
+    return (
+        Invitation.objects.filter(tenant=tenant, pk=invitation_id)
+        .select_related("invited_by")
+        .first()
+    )
+
+
+def invitation_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invitation_get_by_token(*, token: str) -> Invitation | None:
+    """The invitation a link's token belongs to (in any state), or None."""
+    token = (token or "").strip()
+    if not TOKEN_PATTERN.match(token):
+        return None
+    return (
+        Invitation.objects.filter(token_hash=invitation_token_hash(token))
+        .select_related("tenant", "invited_by")
+        .first()
+    )
+
+
+# --- Operators ------------------------------------------------------------------------------
+
+
+def tenants_for_operator(*, filters: dict[str, Any] | None = None) -> QuerySet[Tenant]:
+    """Every tenant with its member count and owner's email, in one query.
+
+    Filters: `status`, `q` (in name or slug), `created_after`, `created_before`."""
+    filters = filters or {}
+    owner_email = Membership.objects.filter(tenant=OuterRef("pk"), role=Role.OWNER).values(
+        "user__email"
+    )[:1]
+    tenants = Tenant.objects.annotate(
+        member_count=Count("memberships", distinct=True),
+        owner_email=Subquery(owner_email),
+    )
+    if filters.get("status"):
+        tenants = tenants.filter(status=filters["status"])
+    if filters.get("q"):
+        tenants = tenants.filter(Q(name__icontains=filters["q"]) | Q(slug__icontains=filters["q"]))
+    if filters.get("created_after"):
+        tenants = tenants.filter(created_at__gte=filters["created_after"])
+    if filters.get("created_before"):
+        tenants = tenants.filter(created_at__lt=filters["created_before"])
+    return tenants
+
+
+def tenant_get_for_operator(*, ident: str) -> Tenant | None:
+    """Any tenant (deleted ones too) by id or slug, annotated as in tenants_for_operator()."""
+    tenants = tenants_for_operator()
+    try:
+        return tenants.filter(pk=uuid.UUID(str(ident))).first()
+    except ValueError:
+        return tenants.filter(slug=str(ident).lower()).first()
+
+
+def tenants_due_for_purge(*, now: dt.datetime | None = None) -> QuerySet[Tenant]:
+    """Deleted tenants whose grace period is over and whose schema is still there."""
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.TENANT_PURGE_GRACE_DAYS)
+    return Tenant.objects.filter(
+        status=TenantStatus.DELETED, purged_at__isnull=True, deleted_at__lte=cutoff
+    ).order_by("deleted_at")

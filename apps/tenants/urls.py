@@ -1,3 +1,11 @@
-"""Pages of the tenants app on the root host (invitation links)."""
+"""Pages of the tenants app on the root host (invitation links), included at `invitations/`."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from .views import invitation_page
+
+app_name = "tenants"
+
+urlpatterns = [
+    path("<str:token>", invitation_page, name="invitation"),
+]

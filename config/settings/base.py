@@ -195,6 +195,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]",
+    # Enums that share a field name across apps get names of their own.
+    "ENUM_NAME_OVERRIDES": {
+        "ApiKeyStatusEnum": "apps.accounts.models.ApiKeyStatus",
+        "ApiKeyAuthorityEnum": "apps.accounts.models.ApiKeyAuthority",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------
@@ -226,6 +231,13 @@ UNFOLD = {
     "SITE_SYMBOL": "sailing",
     "DASHBOARD_CALLBACK": "config.admin_dashboard.dashboard_callback",
     "SHOW_HISTORY": True,
+}
+# The tenant console (/console/ on tenant hosts): the same look, its own front page.
+UNFOLD_CONSOLE = {
+    **UNFOLD,
+    "SITE_HEADER": "Tenant console",
+    "DASHBOARD_CALLBACK": "apps.tenants.console.dashboard_callback",
+    "SHOW_HISTORY": False,
 }
 
 # --- Logging --------------------------------------------------------------------------------
@@ -262,6 +274,13 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 
 # --- Concerns with settings files of their own ----------------------------------------------
 from .auth import *  # noqa: E402, F403
-from .tenancy import *  # noqa: E402, F403
-from .deploy import *  # noqa: E402, F403
 from .billing import *  # noqa: E402, F403
+from .deploy import *  # noqa: E402, F403
+from .tenancy import *  # noqa: E402, F403
+
+CELERY_BEAT_SCHEDULE = {
+    **TENANT_BEAT_SCHEDULE,  # noqa: F405
+}
+
+# The auth API (allauth headless) documents itself; the project schema links to it.
+SPECTACULAR_SETTINGS["EXTERNAL_DOCS"] = AUTH_API_EXTERNAL_DOCS  # noqa: F405

@@ -3,5 +3,13 @@ from .base import env
 
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env("SECRET_KEY", default="local-only-insecure-key-change-me")
-EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- Auth (config/settings/auth.py) ---------------------------------------------------------
+from apps.accounts.auth.jwt_keys import jwt_hmac_key  # noqa: E402
+
+# Mails go to the console and to one .eml file each under .local/mail/.
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="apps.core.mail.ConsoleAndFileEmailBackend")
+# Local mode lets people in before they confirm their email (production and tests require it).
+ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", default="optional")
+HEADLESS_JWT_PRIVATE_KEY = HEADLESS_JWT_PRIVATE_KEY or jwt_hmac_key(SECRET_KEY)  # noqa: F405

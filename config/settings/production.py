@@ -1,7 +1,9 @@
 from django.core.exceptions import ImproperlyConfigured
 
+from apps.accounts.auth.jwt_keys import jwt_hmac_key
+
 from .base import *  # noqa: F403
-from .base import SECRET_KEY, env
+from .base import HEADLESS_JWT_PRIVATE_KEY, SECRET_KEY, env
 
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set in production.")
@@ -22,3 +24,6 @@ EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Quayside <noreply@localhost>")
+
+# JWTs: RS256 with JWT_PRIVATE_KEY when given, else HS256 with a key derived from SECRET_KEY.
+HEADLESS_JWT_PRIVATE_KEY = HEADLESS_JWT_PRIVATE_KEY or jwt_hmac_key(SECRET_KEY)

@@ -24,3 +24,8 @@ STORAGES = {
 }
 ROOT_HOSTS = [*ROOT_HOSTS, "testserver"]
 WHITENOISE_AUTOREFRESH = True
+
+# --- Auth (config/settings/auth.py) ---------------------------------------------------------
+from apps.accounts.auth.jwt_keys import jwt_hmac_key  # noqa: E402
+
+HEADLESS_JWT_PRIVATE_KEY = HEADLESS_JWT_PRIVATE_KEY or jwt_hmac_key(SECRET_KEY)  # noqa: F405

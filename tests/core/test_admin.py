@@ -51,10 +51,16 @@ def test_operator_list_pages_render(client, world, path):
     assert client.get(path).status_code == 200
 
 
-def test_operator_logs_in_with_email_and_password(client, world):
+def test_operator_logs_in_through_allauth(client, world):
+    """The admin login is allauth's, so a second factor cannot be skipped."""
+    from allauth.account.models import EmailAddress
+
+    operator = world["operator"]
+    EmailAddress.objects.create(user=operator, email=operator.email, primary=True, verified=True)
+    to_login = client.get("/admin/login/?next=/admin/")
+    assert to_login["Location"] == "/accounts/login/?next=%2Fadmin%2F"
     response = client.post(
-        "/admin/login/?next=/admin/",
-        {"username": "operator@example.com", "password": "pw-operator@example.com"},
+        to_login["Location"], {"login": operator.email, "password": "pw-operator@example.com"}
     )
-    assert response.status_code == 302
+    assert response.status_code == 302 and response["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200

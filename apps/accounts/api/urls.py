@@ -1,6 +1,14 @@
 """/api/v1/ routes of the accounts app (API keys, inbox)."""
 
-from rest_framework.routers import SimpleRouter
+from django.urls import include, path
 
-router = SimpleRouter()
-urlpatterns: list = []
+from config.routers import Router
+
+from .api_keys import ApiKeyViewSet
+from .inbox import InboxViewSet
+
+router = Router()
+router.register("api-keys", ApiKeyViewSet, basename="api-key")
+router.register("inbox", InboxViewSet, basename="inbox")
+
+urlpatterns: list = [path("", include(router.urls))]

@@ -2,6 +2,7 @@
 
 import os
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -53,4 +54,8 @@ class Command(BaseCommand):
         user.is_active = True
         user.set_password(password)
         user.save()
+        # A verified address: the demo logins need no confirmation mail.
+        EmailAddress.objects.update_or_create(
+            user=user, email=email, defaults={"verified": True, "primary": True}
+        )
         return user

@@ -1,0 +1,79 @@
+"""API keys in the tenant console (/console/ on the tenant's host): admins and owners create and
+revoke their tenant's keys; the raw key is shown once, in the message after creation."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.utils import timezone
+
+from apps.tenants.console import ConsoleModelAdmin, console_site
+
+from . import services
+from .models import ApiKey, ApiKeyAuthority
+
+
+class ApiKeyForm(forms.ModelForm):
+    authority = forms.ChoiceField(choices=ApiKeyAuthority.choices)
+
+    class Meta:
+        model = ApiKey
+        fields = ("name", "authority", "expires_at")
+
+    def clean_expires_at(self):
+        value = self.cleaned_data.get("expires_at")
+        if value is not None and value <= timezone.now():
+            raise forms.ValidationError("The expiry must be in the future.")
+        return value
+
+
+@admin.register(ApiKey, site=console_site)
+class ApiKeyConsoleAdmin(ConsoleModelAdmin):
+    list_display = (
+        "name", "prefix", "last8", "authority", "status", "last_used_at", "expires_at",
+    )  # fmt: skip
+    list_filter = ("authority",)
+    search_fields = ("name", "prefix")
+    form = ApiKeyForm
+    actions = ("revoke_selected",)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # keys are revoked, never edited
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change):
+        made: list[tuple[ApiKey, str]] = []
+        ok = self.run_service(
+            request,
+            form.cleaned_data["name"],
+            lambda: made.append(
+                services.api_key_create(
+                    tenant=request.tenant,
+                    name=form.cleaned_data["name"],
+                    authority=form.cleaned_data["authority"],
+                    expires_at=form.cleaned_data.get("expires_at"),
+                    created_by=request.user,
+                    actor_role=self.role(request),
+                )
+            ),
+        )
+        if ok:
+            key, raw = made[0]
+            obj.__dict__.update(key.__dict__)
+            self.message_user(
+                request,
+                f"Copy this key now, it will not be shown again: {raw}",
+                messages.WARNING,
+            )
+
+    @admin.action(description="Revoke the selected keys")
+    def revoke_selected(self, request, queryset):
+        done = 0
+        for key in queryset:
+            done += self.run_service(
+                request,
+                key.name,
+                lambda k=key: services.api_key_revoke(api_key=k, actor=request.user),
+            )
+        if done:
+            self.message_user(request, f"{done} key(s) revoked.", messages.SUCCESS)

@@ -1,0 +1,308 @@
+"""The tenant console: a second admin site at /console/ on each tenant's host.
+
+Members see their own tenant's members, invitations and API keys (other apps register theirs
+with `console_site.register`). What they may change follows their role, and every change goes
+through the same services as the API (which audit it); the admin's own LogEntry is not written,
+because its content types live in the tenant schema while its table lives in the public one."""
+
+from __future__ import annotations
+
+import functools
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count, Q
+from django.http import Http404, HttpResponseRedirect
+from django.utils.http import urlencode
+from unfold.admin import ModelAdmin
+from unfold.sites import UnfoldAdminSite
+
+from apps.core.problems import ApplicationError
+
+from . import services
+from .models import Invitation, InvitationStatus, Membership, Role
+from .permissions import _audit_operator_entry
+from .roles import role_at_least
+
+LOGIN_URL = "/accounts/login/"
+
+
+def console_role(request) -> str | None:
+    """The caller's role in the tenant of this host; operators act as OPERATOR_TENANT_ROLE."""
+    from django.conf import settings
+
+    if hasattr(request, "_console_role"):
+        return request._console_role
+    tenant = getattr(request, "tenant", None)
+    user = request.user
+    role = None
+    if tenant is not None and user.is_authenticated and user.is_active:
+        membership = Membership.objects.filter(tenant=tenant, user=user).first()
+        if membership is not None:
+            role = membership.role
+        elif user.is_staff:
+            _audit_operator_entry(user, tenant)
+            role = settings.OPERATOR_TENANT_ROLE
+    request._console_role = role
+    return role
+
+
+class TenantConsoleSite(UnfoldAdminSite):
+    settings_name = "UNFOLD_CONSOLE"
+    site_header = "Tenant console"
+    site_title = "Quayside console"
+    index_title = "Your tenant"
+    site_url = None
+    enable_nav_sidebar = True
+    index_template = "console/index.html"
+
+    def has_permission(self, request) -> bool:
+        return console_role(request) is not None
+
+    def admin_view(self, view, cacheable=False):
+        inner = super().admin_view(view, cacheable)
+
+        @functools.wraps(view)
+        def members_only(request, *args, **kwargs):
+            if request.user.is_authenticated and console_role(request) is None:
+                # Signed in but not a member: the same answer as a tenant that does not exist.
+                raise Http404("No such tenant.")
+            return inner(request, *args, **kwargs)
+
+        return members_only
+
+    def login(self, request, extra_context=None):
+        if request.user.is_authenticated:
+            # Signed in but not a member: the same answer as a tenant that does not exist.
+            raise Http404("No such tenant.")
+        next_url = request.GET.get("next") or "/console/"
+        return HttpResponseRedirect(f"{LOGIN_URL}?{urlencode({'next': next_url})}")
+
+    def each_context(self, request):
+        context = super().each_context(request)
+        tenant = getattr(request, "tenant", None)
+        if tenant is not None:
+            context["site_header"] = tenant.name
+            context["console_role"] = console_role(request)
+        return context
+
+
+console_site = TenantConsoleSite(name="console")
+
+
+def dashboard_callback(request, context: dict) -> dict:
+    tenant = request.tenant
+    counts = Membership.objects.filter(tenant=tenant).aggregate(
+        members=Count("pk"),
+        admins=Count("pk", filter=Q(role__in=[Role.OWNER, Role.ADMIN])),
+    )
+    context["console"] = {
+        "tenant": tenant,
+        "role": console_role(request),
+        "members": counts["members"],
+        "admins": counts["admins"],
+        "pending_invitations": Invitation.objects.filter(
+            tenant=tenant, status=InvitationStatus.PENDING
+        ).count(),
+    }
+    return context
+
+
+class ConsoleModelAdmin(ModelAdmin):
+    """Scoped to the request's tenant; `manage_role` may add, change and delete."""
+
+    manage_role: str = Role.ADMIN
+    tenant_field = "tenant"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(**{self.tenant_field: request.tenant})
+
+    def role(self, request) -> str | None:
+        return console_role(request)
+
+    def has_module_permission(self, request) -> bool:
+        return self.role(request) is not None
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self.role(request) is not None
+
+    def has_add_permission(self, request) -> bool:
+        return role_at_least(self.role(request), self.manage_role)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return role_at_least(self.role(request), self.manage_role)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return role_at_least(self.role(request), self.manage_role)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # deletes go through services, one by one
+        return actions
+
+    # Services write the audit log; the admin's LogEntry would point at tenant content types.
+    def log_addition(self, request, obj, message):
+        return None
+
+    def log_change(self, request, obj, message):
+        return None
+
+    def log_deletions(self, request, queryset):
+        return None
+
+    def log_deletion(self, request, obj, object_repr):
+        return None
+
+    def run_service(self, request, label: str, call) -> bool:
+        """Call a service; a refusal becomes an error message (and the form is shown again)."""
+        try:
+            call()
+        except ApplicationError as exc:
+            self.message_user(request, f"{label}: {exc.detail}", messages.ERROR)
+            request._console_refused = True
+            return False
+        return True
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if getattr(request, "_console_refused", False):
+            return HttpResponseRedirect(request.path)
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        if getattr(request, "_console_refused", False):
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
+
+    def response_delete(self, request, obj_display, obj_id):
+        if getattr(request, "_console_refused", False):
+            return HttpResponseRedirect(request.path)
+        return super().response_delete(request, obj_display, obj_id)
+
+
+class MembershipForm(forms.ModelForm):
+    role = forms.ChoiceField(choices=[(r.value, r.label) for r in services.ASSIGNABLE_ROLES])
+
+    class Meta:
+        model = Membership
+        fields = ("role",)
+
+
+@admin.register(Membership, site=console_site)
+class MembershipConsoleAdmin(ConsoleModelAdmin):
+    list_display = ("user_email", "role", "created_at")
+    list_filter = ("role",)
+    search_fields = ("user__email",)
+    list_select_related = ("user",)
+    form = MembershipForm
+    readonly_fields = ("user_email", "created_at")
+    fields = ("user_email", "role", "created_at")
+
+    @admin.display(description="Email", ordering="user__email")
+    def user_email(self, obj: Membership) -> str:
+        return obj.user.email
+
+    def has_add_permission(self, request) -> bool:
+        return False  # people join by invitation
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.role == Role.OWNER:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.role == Role.OWNER:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        original = Membership.objects.get(pk=obj.pk)
+        self.run_service(
+            request,
+            original.user.email,
+            lambda: services.membership_role_change(
+                membership=original,
+                role=form.cleaned_data["role"],
+                actor_role=self.role(request),
+                actor=request.user,
+            ),
+        )
+
+    def delete_model(self, request, obj):
+        self.run_service(
+            request,
+            obj.user.email,
+            lambda: services.membership_remove(
+                membership=obj, actor_role=self.role(request), actor=request.user
+            ),
+        )
+
+
+class InvitationForm(forms.ModelForm):
+    role = forms.ChoiceField(choices=[(r.value, r.label) for r in services.ASSIGNABLE_ROLES])
+
+    class Meta:
+        model = Invitation
+        fields = ("email", "role")
+
+
+@admin.register(Invitation, site=console_site)
+class InvitationConsoleAdmin(ConsoleModelAdmin):
+    list_display = ("email", "role", "status", "expires_at", "created_at")
+    list_filter = ("status", "role")
+    search_fields = ("email",)
+    form = InvitationForm
+    actions = ("revoke_selected", "resend_selected")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # invitations are revoked or resent, not edited
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change):
+        created: list[Invitation] = []
+        self.run_service(
+            request,
+            form.cleaned_data["email"],
+            lambda: created.append(
+                services.invitation_create(
+                    tenant=request.tenant,
+                    email=form.cleaned_data["email"],
+                    role=form.cleaned_data["role"],
+                    actor_role=self.role(request),
+                    actor=request.user,
+                )
+            ),
+        )
+        if created:
+            obj.__dict__.update(created[0].__dict__)
+
+    @admin.action(description="Revoke the selected invitations")
+    def revoke_selected(self, request, queryset):
+        done = sum(
+            self.run_service(
+                request,
+                invitation.email,
+                lambda i=invitation: services.invitation_revoke(
+                    invitation=i, actor_role=self.role(request), actor=request.user
+                ),
+            )
+            for invitation in queryset
+        )
+        if done:
+            self.message_user(request, f"{done} invitation(s) revoked.", messages.SUCCESS)
+
+    @admin.action(description="Resend the selected invitations")
+    def resend_selected(self, request, queryset):
+        done = sum(
+            self.run_service(
+                request,
+                invitation.email,
+                lambda i=invitation: services.invitation_resend(
+                    invitation=i, actor_role=self.role(request), actor=request.user
+                ),
+            )
+            for invitation in queryset
+        )
+        if done:
+            self.message_user(request, f"{done} invitation(s) sent again.", messages.SUCCESS)

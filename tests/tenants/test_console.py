@@ -1,0 +1,152 @@
+"""The tenant console at /console/ on the tenant's host: scoped to that tenant, by role."""
+
+import pytest
+
+from apps.accounts.models import ApiKey
+from apps.core.models import AuditEvent
+from apps.tenants.models import Invitation, Membership, Role
+
+pytestmark = pytest.mark.django_db
+
+HOST = "alpha.localhost"
+
+
+def console(client, user, path="", method="get", data=None):
+    client.force_login(user)
+    return getattr(client, method)(f"/console/{path}", data or {}, HTTP_HOST=HOST, follow=False)
+
+
+@pytest.mark.parametrize("who", ["owner", "admin", "member", "viewer"])
+def test_members_of_every_role_see_their_tenant(client, team, who):
+    response = console(client, getattr(team, who))
+    assert response.status_code == 200
+    assert "Alpha" in response.content.decode()
+    members = console(client, getattr(team, who), "tenants/membership/")
+    assert members.status_code == 200
+    assert "dave@example.com" in members.content.decode()
+    assert "bob@example.com" not in members.content.decode()  # bravo's owner
+
+
+def test_a_signed_in_outsider_gets_404(client, team):
+    assert console(client, team.outsider).status_code == 404
+
+
+def test_anonymous_visitors_are_sent_to_sign_in_on_the_same_host(client, team):
+    response = client.get("/console/", HTTP_HOST=HOST)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/console/login/") or response["Location"].startswith(
+        "/accounts/login/"
+    )
+    login = client.get("/console/login/?next=/console/", HTTP_HOST=HOST)
+    assert login.status_code == 302
+    assert login["Location"].startswith("/accounts/login/?next=")
+
+
+def test_operator_may_enter_and_the_entry_is_audited(client, team):
+    assert console(client, team.operator).status_code == 200
+    assert AuditEvent.objects.filter(
+        action="tenant.operator_entered", tenant_id=team.alpha.pk, actor_user_id=team.operator.pk
+    ).exists()
+
+
+def test_viewer_cannot_change_a_role(client, team):
+    target = team.memberships["member"]
+    response = console(
+        client, team.viewer, f"tenants/membership/{target.pk}/change/", "post", {"role": "admin"}
+    )
+    assert response.status_code == 403
+    target.refresh_from_db()
+    assert target.role == Role.MEMBER
+
+
+def test_admin_changes_a_member_role_through_the_service(client, team):
+    target = team.memberships["member"]
+    response = console(
+        client, team.admin, f"tenants/membership/{target.pk}/change/", "post", {"role": "viewer"}
+    )
+    assert response.status_code == 302
+    target.refresh_from_db()
+    assert target.role == Role.VIEWER
+    assert AuditEvent.objects.filter(action="member.role_changed", target_id=str(target.pk))
+
+
+def test_admin_may_not_promote_to_admin_and_is_told_why(client, team):
+    target = team.memberships["member"]
+    path = f"tenants/membership/{target.pk}/change/"
+    response = console(client, team.admin, path, "post", {"role": "admin"})
+    assert response.status_code == 302
+    assert response["Location"] == f"/console/{path}"
+    page = client.get(response["Location"], HTTP_HOST=HOST).content.decode()
+    assert "Only the owner can make or unmake admins" in page
+    target.refresh_from_db()
+    assert target.role == Role.MEMBER
+
+
+def test_the_owner_row_cannot_be_changed_or_removed(client, team):
+    owner = team.memberships["owner"]
+    change = console(
+        client, team.owner, f"tenants/membership/{owner.pk}/change/", "post", {"role": "viewer"}
+    )
+    delete = console(client, team.owner, f"tenants/membership/{owner.pk}/delete/", "post", {})
+    assert change.status_code == delete.status_code == 403
+    assert Membership.objects.get(pk=owner.pk).role == Role.OWNER
+
+
+def test_another_tenants_member_answers_404(client, team):
+    response = console(client, team.owner, f"tenants/membership/{team.bob_membership.pk}/change/")
+    assert response.status_code in (302, 404)
+    if response.status_code == 302:  # the admin redirects unknown ids to the index
+        assert response["Location"] == "/console/"
+
+
+def test_admin_invites_a_member_through_the_service(client, team, mailoutbox, settings):
+    response = console(
+        client,
+        team.admin,
+        "tenants/invitation/add/",
+        "post",
+        {"email": "new@example.com", "role": "member"},
+    )
+    assert response.status_code == 302
+    invitation = Invitation.objects.get(tenant=team.alpha, email="new@example.com")
+    assert AuditEvent.objects.filter(action="invitation.created", target_id=str(invitation.pk))
+
+
+def test_member_cannot_invite(client, team):
+    response = console(
+        client, team.member, "tenants/invitation/add/", "post", {"email": "x@example.com"}
+    )
+    assert response.status_code == 403
+    assert not Invitation.objects.filter(email="x@example.com").exists()
+
+
+def test_admin_creates_an_api_key_shown_once_and_revokes_it(client, team):
+    response = console(
+        client,
+        team.admin,
+        "accounts/apikey/add/",
+        "post",
+        {"name": "ci", "authority": "member"},
+    )
+    assert response.status_code == 302
+    page = client.get(response["Location"], HTTP_HOST=HOST).content.decode()
+    key = ApiKey.objects.get(tenant=team.alpha, name="ci")
+    raw = page.split("it will not be shown again: ")[1].split("<")[0].strip()
+    assert raw.startswith("qs_") and raw.endswith(key.last8)
+    assert raw not in client.get("/console/accounts/apikey/", HTTP_HOST=HOST).content.decode()
+    revoke = client.post(
+        "/console/accounts/apikey/",
+        {"action": "revoke_selected", "_selected_action": [str(key.pk)]},
+        HTTP_HOST=HOST,
+    )
+    assert revoke.status_code == 302
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+
+
+def test_member_sees_keys_but_cannot_create_one(client, team):
+    assert console(client, team.member, "accounts/apikey/").status_code == 200
+    response = console(
+        client, team.member, "accounts/apikey/add/", "post", {"name": "x", "authority": "member"}
+    )
+    assert response.status_code == 403
