@@ -13,3 +13,5 @@ EMAIL_BACKEND = env("EMAIL_BACKEND", default="apps.core.mail.ConsoleAndFileEmail
 # Local mode lets people in before they confirm their email (production and tests require it).
 ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", default="optional")
 HEADLESS_JWT_PRIVATE_KEY = HEADLESS_JWT_PRIVATE_KEY or jwt_hmac_key(SECRET_KEY)  # noqa: F405
+# Links in mails point at `make run`'s server.
+ROOT_URL = env("ROOT_URL", default=f"http://{BASE_DOMAIN}:{env('PORT', default='8000')}")  # noqa: F405

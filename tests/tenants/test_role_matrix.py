@@ -1,10 +1,12 @@
-"""Who may do what: every endpoint of tenants, members, invitations and operator tenants, called
-by each kind of caller. Tenant-context calls name tenant alpha in X-Tenant-ID."""
+"""Who may do what: every endpoint of tenants, members, invitations, API keys, inbox and the
+operator tenants API, called by each kind of caller. Tenant-context calls name tenant alpha in
+X-Tenant-ID. (Cross-tenant 404s and missing-credential 401s: test_api_isolation.py.)"""
 
 from __future__ import annotations
 
 import pytest
 
+from apps.accounts.services import api_key_create
 from apps.tenants.models import Role
 
 from .conftest import caller
@@ -12,6 +14,11 @@ from .conftest import caller
 pytestmark = pytest.mark.django_db
 
 ROLES = ("owner", "admin", "member", "viewer", "outsider", "operator")
+
+
+def _key(team):
+    key, _ = api_key_create(tenant=team.alpha, name="matrix", authority="member")
+    return key
 
 
 def _invitation(team, invite, role=Role.MEMBER):
@@ -103,6 +110,22 @@ ACTIONS = {
         lambda c, t, i: c.post(f"/api/v1/invitations/{_invitation(t, i, Role.ADMIN).pk}/resend"),
         dict(owner=200, admin=403, member=403, viewer=403, outsider=404, operator=403),
     ),
+    "list API keys": (
+        lambda c, t, i: c.get("/api/v1/api-keys"),
+        dict(owner=200, admin=200, member=403, viewer=403, outsider=404, operator=200),
+    ),
+    "create a member API key": (
+        lambda c, t, i: c.post("/api/v1/api-keys", {"name": "ci", "authority": "member"}),
+        dict(owner=201, admin=201, member=403, viewer=403, outsider=404, operator=201),
+    ),
+    "show an API key": (
+        lambda c, t, i: c.get(f"/api/v1/api-keys/{_key(t).pk}"),
+        dict(owner=200, admin=200, member=403, viewer=403, outsider=404, operator=200),
+    ),
+    "revoke an API key": (
+        lambda c, t, i: c.post(f"/api/v1/api-keys/{_key(t).pk}/revoke"),
+        dict(owner=200, admin=200, member=403, viewer=403, outsider=404, operator=200),
+    ),
 }
 
 # Public-level (no X-Tenant-ID): the role is the caller's own in the tenant addressed.
@@ -124,6 +147,14 @@ PUBLIC_ACTIONS = {
             "/api/v1/tenants/alpha/transfer-ownership", {"user_id": str(t.admin.pk)}
         ),
         dict(owner=200, admin=403, member=403, viewer=403, outsider=404, operator=404),
+    ),
+    "my inbox": (
+        lambda c, t, i: c.get("/api/v1/inbox"),
+        dict(owner=200, admin=200, member=200, viewer=200, outsider=200, operator=200),
+    ),
+    "who am I": (
+        lambda c, t, i: c.get("/api/v1/auth/me"),
+        dict(owner=200, admin=200, member=200, viewer=200, outsider=200, operator=200),
     ),
     "operators: list tenants": (
         lambda c, t, i: c.get("/api/v1/admin/tenants"),
