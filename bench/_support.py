@@ -4,6 +4,7 @@ scratch database of their own, and a web server on a free port. Everything start
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import socket
 import statistics
@@ -16,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SERVICES = [sys.executable, str(ROOT / "scripts" / "services.py")]
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def percentile(values: list[float], pct: float) -> float:
