@@ -17,5 +17,6 @@ urlpatterns = [
     path("invitations/", include("apps.tenants.urls")),
     path("webhooks/", include("apps.deploy.webhook_urls")),
     path("webhooks/", include("apps.billing.webhook_urls")),
+    path("", include("apps.monitoring.public_urls")),
     path("", include("config.urls_api")),
 ]

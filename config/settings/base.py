@@ -276,10 +276,12 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 from .auth import *  # noqa: E402, F403
 from .billing import *  # noqa: E402, F403
 from .deploy import *  # noqa: E402, F403
+from .monitoring import *  # noqa: E402, F403
 from .tenancy import *  # noqa: E402, F403
 
 CELERY_BEAT_SCHEDULE = {
     **TENANT_BEAT_SCHEDULE,  # noqa: F405
+    **MONITORING_BEAT_SCHEDULE,  # noqa: F405
 }
 
 # The auth API (allauth headless) documents itself; the project schema links to it.
