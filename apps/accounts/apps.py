@@ -4,6 +4,7 @@ from django.apps import AppConfig
 class AccountsConfig(AppConfig):
     name = "apps.accounts"
     label = "accounts"
+    verbose_name = "Users and API keys"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -4,6 +4,7 @@ from django.apps import AppConfig
 class CoreConfig(AppConfig):
     name = "apps.core"
     label = "core"
+    verbose_name = "Audit log"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -21,9 +21,10 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 CSRF_FAILURE_VIEW = "apps.core.views.csrf_failure"
 
 SHARED_APPS = [
-    "django_tenants",
+    # unfold first: its admin templates must win over django_tenants' unstyled ones.
     "unfold",
     "unfold.contrib.filters",
+    "django_tenants",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.admin",
