@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make run`: the whole stack (web + celery worker + beat) on http://localhost:${PORT:-8000}/,
+# `make run`: the whole stack (web + celery worker + beat + the apps' runtime: supervisord with
+# Caddy) on http://localhost:${PORT:-8000}/ and the apps on http://*.apps.localhost:8080/,
 # with PostgreSQL and Redis found or started by scripts/services.py (and stopped again on exit
 # if this run started them).
 set -euo pipefail
@@ -24,9 +25,20 @@ eval "$service_env"
 export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-config.settings.local}"
 export PORT="${PORT:-8000}"
 base_domain="${BASE_DOMAIN:-localhost}"
+# The local runtime (docs/deploy.md): supervisord runs Caddy and the deployed apps; Caddy serves
+# the apps on DEPLOY_HTTP_LISTEN at <app>-<tenant>.<APPS_DOMAIN>.
+export DEPLOY_RUNTIME_DIR="${DEPLOY_RUNTIME_DIR:-$PWD/.local/runtime}"
+export DEPLOY_HTTP_LISTEN="${DEPLOY_HTTP_LISTEN:-127.0.0.1:8080}"
+export APPS_DOMAIN="${APPS_DOMAIN:-apps.localhost}"
+apps_port="${DEPLOY_PUBLIC_PORT:-${DEPLOY_HTTP_LISTEN##*:}}"
 
 .venv/bin/python manage.py release
 .venv/bin/python manage.py seed_demo
+# A local git repository with a tiny WSGI app, deployed to the demo tenant by the worker.
+.venv/bin/python manage.py seed_demo_app
+# supervisord's and Caddy's config (routes from the database), for the `runtime` process.
+QS_RUNTIME_CONF=$(.venv/bin/python manage.py deploy_runtime render)
+export QS_RUNTIME_CONF
 
 cat <<INFO
 
@@ -34,6 +46,8 @@ cat <<INFO
     Operator admin  http://${base_domain}:${PORT}/admin/
     API docs        http://${base_domain}:${PORT}/api/docs/
     Demo tenant     http://demo.${base_domain}:${PORT}/
+    Demo app        http://hello-demo.${APPS_DOMAIN}:${apps_port}/  (deployed in the background)
+    Apps (Caddy)    http://${DEPLOY_HTTP_LISTEN}/  <app>-<tenant>.${APPS_DOMAIN}
 
 INFO
 

@@ -1,15 +1,334 @@
+"""Apps and how they get deployed. Every model lives in the tenant's schema.
+
+An App has a git source, env vars (encrypted), domains and a formation. A Deployment is one run of
+the pipeline (fetch → build → release → start → verify → switch); it produces a Build and a
+Release. Releases are immutable and numbered v1, v2, …; env var changes and rollbacks make new
+ones. `App.live_deployment` names the deployment whose processes serve traffic now, and
+`App.active_deployment` is the one-deployment-at-a-time slot (see services.py)."""
+
+from __future__ import annotations
+
 from django.db import models
+from django.db.models import Q
 
 from apps.core.models import TimeStampedModel
 
 
+class AppStatus(models.TextChoices):
+    NEW = "new"  # never deployed
+    RUNNING = "running"
+    STOPPED = "stopped"
+    FAILED = "failed"  # the last deployment failed and nothing is live
+
+
 class App(TimeStampedModel):
-    """An application a tenant runs. Lives in the tenant's schema (the deploy issue extends it)."""
+    """An application a tenant runs, served at <name>-<tenant>.<APPS_DOMAIN>."""
 
     name = models.SlugField(max_length=63, unique=True)
+    # The git URL with any credentials masked, for display; the real one is encrypted.
+    git_url_display = models.CharField(max_length=500, blank=True)
+    git_url_encrypted = models.TextField(blank=True)
+    branch = models.CharField(max_length=255, default="main")
+    provider = models.CharField(max_length=20, default="local")
+    region = models.CharField(max_length=40, default="local")
+    status = models.CharField(
+        max_length=20, choices=AppStatus.choices, default=AppStatus.NEW, db_index=True
+    )
+    # Empty: settings.DEPLOY_HEALTH_PATH.
+    health_check_path = models.CharField(max_length=200, blank=True)
+    webhook_secret_encrypted = models.TextField(blank=True)
+    current_release = models.ForeignKey(
+        "Release", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    live_deployment = models.ForeignKey(
+        "Deployment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    active_deployment = models.ForeignKey(
+        "Deployment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by_id = models.UUIDField(null=True, blank=True)
 
     class Meta:
         ordering = ("name",)
 
     def __str__(self) -> str:
         return self.name
+
+
+class BuildKind(models.TextChoices):
+    PYTHON = "python"
+    STATIC = "static"
+
+
+class BuildStatus(models.TextChoices):
+    BUILDING = "building"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class Build(TimeStampedModel):
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="builds")
+    ref = models.CharField(max_length=255, blank=True)
+    commit_sha = models.CharField(max_length=64, blank=True)
+    kind = models.CharField(max_length=10, choices=BuildKind.choices, blank=True)
+    status = models.CharField(
+        max_length=10, choices=BuildStatus.choices, default=BuildStatus.BUILDING
+    )
+    source_dir = models.CharField(max_length=500, blank=True)
+    venv_dir = models.CharField(max_length=500, blank=True)
+    # Procfile entries other than `release`: {"web": "gunicorn …", "worker": "…"}.
+    process_types = models.JSONField(default=dict, blank=True)
+    release_command = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"{self.app} build {self.commit_sha[:8] or self.pk}"
+
+
+class ReleaseStatus(models.TextChoices):
+    PENDING = "pending"  # its release command has not run yet
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class Release(TimeStampedModel):
+    """Build + config snapshot + process types. Immutable but for `status`."""
+
+    IMMUTABLE_FIELDS = (
+        "app_id",
+        "version",
+        "build_id",
+        "config_encrypted",
+        "process_types",
+        "release_command",
+    )
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="releases")
+    version = models.PositiveIntegerField()
+    build = models.ForeignKey(
+        Build, null=True, blank=True, on_delete=models.RESTRICT, related_name="releases"
+    )
+    # Fernet token of the JSON {key: value} of the env vars at the time.
+    config_encrypted = models.TextField()
+    config_keys = models.JSONField(default=list, blank=True)
+    process_types = models.JSONField(default=dict, blank=True)
+    release_command = models.TextField(blank=True)
+    description = models.CharField(max_length=255, blank=True)
+    status = models.CharField(
+        max_length=10, choices=ReleaseStatus.choices, default=ReleaseStatus.PENDING
+    )
+    rollback_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by_id = models.UUIDField(null=True, blank=True)
+    created_by_label = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ("-version",)
+        constraints = [
+            models.UniqueConstraint(fields=["app", "version"], name="release_app_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.app} v{self.version}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            stored = Release.objects.filter(pk=self.pk).values(*self.IMMUTABLE_FIELDS).first()
+            if stored and any(stored[f] != getattr(self, f) for f in self.IMMUTABLE_FIELDS):
+                raise ValueError("Releases are immutable: make a new one.")
+        super().save(*args, **kwargs)
+
+
+class DeploymentState(models.TextChoices):
+    QUEUED = "queued"
+    FETCHING = "fetching"
+    BUILDING = "building"
+    RELEASING = "releasing"
+    STARTING = "starting"
+    VERIFYING = "verifying"
+    SWITCHING = "switching"
+    LIVE = "live"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+RUNNING_STATES = (
+    DeploymentState.FETCHING,
+    DeploymentState.BUILDING,
+    DeploymentState.RELEASING,
+    DeploymentState.STARTING,
+    DeploymentState.VERIFYING,
+    DeploymentState.SWITCHING,
+)
+FINAL_STATES = (DeploymentState.LIVE, DeploymentState.FAILED, DeploymentState.CANCELED)
+
+
+class DeploymentKind(models.TextChoices):
+    DEPLOY = "deploy"  # fetch and build a git ref
+    CONFIG = "config"  # env vars changed: same build, new config
+    ROLLBACK = "rollback"  # an old release's build and config, as a new release
+    RESTART = "restart"  # the current release on fresh processes
+    SCALE = "scale"  # the current release with another formation
+    START = "start"  # the current release after a stop
+
+
+class Deployment(TimeStampedModel):
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="deployments")
+    kind = models.CharField(
+        max_length=10, choices=DeploymentKind.choices, default=DeploymentKind.DEPLOY
+    )
+    state = models.CharField(
+        max_length=10,
+        choices=DeploymentState.choices,
+        default=DeploymentState.QUEUED,
+        db_index=True,
+    )
+    ref = models.CharField(max_length=255, blank=True)
+    commit_sha = models.CharField(max_length=64, blank=True)
+    build = models.ForeignKey(
+        Build, null=True, blank=True, on_delete=models.SET_NULL, related_name="deployments"
+    )
+    release = models.ForeignKey(
+        Release, null=True, blank=True, on_delete=models.SET_NULL, related_name="deployments"
+    )
+    # Process type → count this deployment runs (copied from the formation when it starts).
+    formation = models.JSONField(default=dict, blank=True)
+    # {state: {"started_at": iso, "finished_at": iso}} for each step it went through.
+    steps = models.JSONField(default=dict, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    failure_step = models.CharField(max_length=10, blank=True)
+    failure_reason = models.TextField(blank=True)
+    started_by_id = models.UUIDField(null=True, blank=True)
+    started_by_label = models.CharField(max_length=255, blank=True)
+    worker = models.CharField(max_length=255, blank=True)
+    # What the runtime made for it (program names, sockets), so anyone can clean it up.
+    runtime = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+        indexes = [
+            models.Index(
+                fields=["state", "heartbeat_at"],
+                condition=Q(state__in=list(RUNNING_STATES)),
+                name="deployment_running",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.app} {self.kind} {self.pk} ({self.state})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in FINAL_STATES
+
+
+class LogStream(models.TextChoices):
+    SYSTEM = "system"
+    BUILD = "build"
+    RELEASE = "release"
+    RUNTIME = "runtime"
+
+
+class DeploymentLog(models.Model):
+    """One redacted line of a deployment's output. The id is the SSE event id (resume cursor)."""
+
+    id = models.BigAutoField(primary_key=True)
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="logs")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    stream = models.CharField(max_length=10, choices=LogStream.choices)
+    line = models.TextField()
+
+    class Meta:
+        ordering = ("id",)
+        indexes = [models.Index(fields=["deployment", "id"], name="deploymentlog_cursor")]
+
+    def __str__(self) -> str:
+        return f"[{self.stream}] {self.line[:80]}"
+
+
+class Formation(TimeStampedModel):
+    """How many processes of a type the live deployment runs."""
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="formation")
+    process_type = models.CharField(max_length=30)
+    count = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ("process_type",)
+        constraints = [
+            models.UniqueConstraint(fields=["app", "process_type"], name="formation_app_type")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.app} {self.process_type}={self.count}"
+
+
+class EnvVar(TimeStampedModel):
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="env_vars")
+    key = models.CharField(max_length=255)
+    value_encrypted = models.TextField()
+
+    class Meta:
+        ordering = ("key",)
+        constraints = [models.UniqueConstraint(fields=["app", "key"], name="envvar_app_key")]
+
+    def __str__(self) -> str:
+        return f"{self.app} {self.key}"
+
+
+class DomainStatus(models.TextChoices):
+    PENDING = "pending"
+    VERIFIED = "verified"
+
+
+class AppDomain(TimeStampedModel):
+    """A custom hostname; routed once a TXT record `_quayside.<hostname>` proves ownership."""
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="domains")
+    hostname = models.CharField(max_length=253, unique=True)
+    verification_token = models.CharField(max_length=64)
+    status = models.CharField(
+        max_length=10, choices=DomainStatus.choices, default=DomainStatus.PENDING
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ("hostname",)
+
+    def __str__(self) -> str:
+        return self.hostname
+
+
+class WebhookDelivery(models.Model):
+    """A git host's delivery, stored first (unique) so a redelivery is recognised."""
+
+    id = models.BigAutoField(primary_key=True)
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    provider = models.CharField(max_length=10)
+    delivery_id = models.CharField(max_length=100)
+    event = models.CharField(max_length=50, blank=True)
+    outcome = models.CharField(max_length=100, blank=True)
+    deployment = models.ForeignKey(
+        Deployment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ("-received_at",)
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "delivery_id"], name="webhookdelivery_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.delivery_id}"

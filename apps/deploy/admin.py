@@ -1,0 +1,254 @@
+"""Apps, deployments (with their steps and logs) and releases (with a rollback action) in the
+operator console.
+
+These models live in tenant schemas while the console runs on the root host, so every view of
+them runs inside the schema of a tenant the operator picks (`?tenant=<slug>`, remembered in the
+session): `TenantScopedAdminMixin`. The model admins themselves (`AppAdminBase`, …) know nothing
+of that, so the tenant console can reuse them in its own admin site, where the request already
+runs in the tenant's schema. Pages are read-only; actions call the services (audited there)."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.utils.html import format_html, format_html_join
+from django_tenants.utils import tenant_context
+from unfold.admin import ModelAdmin
+
+from apps.core.problems import ApplicationError
+from apps.tenants.models import Tenant, TenantStatus
+
+from . import services
+from .models import App, Deployment, DeploymentLog, Release
+
+SESSION_KEY = "deploy_admin_tenant"
+LOG_LINES_SHOWN = 500
+
+
+class ReadOnlyMixin:
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    # The admin's own change log keys content types of the public schema; these rows live in a
+    # tenant's. Services write the audit log instead.
+    def log_addition(self, *args, **kwargs):
+        return None
+
+    def log_change(self, *args, **kwargs):
+        return None
+
+    def log_deletion(self, *args, **kwargs):
+        return None
+
+
+def _actor(request) -> services.Actor:
+    return services.Actor(user=request.user)
+
+
+def _queued(deployment: Deployment) -> str:
+    return f"{deployment.kind} deployment {deployment.pk} queued"
+
+
+def _run_service(modeladmin, request, label: str, call) -> None:
+    """Run one service call per selected object; report each outcome."""
+    try:
+        result = call()
+    except ApplicationError as exc:
+        modeladmin.message_user(request, f"{label}: {exc.detail}", messages.ERROR)
+        return
+    modeladmin.message_user(request, f"{label}: {result}", messages.SUCCESS)
+
+
+class AppAdminBase(ReadOnlyMixin, ModelAdmin):
+    list_display = ("name", "status", "branch", "git_url_display", "release", "updated_at")
+    list_filter = ("status",)
+    search_fields = ("name",)
+    fields = (
+        "name", "status", "git_url_display", "branch", "health_check_path", "provider",
+        "region", "current_release", "live_deployment", "active_deployment", "created_at",
+        "updated_at",
+    )  # fmt: skip
+    actions = ("deploy_branch", "restart")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("current_release")
+
+    @admin.display(description="Release")
+    def release(self, app: App) -> str:
+        return f"v{app.current_release.version}" if app.current_release else "-"
+
+    @admin.action(description="Deploy the branch head")
+    def deploy_branch(self, request, queryset):
+        tenant = services.current_tenant()
+        for app in queryset:
+            _run_service(
+                self, request, app.name,
+                lambda app=app: _queued(
+                    services.deployment_create(app=app, tenant=tenant, actor=_actor(request))
+                ),
+            )  # fmt: skip
+
+    @admin.action(description="Restart (zero-downtime)")
+    def restart(self, request, queryset):
+        tenant = services.current_tenant()
+        for app in queryset:
+            _run_service(
+                self, request, app.name,
+                lambda app=app: _queued(
+                    services.app_restart(app=app, tenant=tenant, actor=_actor(request))
+                ),
+            )  # fmt: skip
+
+
+class DeploymentAdminBase(ReadOnlyMixin, ModelAdmin):
+    list_display = ("created_at", "app", "kind", "state", "ref", "short_sha", "started_by_label")
+    list_filter = ("state", "kind")
+    search_fields = ("app__name", "ref", "commit_sha")
+    list_select_related = ("app",)
+    fields = (
+        "app", "kind", "state", "ref", "commit_sha", "release", "build", "formation",
+        "started_by_label", "worker", "created_at", "started_at", "finished_at", "failure_step",
+        "failure_reason", "step_table", "log",
+    )  # fmt: skip
+    readonly_fields = ("step_table", "log")
+    actions = ("cancel",)
+
+    @admin.display(description="Commit")
+    def short_sha(self, deployment: Deployment) -> str:
+        return deployment.commit_sha[:8]
+
+    @admin.display(description="Steps")
+    def step_table(self, deployment: Deployment) -> str:
+        rows = [
+            (name, times.get("started_at", ""), times.get("finished_at", ""))
+            for name, times in deployment.steps.items()
+        ]
+        if not rows:
+            return "-"
+        return format_html(
+            "<table><tr><th>step</th><th>started</th><th>finished</th></tr>{}</table>",
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
+        )
+
+    @admin.display(description="Log (redacted)")
+    def log(self, deployment: Deployment) -> str:
+        lines = list(
+            DeploymentLog.objects.filter(deployment=deployment)
+            .order_by("-id")
+            .values_list("stream", "line")[:LOG_LINES_SHOWN]
+        )[::-1]
+        text = "\n".join(f"[{stream}] {line}" for stream, line in lines)
+        return format_html('<pre style="white-space: pre-wrap">{}</pre>', text or "-")
+
+    @admin.action(description="Cancel")
+    def cancel(self, request, queryset):
+        tenant = services.current_tenant()
+        for deployment in queryset:
+            _run_service(
+                self, request, str(deployment.pk),
+                lambda d=deployment: services.deployment_cancel(
+                    deployment=d, tenant=tenant, actor=_actor(request)
+                ).state,
+            )  # fmt: skip
+
+
+class ReleaseAdminBase(ReadOnlyMixin, ModelAdmin):
+    list_display = ("app", "version", "status", "description", "created_by_label", "created_at")
+    list_filter = ("status",)
+    search_fields = ("app__name", "description")
+    list_select_related = ("app",)
+    fields = (
+        "app", "version", "status", "description", "build", "config_keys", "process_types",
+        "release_command", "rollback_of", "created_by_label", "created_at",
+    )  # fmt: skip
+    actions = ("rollback",)
+
+    @admin.action(description="Roll back to this release")
+    def rollback(self, request, queryset):
+        tenant = services.current_tenant()
+        for release in queryset.select_related("app", "build"):
+            _run_service(
+                self, request, f"{release.app} v{release.version}",
+                lambda r=release: _queued(
+                    services.release_rollback(
+                        app=r.app, release=r, tenant=tenant, actor=_actor(request)
+                    )
+                ),
+            )  # fmt: skip
+
+
+class TenantScopedAdminMixin:
+    """Runs every view of a tenant-schema model inside the schema of the tenant the operator
+    picked; without one, shows the list of tenants to pick from."""
+
+    def _tenant(self, request) -> Tenant | None:
+        slug = request.session.get(SESSION_KEY)
+        if not slug:
+            return None
+        return (
+            Tenant.objects.filter(slug=slug)
+            .exclude(status__in=[TenantStatus.DELETED, TenantStatus.PROVISIONING])
+            .first()
+        )
+
+    def _scoped(self, request, view, *args, **kwargs):
+        if "tenant" in request.GET:
+            request.session[SESSION_KEY] = request.GET["tenant"]
+            query = request.GET.copy()
+            del query["tenant"]
+            return HttpResponseRedirect(request.path + (f"?{query.urlencode()}" if query else ""))
+        tenant = self._tenant(request)
+        if tenant is None:
+            return TemplateResponse(
+                request,
+                "admin/deploy/choose_tenant.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": f"{self.model._meta.verbose_name_plural.capitalize()}: pick a tenant",
+                    "model_name": self.model._meta.verbose_name_plural,
+                    "tenants": Tenant.objects.exclude(
+                        status__in=[TenantStatus.DELETED, TenantStatus.PROVISIONING]
+                    ).order_by("name"),
+                },
+            )
+        with tenant_context(tenant):
+            response = view(request, *args, **kwargs)
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()  # templates query lazily: render inside the schema
+        return response
+
+    def changelist_view(self, request, extra_context=None):
+        tenant = self._tenant(request)
+        extra_context = {
+            **(extra_context or {}),
+            "subtitle": f"Tenant: {tenant.name} (?tenant=<slug> to switch)" if tenant else "",
+        }
+        return self._scoped(request, super().changelist_view, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return self._scoped(request, super().change_view, object_id, form_url, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        return self._scoped(request, super().history_view, object_id, extra_context)
+
+
+@admin.register(App)
+class AppAdmin(TenantScopedAdminMixin, AppAdminBase):
+    pass
+
+
+@admin.register(Deployment)
+class DeploymentAdmin(TenantScopedAdminMixin, DeploymentAdminBase):
+    pass
+
+
+@admin.register(Release)
+class ReleaseAdmin(TenantScopedAdminMixin, ReleaseAdminBase):
+    pass

@@ -1,0 +1,273 @@
+"""Output and input shapes of /api/v1/apps/… (docs/deploy.md has the narrative)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from .. import selectors, services
+from ..models import DeploymentKind, DeploymentState, LogStream
+
+
+def _tenant_slug(context) -> str:
+    request = context.get("request")
+    tenant = getattr(getattr(request, "_request", request), "tenant", None)
+    return getattr(tenant, "slug", "")
+
+
+def _public_url(hostname: str) -> str:
+    listen = settings.DEPLOY_HTTP_LISTEN
+    port = settings.DEPLOY_PUBLIC_PORT or listen.rsplit(":", 1)[-1]
+    return f"http://{hostname}" + ("" if port in ("80", "") else f":{port}") + "/"
+
+
+class ReleaseRef(serializers.Serializer):
+    id = serializers.UUIDField()
+    version = serializers.IntegerField()
+
+
+class AppOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    status = serializers.CharField(help_text="new, running, stopped or failed")
+    git_url = serializers.CharField(source="git_url_display", help_text="Credentials masked.")
+    branch = serializers.CharField()
+    provider = serializers.CharField()
+    region = serializers.CharField()
+    hostname = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+    health_check_path = serializers.SerializerMethodField()
+    current_release = ReleaseRef(allow_null=True)
+    live_deployment_id = serializers.UUIDField(allow_null=True)
+    active_deployment_id = serializers.UUIDField(allow_null=True)
+    webhook_url = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_hostname(self, app) -> str:
+        return selectors.app_hostname(app=app, tenant_slug=_tenant_slug(self.context))
+
+    def get_url(self, app) -> str:
+        return _public_url(self.get_hostname(app))
+
+    def get_health_check_path(self, app) -> str:
+        return app.health_check_path or settings.DEPLOY_HEALTH_PATH
+
+    def get_webhook_url(self, app) -> str:
+        return f"/webhooks/git/{app.pk}/"
+
+
+class AppCreatedOutput(AppOutput):
+    webhook_secret = serializers.CharField(
+        help_text="Shown once: the secret for GitHub's X-Hub-Signature-256 or GitLab's token."
+    )
+
+
+class AppCreateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=63)
+    git_url = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    branch = serializers.CharField(max_length=255, required=False, default="main")
+    health_check_path = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
+
+
+class AppUpdateInput(serializers.Serializer):
+    git_url = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    branch = serializers.CharField(max_length=255, required=False)
+    health_check_path = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class WebhookSecretOutput(serializers.Serializer):
+    webhook_url = serializers.CharField()
+    webhook_secret = serializers.CharField()
+
+
+class DeploymentOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    app_id = serializers.UUIDField()
+    kind = serializers.CharField(help_text=", ".join(DeploymentKind.values))
+    state = serializers.ChoiceField(choices=DeploymentState.choices)
+    ref = serializers.CharField()
+    commit_sha = serializers.CharField()
+    release = ReleaseRef(allow_null=True)
+    build_id = serializers.UUIDField(allow_null=True)
+    formation = serializers.DictField(child=serializers.IntegerField())
+    steps = serializers.DictField(
+        child=serializers.DictField(child=serializers.CharField()),
+        help_text="Each step it went through: {started_at, finished_at}.",
+    )
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    cancel_requested = serializers.BooleanField()
+    failure_step = serializers.CharField()
+    failure_reason = serializers.CharField()
+    started_by = serializers.CharField(source="started_by_label")
+    logs_url = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_logs_url(self, deployment) -> str:
+        return f"/api/v1/apps/{deployment.app_id}/deployments/{deployment.pk}/logs"
+
+
+class DeployInput(serializers.Serializer):
+    ref = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, default="",
+        help_text="Branch, tag or commit; the app's branch when empty.",
+    )  # fmt: skip
+    cancel_running = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Cancel a deployment that is running or queued instead of queueing behind it.",
+    )  # fmt: skip
+
+
+class LogLineOutput(serializers.Serializer):
+    id = serializers.IntegerField(help_text="Cursor: pass it as `after` (or Last-Event-ID).")
+    stream = serializers.ChoiceField(choices=LogStream.choices)
+    line = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class LogPageOutput(serializers.Serializer):
+    results = LogLineOutput(many=True)
+    next_after = serializers.IntegerField(help_text="Pass as `after` for the lines that follow.")
+    finished = serializers.BooleanField(help_text="The deployment is over: no more lines come.")
+
+
+class LogQueryInput(serializers.Serializer):
+    after = serializers.IntegerField(required=False, default=0, min_value=0)
+    limit = serializers.IntegerField(required=False, default=1000, min_value=1, max_value=5000)
+    follow = serializers.BooleanField(required=False, default=False)
+
+
+class BuildRef(serializers.Serializer):
+    id = serializers.UUIDField()
+    commit_sha = serializers.CharField()
+    kind = serializers.CharField()
+
+
+class ReleaseOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    version = serializers.IntegerField()
+    description = serializers.CharField()
+    status = serializers.CharField(help_text="pending, succeeded or failed (its release phase).")
+    build = BuildRef(allow_null=True)
+    config_keys = serializers.ListField(child=serializers.CharField())
+    process_types = serializers.DictField(child=serializers.CharField())
+    release_command = serializers.CharField()
+    rollback_of = serializers.SerializerMethodField()
+    created_by = serializers.CharField(source="created_by_label")
+    current = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_rollback_of(self, release) -> int | None:
+        return release.rollback_of.version if release.rollback_of_id else None
+
+    def get_current(self, release) -> bool:
+        return release.pk == release.app.current_release_id
+
+
+class EnvVarOutput(serializers.Serializer):
+    key = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class EnvVarsUpdateInput(serializers.Serializer):
+    vars = serializers.DictField(
+        child=serializers.CharField(allow_null=True, allow_blank=True, trim_whitespace=False),
+        allow_empty=False,
+        help_text="Name → value to set it, or null to unset it.",
+    )
+    restart = serializers.BooleanField(
+        required=False, default=True, help_text="Deploy the new release at once."
+    )
+
+
+class EnvVarsUpdateOutput(serializers.Serializer):
+    release = ReleaseOutput()
+    deployment = DeploymentOutput(allow_null=True)
+
+
+class EnvVarRevealOutput(serializers.Serializer):
+    key = serializers.CharField()
+    value = serializers.CharField()
+
+
+class DomainVerification(serializers.Serializer):
+    type = serializers.CharField()
+    name = serializers.CharField()
+    value = serializers.CharField()
+
+
+class DomainOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    hostname = serializers.CharField()
+    status = serializers.CharField(help_text="pending or verified")
+    verification = serializers.SerializerMethodField()
+    verified_at = serializers.DateTimeField(allow_null=True)
+    last_checked_at = serializers.DateTimeField(allow_null=True)
+    last_error = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    @extend_schema_field(DomainVerification)
+    def get_verification(self, domain) -> dict:
+        return {
+            "type": "TXT",
+            "name": services.domain_record_name(domain),
+            "value": services.domain_record_value(domain),
+        }
+
+
+class DomainInput(serializers.Serializer):
+    hostname = serializers.CharField(max_length=253)
+
+
+class FormationOutput(serializers.Serializer):
+    formation = serializers.DictField(child=serializers.IntegerField())
+
+
+class ScaleInput(serializers.Serializer):
+    formation = serializers.DictField(
+        child=serializers.IntegerField(min_value=0, max_value=services.MAX_PROCESSES_PER_TYPE),
+        allow_empty=False,
+        help_text="Process type → count; types left out keep their count.",
+    )
+
+
+class ProcessOutput(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.CharField(source="process_type")
+    index = serializers.IntegerField()
+    deployment_key = serializers.CharField()
+    state = serializers.CharField(help_text="As supervisord says: RUNNING, STARTING, FATAL, …")
+    healthy = serializers.BooleanField()
+    pid = serializers.IntegerField(allow_null=True)
+    uptime_s = serializers.IntegerField(allow_null=True)
+    cpu_s = serializers.FloatField(allow_null=True)
+    memory_bytes = serializers.IntegerField(allow_null=True)
+
+
+class StatusOutput(serializers.Serializer):
+    status = serializers.CharField()
+    url = serializers.CharField()
+    current_release = ReleaseRef(allow_null=True)
+    live_deployment_id = serializers.UUIDField(allow_null=True)
+    active_deployment = DeploymentOutput(allow_null=True)
+    formation = serializers.DictField(child=serializers.IntegerField())
+    processes = ProcessOutput(many=True)
+    runtime_error = serializers.CharField(help_text="Why processes could not be listed, if so.")
+
+
+class RuntimeLogsOutput(serializers.Serializer):
+    lines = serializers.ListField(child=serializers.CharField())
+
+
+class RuntimeLogsInput(serializers.Serializer):
+    lines = serializers.IntegerField(required=False, default=100, min_value=1, max_value=2000)

@@ -1,0 +1,174 @@
+"""The runtime provider interface: what the deploy pipeline asks of wherever apps run.
+
+The pipeline (apps/deploy/pipeline.py) knows nothing of supervisord or Caddy; it calls
+    prepare  build a fetched source tree into something runnable (an artefact)
+    run      a one-off command with a release's config (the Procfile `release:` phase)
+    start    a release's processes, on fresh sockets, next to whatever is serving now
+    health   the new web processes, directly (not through the router)
+    route    traffic to a started release (atomically) and the router's host table
+    stop     a deployment's processes
+    status   what runs for an app, with health, CPU and memory
+    logs     recent output of an app's processes
+Providers raise RuntimeProblem with a message a person can act on."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+class RuntimeProblem(Exception):
+    """Something the runtime could not do. `permanent` problems are not worth retrying."""
+
+    def __init__(self, message: str, *, permanent: bool = True) -> None:
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+
+
+class BuildRefused(RuntimeProblem):
+    """The source is not something this provider can build."""
+
+
+# A log sink takes one line of output (already split, without the newline).
+LogSink = Callable[[str], None]
+# Called regularly during long work, so a deployment keeps proving its worker is alive.
+Tick = Callable[[], None]
+
+
+@dataclass(frozen=True)
+class Artefact:
+    """What `prepare` made of a source tree."""
+
+    kind: str  # "python" | "static"
+    source_dir: str
+    venv_dir: str = ""
+    process_types: dict[str, str] = field(default_factory=dict)
+    release_command: str = ""
+
+
+@dataclass(frozen=True)
+class ReleaseSpec:
+    """One deployment's processes: which app, which code, which config, how many of each."""
+
+    app_key: str  # stable and unique across tenants (the app id's hex)
+    deployment_key: str  # unique per deployment (fresh sockets and program names)
+    hostname: str
+    artefact: Artefact
+    env: dict[str, str]
+    formation: dict[str, int]
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def web_count(self) -> int:
+        if self.artefact.kind != "python":
+            return 0
+        return self.formation.get("web", 0) if "web" in self.artefact.process_types else 0
+
+
+@dataclass(frozen=True)
+class HealthResult:
+    ok: bool
+    detail: str
+    checks: int = 0
+
+
+@dataclass(frozen=True)
+class Route:
+    """A host table entry: the hosts of one live app and how to reach it."""
+
+    app_key: str
+    hosts: tuple[str, ...]
+    kind: str  # "python" | "static" | "stopped"
+    web_count: int = 0
+
+
+@dataclass
+class ProcessStatus:
+    name: str
+    deployment_key: str
+    process_type: str
+    index: int
+    state: str  # supervisord's: RUNNING, STARTING, BACKOFF, STOPPED, EXITED, FATAL, …
+    pid: int | None = None
+    uptime_s: int | None = None
+    cpu_s: float | None = None
+    memory_bytes: int | None = None
+    description: str = ""
+
+
+class RuntimeProvider(abc.ABC):
+    name: str = ""
+
+    @abc.abstractmethod
+    def ensure_ready(self, *, wait_s: float = 0) -> None:
+        """Raise RuntimeProblem unless the runtime answers (waiting up to `wait_s`)."""
+
+    @abc.abstractmethod
+    def source_dir(self, app_key: str, build_key: str) -> str:
+        """Where a build's source tree is fetched to (a directory that does not exist yet)."""
+
+    @abc.abstractmethod
+    def prepare(
+        self, *, app_key: str, build_key: str, source_dir: str, log: LogSink, tick: Tick
+    ) -> Artefact:
+        """Build a fetched source tree into an artefact. Raises BuildRefused or RuntimeProblem."""
+
+    @abc.abstractmethod
+    def run(
+        self, spec: ReleaseSpec, command: str, *, log: LogSink, tick: Tick, timeout_s: float
+    ) -> int:
+        """Run a one-off command with the release's code and config; its exit status."""
+
+    @abc.abstractmethod
+    def start(self, spec: ReleaseSpec) -> dict:
+        """Start the release's processes; a JSON-able handle for stop() and cleanup."""
+
+    @abc.abstractmethod
+    def ensure_running(self, spec: ReleaseSpec) -> list[str]:
+        """Start whatever of a started release is missing or dead; what it did."""
+
+    @abc.abstractmethod
+    def health(
+        self, spec: ReleaseSpec, *, path: str, passes: int, timeout_s: float, tick: Tick
+    ) -> HealthResult:
+        """Check the started processes directly until `passes` consecutive successes."""
+
+    @abc.abstractmethod
+    def route(self, spec: ReleaseSpec) -> None:
+        """Send the app's traffic to the started release. Atomic; no router reload."""
+
+    @abc.abstractmethod
+    def routed_to(self, app_key: str) -> str | None:
+        """The deployment_key the app's traffic goes to now, or None."""
+
+    @abc.abstractmethod
+    def sync_routes(self, routes: list[Route]) -> bool:
+        """Make the router's host table `routes`; True if it had to change anything."""
+
+    @abc.abstractmethod
+    def stop(self, app_key: str, deployment_key: str) -> None:
+        """Stop and forget a deployment's processes (idempotent)."""
+
+    @abc.abstractmethod
+    def status(self, app_key: str | None = None) -> list[ProcessStatus]:
+        """Processes of one app (or of every app), as the runtime sees them."""
+
+    @abc.abstractmethod
+    def logs(self, app_key: str, *, deployment_key: str | None = None, lines: int = 100) -> list:
+        """The last `lines` lines of output of an app's processes (raw: callers redact)."""
+
+    @abc.abstractmethod
+    def program_keys(self) -> set[tuple[str, str]]:
+        """(app_key, deployment_key) of every deployment the runtime has processes for."""
+
+    @abc.abstractmethod
+    def remove_app(self, app_key: str) -> None:
+        """Stop everything of an app and delete its files."""
+
+    def unroute_extra(self, app_key: str, web_count: int) -> None:  # noqa: B027
+        """Forget routes to web processes beyond `web_count` (after a scale down)."""
+
+    def delete_build(self, source_dir: str) -> None:  # noqa: B027
+        """Delete a build that failed (its files are of no use)."""

@@ -1,0 +1,254 @@
+"""What the local provider can build, and how.
+
+- A Python app: `requirements.txt` or `pyproject.toml`, and a `Procfile` (or a `wsgi.py`, which
+  gets the default web command). Its dependencies go into a virtualenv of their own. Virtualenvs
+  are keyed by a hash of the interpreter and the dependency list and shared by every build with
+  the same key (a redeploy whose requirements did not change builds nothing), and pip's cache is
+  shared by all builds. The code itself runs from the build's own directory.
+- A static site: an `index.html` (no Procfile), served by Caddy itself. Symlinks are refused (Caddy
+  must never serve files from outside the site).
+- Anything else is refused with a message that says what is missing.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import re
+import shutil
+import sys
+import tomllib
+from contextlib import contextmanager
+from pathlib import Path
+
+from .base import Artefact, BuildRefused, LogSink, RuntimeProblem, Tick
+from .process import RunAs, chown, run_streamed
+
+PROCESS_TYPE = re.compile(r"^[a-z][a-z0-9_-]{0,29}$")
+DEFAULT_WEB = (
+    "gunicorn --bind unix:$QUAYSIDE_SOCKET --workers ${WEB_CONCURRENCY:-2} "
+    "--graceful-timeout 10 --access-logfile - wsgi:application"
+)
+READY_MARKER = ".quayside-ready"
+
+
+def parse_procfile(text: str) -> dict[str, str]:
+    entries: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, command = line.partition(":")
+        name, command = name.strip(), command.strip()
+        if not sep or not PROCESS_TYPE.match(name) or not command:
+            raise BuildRefused(
+                f"Procfile line {number} is not `<type>: <command>` with a lower-case type."
+            )
+        if name in entries:
+            raise BuildRefused(f"Procfile names '{name}' twice.")
+        entries[name] = command
+    return entries
+
+
+def detect(source_dir: str) -> str:
+    root = Path(source_dir)
+    has_procfile = (root / "Procfile").is_file()
+    has_python = (root / "requirements.txt").is_file() or (root / "pyproject.toml").is_file()
+    if has_python and (has_procfile or (root / "wsgi.py").is_file()):
+        return "python"
+    if (root / "index.html").is_file() and not has_procfile:
+        return "static"
+    if has_python:
+        raise BuildRefused(
+            "This looks like a Python app, but it has no Procfile (e.g. "
+            "`web: gunicorn --bind unix:$QUAYSIDE_SOCKET app:app`) and no wsgi.py."
+        )
+    if has_procfile:
+        raise BuildRefused(
+            "There is a Procfile but no requirements.txt or pyproject.toml: Quayside builds "
+            "Python apps and static sites only."
+        )
+    raise BuildRefused(
+        "Quayside can build a Python app (requirements.txt or pyproject.toml, plus a Procfile) "
+        "or a static site (an index.html at the top of the repository); this repository is "
+        "neither."
+    )
+
+
+def dependencies_of(source_dir: str) -> tuple[str, list[str]]:
+    """('requirements', file text) or ('pyproject', [requirement, …])."""
+    root = Path(source_dir)
+    requirements = root / "requirements.txt"
+    if requirements.is_file():
+        text = requirements.read_text()
+        for line in text.splitlines():
+            stripped = line.strip()
+            if stripped.startswith(("-r", "-c", "--requirement", "--constraint", "-e", ".")):
+                raise BuildRefused(
+                    f"requirements.txt line `{stripped}`: only plain requirements are supported "
+                    "(no includes, editable installs or local paths)."
+                )
+        return "requirements", [text]
+    try:
+        data = tomllib.loads((root / "pyproject.toml").read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise BuildRefused(f"pyproject.toml is not valid TOML: {exc}") from exc
+    deps = data.get("project", {}).get("dependencies", [])
+    if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
+        raise BuildRefused("pyproject.toml's [project] dependencies must be a list of strings.")
+    return "pyproject", deps
+
+
+def refuse_symlinks(source_dir: str) -> None:
+    for root, dirs, files in os.walk(source_dir):
+        for name in dirs + files:
+            path = os.path.join(root, name)
+            if os.path.islink(path):
+                relative = os.path.relpath(path, source_dir)
+                raise BuildRefused(f"Static sites may not contain symlinks ({relative}).")
+
+
+class PythonBuilder:
+    def __init__(self, *, venvs_dir: Path, tools_dir: Path, cache_dir: Path, home_dir: Path,
+                 python: str, run_as: RunAs | None, timeout_s: float) -> None:  # fmt: skip
+        self.venvs_dir = venvs_dir
+        self.tools_dir = tools_dir
+        self.cache_dir = cache_dir
+        self.home_dir = home_dir
+        self.python = python
+        self.run_as = run_as
+        self.timeout_s = timeout_s
+
+    def key(self, source_dir: str) -> tuple[str, list[str]]:
+        """The virtualenv's key (interpreter + requirement lines, so the same dependencies
+        share one whichever file names them) and pyproject's requirements if it is one."""
+        flavour, deps = dependencies_of(source_dir)
+        lines = deps if flavour == "pyproject" else deps[0].splitlines()
+        requirements = sorted(
+            {line.split(" #")[0].strip() for line in lines if not line.strip().startswith("#")}
+            - {""}
+        )
+        digest = hashlib.sha256(os.path.realpath(self.python).encode())
+        for item in requirements:
+            digest.update(b"\0" + item.encode())
+        return digest.hexdigest()[:24], deps if flavour == "pyproject" else []
+
+    def build(self, source_dir: str, *, log: LogSink, tick: Tick) -> str:
+        """The virtualenv directory for this source's dependencies (made if missing)."""
+        key, pyproject_deps = self.key(source_dir)
+        venv = self.venvs_dir / key
+        with self._lock(key):
+            if (venv / READY_MARKER).exists():
+                log(f"Dependencies unchanged: reusing virtualenv {key}.")
+                return str(venv)
+            if venv.exists():
+                shutil.rmtree(venv)
+            self._tools()
+            for path in (self.venvs_dir, self.cache_dir, self.home_dir):
+                path.mkdir(parents=True, exist_ok=True)
+                chown(path, self.run_as)
+            env = {
+                "PATH": "/usr/local/bin:/usr/bin:/bin",
+                "HOME": str(self.home_dir),
+                "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+                "PIP_NO_INPUT": "1",
+                "PYTHONDONTWRITEBYTECODE": "1",
+                "LANG": "C.UTF-8",
+            }
+            for name in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_CERT"):
+                if os.environ.get(name):
+                    env[name] = os.environ[name]
+            log(f"Creating virtualenv {key} ({self.python}).")
+            status = run_streamed(
+                [self.python, "-m", "venv", "--without-pip", str(venv)],
+                cwd=str(self.venvs_dir), env=env, log=log, tick=tick,
+                timeout_s=120, run_as=self.run_as, what="virtualenv creation",
+            )  # fmt: skip
+            if status != 0:
+                raise RuntimeProblem(f"Creating the virtualenv failed (exit {status}).")
+            pip = [
+                str(venv / "bin" / "python"), "-m", "pip", "install", "--progress-bar", "off",
+                "--cache-dir", str(self.cache_dir), "--no-warn-script-location",
+            ]  # fmt: skip
+            if pyproject_deps:
+                args = [*pip, *pyproject_deps]
+            else:
+                args = [*pip, "-r", str(Path(source_dir) / "requirements.txt")]
+            log("Installing dependencies.")
+            status = run_streamed(
+                args, cwd=source_dir, env={**env, "PYTHONPATH": str(self.tools_dir)},
+                log=log, tick=tick, timeout_s=self.timeout_s, run_as=self.run_as,
+                what="dependency installation",
+            )  # fmt: skip
+            if status != 0:
+                shutil.rmtree(venv, ignore_errors=True)
+                raise RuntimeProblem(f"Installing the dependencies failed (pip exit {status}).")
+            (venv / READY_MARKER).write_text("ready\n")
+            return str(venv)
+
+    def _tools(self) -> None:
+        """A copy of Quayside's pip that the app user can run (Quayside's interpreter may live
+        where it cannot read), used with the app's own interpreter."""
+        import pip
+
+        target = self.tools_dir / "pip"
+        if (target / "__init__.py").exists():
+            return
+        self.tools_dir.mkdir(parents=True, exist_ok=True)
+        temporary = self.tools_dir / f".pip-{os.getpid()}"
+        shutil.rmtree(temporary, ignore_errors=True)
+        shutil.copytree(
+            Path(pip.__file__).parent, temporary, ignore=shutil.ignore_patterns("__pycache__")
+        )
+        os.replace(temporary, target)
+
+    @contextmanager
+    def _lock(self, key: str):
+        self.venvs_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.venvs_dir / f".{key}.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def build(source_dir: str, *, python_builder: PythonBuilder, log: LogSink, tick: Tick) -> Artefact:
+    kind = detect(source_dir)
+    if kind == "static":
+        refuse_symlinks(source_dir)
+        log("Static site: index.html found; Caddy serves the files as they are.")
+        return Artefact(kind="static", source_dir=source_dir)
+    procfile = Path(source_dir) / "Procfile"
+    entries = parse_procfile(procfile.read_text()) if procfile.is_file() else {}
+    release_command = entries.pop("release", "")
+    if "web" not in entries and (Path(source_dir) / "wsgi.py").is_file():
+        entries["web"] = DEFAULT_WEB
+        log(f"No web process in a Procfile: using `{DEFAULT_WEB}`.")
+    if not entries:
+        raise BuildRefused("The Procfile names no process type to run.")
+    log("Python app: process types " + ", ".join(sorted(entries)) + ".")
+    venv = python_builder.build(source_dir, log=log, tick=tick)
+    return Artefact(
+        kind="python",
+        source_dir=source_dir,
+        venv_dir=venv,
+        process_types=entries,
+        release_command=release_command,
+    )
+
+
+def default_python(run_as: RunAs | None) -> str:
+    """An interpreter the app user can run: ours if every directory up to it is world-readable
+    (or nobody else runs it), else the system's."""
+    candidates = [os.path.realpath(sys.executable), "/usr/bin/python3", "/usr/local/bin/python3"]
+    for candidate in candidates:
+        if os.path.exists(candidate) and (run_as is None or world_reachable(candidate)):
+            return candidate
+    raise RuntimeProblem("No Python interpreter the app user can run: set DEPLOY_APP_PYTHON.")
+
+
+def world_reachable(path: str) -> bool:
+    current = Path(path)
+    return all(os.stat(path).st_mode & 0o001 for path in (current, *current.parents))

