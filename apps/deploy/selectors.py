@@ -111,7 +111,7 @@ def formation_get(*, app: App) -> dict[str, int]:
 
 
 def process_count_for_tenant(*, exclude_app: App | None = None) -> int:
-    """Processes the tenant's apps run (their formations), for the `max_processes` limit."""
+    """Processes the tenant's apps run (their formations), for the `processes` limit."""
     rows = Formation.objects.all()
     if exclude_app is not None:
         rows = rows.exclude(app=exclude_app)

@@ -21,6 +21,7 @@ from django.utils import timezone
 from apps.core import crypto
 from apps.core.audit import audit_record
 from apps.core.problems import Conflict, InvalidInput, QuotaExceeded
+from apps.tenants.selectors import tenant_limit
 
 from . import selectors
 from .models import (
@@ -523,14 +524,11 @@ def app_restart(*, app: App, tenant, actor: Actor) -> Deployment:
     )
 
 
+PROCESS_LIMIT = "processes"  # the entitlement name billing writes onto the tenant
+
+
 def _process_limit(tenant) -> int:
-    limit = None
-    try:
-        from apps.tenants.selectors import tenant_limit
-    except ImportError:  # the tenants app has no limits yet
-        tenant_limit = None
-    if tenant_limit is not None:
-        limit = tenant_limit(tenant, "max_processes")
+    limit = tenant_limit(tenant, PROCESS_LIMIT)
     return settings.DEPLOY_DEFAULT_MAX_PROCESSES if limit is None else int(limit)
 
 
@@ -541,7 +539,7 @@ def check_process_quota(*, app: App, tenant, formation: dict[str, int]) -> None:
     if others + wanted > limit:
         raise QuotaExceeded(
             f"That would run {others + wanted} processes; this tenant may run {limit}.",
-            extra={"limit": limit, "requested": others + wanted},
+            extra={"limit": PROCESS_LIMIT, "allowed": limit, "requested": others + wanted},
         )
 
 

@@ -61,7 +61,7 @@ DEPLOY_LOG_RETENTION_DAYS = env.int("DEPLOY_LOG_RETENTION_DAYS", default=30)
 DEPLOY_REDACT_MIN_LENGTH = 4
 
 # --- Limits ---------------------------------------------------------------------------------
-# Used when apps.tenants.selectors.tenant_limit has no `max_processes` for a tenant.
+# Used when apps.tenants.selectors.tenant_limit has no `processes` limit for a tenant.
 DEPLOY_DEFAULT_MAX_PROCESSES = env.int("DEPLOY_DEFAULT_MAX_PROCESSES", default=10)
 
 # --- Custom domains -------------------------------------------------------------------------

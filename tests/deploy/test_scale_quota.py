@@ -1,4 +1,4 @@
-"""Scaling: within the tenant's `max_processes` it is a zero-downtime deployment of the same
+"""Scaling: within the tenant's `processes` limit it is a zero-downtime deployment of the same
 release with another formation; beyond it, 409 quota-exceeded."""
 
 import pytest
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 def limit_3(settings):
     settings.DEPLOY_DEFAULT_MAX_PROCESSES = 3
     if hasattr(settings, "TENANT_DEFAULT_LIMITS"):
-        settings.TENANT_DEFAULT_LIMITS = {**settings.TENANT_DEFAULT_LIMITS, "max_processes": 3}
+        settings.TENANT_DEFAULT_LIMITS = {**settings.TENANT_DEFAULT_LIMITS, "processes": 3}
 
 
 def test_scaling_beyond_the_limit_is_409_quota_exceeded(world, client_for, limit_3):
@@ -30,7 +30,8 @@ def test_scaling_beyond_the_limit_is_409_quota_exceeded(world, client_for, limit
     body = response.json()
     assert response["Content-Type"] == "application/problem+json"
     assert body["type"] == "/problems/quota-exceeded"
-    assert body["limit"] == 3 and body["requested"] == 4
+    assert body["limit"] == "processes"
+    assert body["allowed"] == 3 and body["requested"] == 4
     with tenant_context(world["tenant_a"]):
         assert Formation.objects.get(app=objs["app"], process_type="web").count == 1
 

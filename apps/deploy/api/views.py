@@ -315,7 +315,7 @@ class AppViewSet(_Base):
         request=s.ScaleInput,
         responses={202: s.DeploymentOutput},
         parameters=[ID],
-        description="Change process counts (within the tenant's max_processes: 409 "
+        description="Change process counts (within the tenant's processes limit: 409 "
         "quota-exceeded beyond it). Runs as a zero-downtime deployment.",
         examples=[
             OpenApiExample("Two web", value={"formation": {"web": 2}}, request_only=True),
