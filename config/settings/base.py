@@ -46,6 +46,8 @@ SHARED_APPS = [
     "apps.accounts",
     "apps.tenants",
     "apps.billing",
+    # The monitors' check schedule index: public schema, so an app of its own.
+    "apps.monitoring.schedule",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -200,6 +202,12 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ApiKeyStatusEnum": "apps.accounts.models.ApiKeyStatus",
         "ApiKeyAuthorityEnum": "apps.accounts.models.ApiKeyAuthority",
+        "MonitorKindEnum": "apps.monitoring.models.MonitorKind",
+        "MonitorStatusEnum": "apps.monitoring.models.MonitorStatus",
+        "IncidentStatusEnum": "apps.monitoring.models.IncidentStatus",
+        "KeywordModeEnum": "apps.monitoring.models.KeywordMode",
+        "JsonOperatorEnum": "apps.monitoring.models.JsonOperator",
+        "HttpMethodEnum": "apps.monitoring.models.HttpMethod",
     },
 }
 

@@ -1,0 +1,330 @@
+"""/api/v1/monitors… and /api/v1/incidents… in the tenant the request is routed to.
+
+Roles: viewers read; members create, change, pause, resume and delete monitors. Another tenant's
+monitor (or a malformed id) is 404."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.response import Response
+
+from apps.core.api.pagination import CursorPagination
+from apps.core.api.views import GenericViewSet
+from apps.tenants.models import Role
+from apps.tenants.permissions import is_api_key
+
+from .. import selectors, services
+from ..models import Incident, Monitor
+from . import serializers as s
+
+ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+_T = "2026-11-23T10:00:00.000000Z"
+MONITOR_ID = "5b1f7c2e-8d4a-4e6b-9c3f-0a1b2c3d4e5f"
+MONITOR_EXAMPLE = {
+    "id": MONITOR_ID,
+    "name": "Website",
+    "kind": "http",
+    "interval_s": 60,
+    "timeout_s": 10,
+    "failures_before_down": 2,
+    "successes_before_up": 1,
+    "state": {"status": "up", "since": _T, "last_checked_at": _T, "last_response_ms": 84,
+              "last_error": ""},
+    "http": {"url": "https://example.com/health", "method": "GET",
+             "expected_status": ["200-299"], "keyword": "ok", "keyword_mode": "present",
+             "json_path": "", "json_operator": "eq", "json_value": "", "max_response_ms": 2000,
+             "verify_tls": True, "follow_redirects": True},
+    "socket": None,
+    "heartbeat": None,
+    "channel_ids": [],
+    "created_at": _T,
+    "updated_at": _T,
+}  # fmt: skip
+HEARTBEAT_EXAMPLE = {
+    **MONITOR_EXAMPLE,
+    "name": "Nightly backup",
+    "kind": "heartbeat",
+    "interval_s": 86400,
+    "http": None,
+    "heartbeat": {"ping_url": "https://quayside.example/ping/0f8e…", "period_s": 86400,
+                  "grace_s": 3600, "last_ping_at": _T},
+}  # fmt: skip
+INCIDENT_EXAMPLE = {
+    "id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+    "monitor": {"id": MONITOR_ID, "name": "Website", "kind": "http"},
+    "status": "resolved",
+    "started_at": "2026-11-23T09:40:00.000000Z",
+    "resolved_at": _T,
+    "duration_s": 1200,
+    "cause": "Status 503, expected 200-299.",
+    "created_at": "2026-11-23T09:40:00.000000Z",
+    "updated_at": _T,
+}
+RESULT_EXAMPLE = {
+    "id": 1042, "checked_at": _T, "ok": False, "source": "check", "response_ms": 31,
+    "status_code": 503, "error": "Status 503, expected 200-299.", "lag_ms": 140,
+}  # fmt: skip
+
+
+class InTenant(BasePermission):
+    """Monitors live in a tenant: on the root host without X-Tenant-ID there are none."""
+
+    def has_permission(self, request, view) -> bool:
+        if getattr(request._request, "tenant", None) is None:
+            raise NotFound("Monitors live in a tenant: send X-Tenant-ID or use the tenant host.")
+        return True
+
+
+class _Base(GenericViewSet):
+    permission_classes = [IsAuthenticated, InTenant]
+    lookup_value_regex = "[^/]+"  # a malformed id is 404, like an unknown one
+
+    @property
+    def tenant(self):
+        return self.request._request.tenant
+
+    def actor(self) -> services.Actor:
+        if is_api_key(self.request.auth):
+            return services.Actor(api_key=self.request.auth)
+        return services.Actor(user=self.request.user)
+
+
+class ResultPagination(CursorPagination):
+    ordering = ("-checked_at", "-id")
+
+
+@extend_schema_view(
+    retrieve=extend_schema(parameters=[ID]),
+    partial_update=extend_schema(parameters=[ID]),
+    destroy=extend_schema(parameters=[ID]),
+)
+class MonitorViewSet(_Base):
+    """The tenant's uptime monitors: HTTP(S), TCP, TLS certificate expiry and heartbeats."""
+
+    required_roles = {
+        "list": Role.VIEWER,
+        "retrieve": Role.VIEWER,
+        "results": Role.VIEWER,
+        "uptime": Role.VIEWER,
+        "create": Role.MEMBER,
+        "partial_update": Role.MEMBER,
+        "destroy": Role.MEMBER,
+        "pause": Role.MEMBER,
+        "resume": Role.MEMBER,
+    }
+    serializer_class = s.MonitorOutput
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Monitor.objects.none()
+        return selectors.monitors_list()
+
+    def get_object(self) -> Monitor:
+        monitor = selectors.monitor_get(self.kwargs.get("pk"))
+        if monitor is None:
+            raise NotFound("No such monitor.")
+        return monitor
+
+    def _out(self, monitor: Monitor, status: int = 200, **kwargs) -> Response:
+        return Response(s.MonitorOutput(monitor).data, status=status, **kwargs)
+
+    @extend_schema(
+        responses=s.MonitorOutput(many=True),
+        parameters=[
+            OpenApiParameter("kind", str, description="http, tcp, tls or heartbeat"),
+            OpenApiParameter("status", str, description="pending, up, down or paused"),
+            OpenApiParameter("q", str, description="In the name or URL."),
+        ],
+        examples=[OpenApiExample("Monitors", value=[MONITOR_EXAMPLE], response_only=True)],
+    )
+    def list(self, request):
+        params = request.query_params
+        monitors = selectors.monitors_list(
+            filters={k: params.get(k) for k in ("kind", "status", "q")}
+        )
+        page = self.paginate_queryset(monitors)
+        return self.get_paginated_response(s.MonitorOutput(page, many=True).data)
+
+    @extend_schema(
+        request=s.MonitorCreateInput,
+        responses={201: s.MonitorOutput},
+        examples=[
+            OpenApiExample(
+                "HTTP with keyword",
+                value={"name": "Website", "kind": "http", "interval_s": 60,
+                       "failures_before_down": 2,
+                       "http": {"url": "https://example.com/health", "keyword": "ok",
+                                "max_response_ms": 2000}},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Heartbeat", value={"name": "Nightly backup", "kind": "heartbeat",
+                                    "heartbeat": {"period_s": 86400, "grace_s": 3600}},
+                request_only=True,
+            ),
+            OpenApiExample("Created", value=MONITOR_EXAMPLE, response_only=True,
+                           status_codes=["201"]),
+        ],
+    )  # fmt: skip
+    def create(self, request):
+        data = s.MonitorCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        monitor = services.monitor_create(tenant=self.tenant, actor=self.actor(), **data.flat())
+        return self._out(monitor, 201, headers={"Location": f"/api/v1/monitors/{monitor.pk}"})
+
+    @extend_schema(
+        responses=s.MonitorOutput,
+        examples=[
+            OpenApiExample("HTTP", value=MONITOR_EXAMPLE, response_only=True),
+            OpenApiExample("Heartbeat", value=HEARTBEAT_EXAMPLE, response_only=True),
+        ],
+    )
+    def retrieve(self, request, pk=None):
+        return self._out(self.get_object())
+
+    @extend_schema(
+        request=s.MonitorUpdateInput,
+        responses=s.MonitorOutput,
+        examples=[
+            OpenApiExample(
+                "Slower", value={"interval_s": 120, "http": {"max_response_ms": 5000}},
+                request_only=True,
+            ),
+            OpenApiExample("Updated", value=MONITOR_EXAMPLE, response_only=True),
+        ],
+    )  # fmt: skip
+    def partial_update(self, request, pk=None):
+        monitor = self.get_object()
+        data = s.MonitorUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        monitor = services.monitor_update(
+            monitor=monitor, tenant=self.tenant, actor=self.actor(), **data.flat()
+        )
+        return self._out(monitor)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, pk=None):
+        services.monitor_delete(monitor=self.get_object(), tenant=self.tenant, actor=self.actor())
+        return Response(status=204)
+
+    @extend_schema(
+        request=None,
+        responses=s.MonitorOutput,
+        parameters=[ID],
+        description="Stop checking (and alerting); paused time counts neither up nor down.",
+        examples=[OpenApiExample("Paused", response_only=True, value={
+            **MONITOR_EXAMPLE, "state": {**MONITOR_EXAMPLE["state"], "status": "paused"}})],
+    )  # fmt: skip
+    @action(detail=True, methods=["post"])
+    def pause(self, request, pk=None):
+        return self._out(
+            services.monitor_pause(monitor=self.get_object(), tenant=self.tenant,
+                                   actor=self.actor())
+        )  # fmt: skip
+
+    @extend_schema(
+        request=None,
+        responses=s.MonitorOutput,
+        parameters=[ID],
+        description="Check again at once; the monitor is pending until its first verdict.",
+        examples=[OpenApiExample("Resumed", response_only=True, value={
+            **MONITOR_EXAMPLE, "state": {**MONITOR_EXAMPLE["state"], "status": "pending"}})],
+    )  # fmt: skip
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):
+        return self._out(
+            services.monitor_resume(monitor=self.get_object(), tenant=self.tenant,
+                                    actor=self.actor())
+        )  # fmt: skip
+
+    @extend_schema(
+        responses=s.ResultOutput(many=True),
+        parameters=[
+            ID,
+            OpenApiParameter("ok", bool, description="Only successes (true) or failures."),
+        ],
+        description="Raw results, newest first (kept MONITORING_RESULTS_RETENTION_DAYS).",
+        examples=[OpenApiExample("Results", value=[RESULT_EXAMPLE], response_only=True)],
+    )
+    @action(detail=True, methods=["get"], pagination_class=ResultPagination)
+    def results(self, request, pk=None):
+        monitor = self.get_object()
+        ok = request.query_params.get("ok")
+        filters = {"ok": None if ok is None else ok.lower() in ("1", "true", "yes")}
+        page = self.paginate_queryset(
+            selectors.results_for_monitor(monitor=monitor, filters=filters)
+        )
+        return self.get_paginated_response(s.ResultOutput(page, many=True).data)
+
+    @extend_schema(
+        responses=s.UptimeOutput,
+        parameters=[ID],
+        description="Time-weighted uptime over 24 h, 7 d and 30 d (maintenance left out), and "
+        "hourly response times and uptime for charts.",
+        examples=[OpenApiExample("Uptime", response_only=True, value={
+            "monitor_id": MONITOR_ID,
+            "windows": {name: {"uptime_pct": 99.95, "up_s": 86357.0, "down_s": 43.0,
+                               "maintenance_s": 0.0} for name in ("24h", "7d", "30d")},
+            "series": [{"hour": "2026-11-23T09:00:00Z", "avg_response_ms": 84.2, "checks": 60,
+                        "failures": 1, "uptime_pct": 99.2}],
+        })],
+    )  # fmt: skip
+    @action(detail=True, methods=["get"])
+    def uptime(self, request, pk=None):
+        monitor = self.get_object()
+        body = {
+            "monitor_id": monitor.pk,
+            "windows": selectors.uptime_summary(monitor=monitor),
+            "series": selectors.response_series(monitor=monitor, hours=24),
+        }
+        return Response(s.UptimeOutput(body).data)
+
+
+@extend_schema_view(retrieve=extend_schema(parameters=[ID]))
+class IncidentViewSet(_Base):
+    """Down opens an incident; up resolves it, with its duration."""
+
+    required_roles = {"list": Role.VIEWER, "retrieve": Role.VIEWER}
+    serializer_class = s.IncidentOutput
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Incident.objects.none()
+        return selectors.incidents_list()
+
+    @extend_schema(
+        responses=s.IncidentOutput(many=True),
+        parameters=[
+            OpenApiParameter("status", str, description="open or resolved"),
+            OpenApiParameter("monitor", OpenApiTypes.UUID, description="A monitor's id."),
+        ],
+        examples=[OpenApiExample("Incidents", value=[INCIDENT_EXAMPLE], response_only=True)],
+    )
+    def list(self, request):
+        params = request.query_params
+        filters = {"status": params.get("status")}
+        if params.get("monitor"):
+            if selectors._uuid(params["monitor"]) is None:
+                raise ValidationError({"monitor": "Not a monitor id."})
+            filters["monitor"] = params["monitor"]
+        page = self.paginate_queryset(selectors.incidents_list(filters=filters))
+        return self.get_paginated_response(s.IncidentOutput(page, many=True).data)
+
+    @extend_schema(
+        responses=s.IncidentOutput,
+        examples=[OpenApiExample("Incident", value=INCIDENT_EXAMPLE, response_only=True)],
+    )
+    def retrieve(self, request, pk=None):
+        incident = selectors.incident_get(pk)
+        if incident is None:
+            raise NotFound("No such incident.")
+        return Response(s.IncidentOutput(incident).data)

@@ -1,0 +1,68 @@
+"""Down opens an incident (audited, owners and admins told); up resolves it with its duration."""
+
+import datetime as dt
+
+from django.utils import timezone
+
+from apps.core.models import AuditEvent, InboxMessage
+from apps.monitoring import services
+from apps.monitoring.checks import Outcome
+from tests.monitoring.conftest import check_once, create, in_tenant
+
+
+def test_incident_opens_and_resolves_with_duration(world):
+    tenant = world["tenant_a"]
+    monitor = create(tenant, kind="http", name="api", url="http://127.0.0.1:9/")
+    t0 = timezone.now()
+    with in_tenant(tenant):
+        services.results_apply(tenant=tenant, items=[
+            services.ResultItem(monitor.pk, Outcome(ok=True), t0),
+            services.ResultItem(monitor.pk, Outcome(ok=False, error="Status 503"),
+                                t0 + dt.timedelta(minutes=1)),
+        ])  # fmt: skip
+        incident = monitor.incidents.get()
+        assert incident.status == "open"
+        assert incident.started_at == t0 + dt.timedelta(minutes=1)
+        assert incident.cause == "Status 503"
+        # Still down: no second incident.
+        services.results_apply(
+            tenant=tenant,
+            items=[
+                services.ResultItem(
+                    monitor.pk, Outcome(ok=False, error="x"), t0 + dt.timedelta(minutes=2)
+                )
+            ],
+        )
+        services.results_apply(
+            tenant=tenant,
+            items=[
+                services.ResultItem(
+                    monitor.pk, Outcome(ok=True), t0 + dt.timedelta(minutes=21, seconds=30)
+                )
+            ],
+        )
+        incident.refresh_from_db()
+        assert monitor.incidents.count() == 1
+    assert incident.status == "resolved"
+    assert incident.duration_s == 20 * 60 + 30
+    actions = list(
+        AuditEvent.objects.filter(target_id=str(monitor.pk)).values_list("action", flat=True)
+    )
+    assert {"monitor.down", "monitor.up"} <= set(actions)
+    inbox = InboxMessage.objects.filter(user=world["alice"], data__monitor_id=str(monitor.pk))
+    assert sorted(inbox.values_list("kind", flat=True)) == ["monitor.down", "monitor.up"]
+    assert not InboxMessage.objects.filter(user=world["bob"], data__monitor_id=str(monitor.pk))
+
+
+def test_a_real_outage_opens_an_incident(world, http_target):
+    tenant = world["tenant_a"]
+    monitor = create(tenant, kind="http", name="web", url=http_target.url + "/flip")
+    http_target.state["flip"] = 502
+    monitor = check_once(tenant, monitor)
+    assert monitor.status == "down"
+    with in_tenant(tenant):
+        assert monitor.incidents.get().cause.startswith("Status 502")
+    http_target.state["flip"] = 200
+    check_once(tenant, monitor)
+    with in_tenant(tenant):
+        assert monitor.incidents.get().status == "resolved"
