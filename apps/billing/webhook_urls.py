@@ -1,3 +1,7 @@
 """/webhooks/stripe/ (root host)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from .webhooks import stripe_webhook
+
+urlpatterns = [path("stripe/", stripe_webhook, name="stripe-webhook")]

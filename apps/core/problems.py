@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -79,6 +80,11 @@ def problem_response(
         json.dumps(body), status=status, content_type=PROBLEM_CONTENT_TYPE, headers=headers
     )
     return response
+
+
+# Functions that add fields to a domain problem's body (billing names the plan that lifts a
+# quota). Apps register theirs in AppConfig.ready(); core stays ignorant of them.
+PROBLEM_EXTENSIONS: list[Callable[[ApplicationError], dict[str, Any] | None]] = []
 
 
 class ApplicationError(Exception):

@@ -187,8 +187,12 @@ def heartbeat_deadline(monitor: Monitor) -> dt.datetime | None:
 @transaction.atomic
 def monitor_create(*, tenant, actor: Actor, kind: str, **fields) -> Monitor:
     limit = tenant_limit(tenant, "monitors")
-    if limit is not None and Monitor.objects.count() >= limit:
-        raise QuotaExceeded(f"Your plan allows {limit} monitors.", extra={"limit": limit})
+    used = Monitor.objects.count() if limit is not None else 0
+    if limit is not None and used >= limit:
+        raise QuotaExceeded(
+            f"Your plan allows {limit} monitors.",
+            extra={"limit": "monitors", "allowed": limit, "used": used},
+        )
     allowed = set(EDITABLE[MonitorKind(kind)])
     unknown = sorted(
         k

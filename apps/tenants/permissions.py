@@ -41,7 +41,12 @@ class TenantMember(BasePermission):
                 )
             return True
         request.tenant_role = self._role(request, tenant)
-        if tenant.status == TenantStatus.SUSPENDED and request.method not in SAFE_METHODS:
+        # Views that must work while suspended (paying the overdue bill) say so.
+        if (
+            tenant.status == TenantStatus.SUSPENDED
+            and request.method not in SAFE_METHODS
+            and not getattr(view, "allowed_when_suspended", False)
+        ):
             raise TenantSuspended("This tenant is suspended: it can be read but not changed.")
         return True
 

@@ -293,6 +293,7 @@ from .tenancy import *  # noqa: E402, F403
 CELERY_BEAT_SCHEDULE = {
     **TENANT_BEAT_SCHEDULE,  # noqa: F405
     **DEPLOY_BEAT_SCHEDULE,  # noqa: F405
+    **BILLING_BEAT_SCHEDULE,  # noqa: F405
     **MONITORING_BEAT_SCHEDULE,  # noqa: F405
 }
 

@@ -15,6 +15,7 @@ from rest_framework.views import set_rollback
 
 from apps.core.problems import (
     PROBLEM_CONTENT_TYPE,
+    PROBLEM_EXTENSIONS,
     ApplicationError,
     InvalidInput,
     problem_body,
@@ -93,8 +94,11 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         )
         return _response(request, body)
     if isinstance(exc, ApplicationError):
+        extra = dict(exc.extra)
+        for extend in PROBLEM_EXTENSIONS:
+            extra.update(extend(exc) or {})
         body = problem_body(
-            status=exc.status, slug=exc.slug, detail=exc.detail, instance=instance, extra=exc.extra
+            status=exc.status, slug=exc.slug, detail=exc.detail, instance=instance, extra=extra
         )
         return _response(request, body)
 

@@ -1,0 +1,114 @@
+"""POST /webhooks/stripe/: Stripe's event deliveries.
+
+In order, and nothing else in the request: verify the `Stripe-Signature` header with Stripe's
+scheme (HMAC-SHA256 of "<t>.<body>" under the endpoint secret, `t` within the tolerance), parse,
+insert the raw event (unique by Stripe's event id: a duplicate delivery hits the constraint and
+answers 200 without being processed again), and enqueue its processing once the row is
+committed. Forged, stale or unparsable deliveries answer 400 and write nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import logging
+
+import stripe
+from django.conf import settings
+from django.db import connection, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from apps.core.problems import problem_response
+
+from .events import HANDLERS, event_enqueue, object_customer
+from .models import EventStatus
+
+logger = logging.getLogger(__name__)
+
+
+def _enqueue_after_commit(event_pk: int, customer_id: str) -> None:
+    try:
+        event_enqueue(event_pk, customer_id)
+    except Exception:  # the broker is down: the event is stored, housekeeping enqueues it later
+        logger.exception("Could not enqueue Stripe event %s; it stays pending", event_pk)
+
+
+# One statement, one round trip: the unique index on stripe_event_id decides first delivery vs
+# duplicate (no SELECT before), and in autocommit it commits by itself.
+_INSERT = """
+INSERT INTO billing_stripeevent (stripe_event_id, type, api_version, livemode, stripe_created,
+    customer_id, object_id, payload, status, attempts, last_error, received_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, 0, %s, now())
+ON CONFLICT (stripe_event_id) DO NOTHING
+RETURNING id
+"""
+
+
+def stripe_event_record(data: dict, raw: str) -> int | None:
+    """Store a verified event as received; its id when new, None for a duplicate. Processing
+    is enqueued once the row is committed (at once in autocommit)."""
+    obj = data["data"]["object"]
+    status, note = EventStatus.PENDING, ""
+    if data["type"] not in HANDLERS:
+        status, note = EventStatus.IGNORED, "type not handled"
+    elif data.get("api_version") and data["api_version"] != settings.STRIPE_API_VERSION:
+        status = EventStatus.IGNORED
+        note = f"API version {data['api_version']} is not the pinned {settings.STRIPE_API_VERSION}"
+    customer_id = object_customer(obj)[:255]
+    params = [
+        str(data["id"])[:255],
+        str(data["type"])[:100],
+        str(data.get("api_version") or "")[:40],
+        bool(data.get("livemode")),
+        dt.datetime.fromtimestamp(int(data["created"]), tz=dt.UTC),
+        customer_id,
+        str(obj.get("id", ""))[:255],
+        raw,
+        status,
+        note,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    if status == EventStatus.PENDING:
+        transaction.on_commit(functools.partial(_enqueue_after_commit, row[0], customer_id))
+    return row[0]
+
+
+def _bad(request: HttpRequest, detail: str) -> HttpResponse:
+    return problem_response(request, status=400, slug="malformed-request", detail=detail)
+
+
+@csrf_exempt
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return problem_response(
+            request,
+            status=405,
+            slug="method-not-allowed",
+            detail="Stripe delivers events with POST.",
+            headers={"Allow": "POST"},
+        )
+    payload = request.body
+    try:
+        stripe.WebhookSignature.verify_header(
+            payload,
+            request.headers.get("Stripe-Signature"),
+            settings.STRIPE_WEBHOOK_SECRET,
+            tolerance=settings.STRIPE_WEBHOOK_TOLERANCE_S,
+        )
+    except stripe.SignatureVerificationError as exc:
+        logger.warning("Stripe webhook refused: %s", exc.user_message or exc)
+        return _bad(request, "The Stripe-Signature is missing, does not match, or is too old.")
+    try:
+        data = json.loads(payload)
+        if not isinstance(data["data"]["object"], dict) or not data["id"] or not data["type"]:
+            raise ValueError("incomplete event")
+        int(data["created"])
+    except (ValueError, KeyError, TypeError):
+        return _bad(request, "The body is not a Stripe event.")
+    created = stripe_event_record(data, payload.decode("utf-8"))
+    return JsonResponse({"received": True, "duplicate": created is None})
