@@ -150,3 +150,25 @@ def test_member_sees_keys_but_cannot_create_one(client, team):
         client, team.member, "accounts/apikey/add/", "post", {"name": "x", "authority": "member"}
     )
     assert response.status_code == 403
+
+
+def test_members_see_their_apps_and_only_theirs(client, team):
+    from django_tenants.utils import schema_context
+
+    from apps.deploy.models import App
+
+    with schema_context(team.alpha.schema_name):
+        App.objects.create(name="alpha-web")
+    with schema_context(team.bravo.schema_name):
+        App.objects.create(name="bravo-web")
+    page = console(client, team.viewer, "deploy/app/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "alpha-web" in html and "bravo-web" not in html
+
+
+def test_viewers_get_no_deploy_actions_members_do(client, team):
+    viewer_page = console(client, team.viewer, "deploy/app/").content.decode()
+    member_page = console(client, team.member, "deploy/app/").content.decode()
+    assert "deploy_branch" not in viewer_page
+    assert "deploy_branch" in member_page
