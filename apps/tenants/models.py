@@ -168,3 +168,17 @@ class Invitation(TimeStampedModel):
         if self.status == InvitationStatus.PENDING and self.expires_at <= timezone.now():
             return InvitationStatus.EXPIRED
         return self.status
+
+
+class SpareSchema(models.Model):
+    """A tenant schema made ahead of time from the current render, waiting for a tenant.
+
+    Taking one is a rename (under 1 ms) instead of replaying the render (about 80 ms with 20
+    tables); a worker keeps TENANT_SPARE_SCHEMAS of them ready. See apps/tenants/provisioning.py."""
+
+    name = models.CharField(max_length=63, unique=True)
+    fingerprint = models.CharField(max_length=64, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name

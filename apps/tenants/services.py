@@ -111,6 +111,8 @@ def tenant_create(*, name: str, slug: str, owner=None, actor=None) -> Tenant:
         raise InvalidInput(f"The slug '{slug}' is taken.", field="slug", code="taken") from exc
     Domain.objects.create(domain=f"{slug}.{settings.BASE_DOMAIN}", tenant=tenant, is_primary=True)
     path = schema_create(tenant)
+    if path == "spare":
+        _spares_refill_enqueue()
     tenant.status = TenantStatus.ACTIVE
     tenant.save(update_fields=["status", "updated_at"])
     if owner is not None:
@@ -615,6 +617,12 @@ def _invitation_issue_token(invitation: Invitation) -> None:
     invitation.token_nonce = secrets.token_hex(16)
     invitation.token_hash = selectors.invitation_token_hash(invitation_token(invitation))
     invitation.expires_at = timezone.now() + dt.timedelta(days=settings.INVITATION_TTL_DAYS)
+
+
+def _spares_refill_enqueue() -> None:
+    from .tasks import spares_fill
+
+    transaction.on_commit(spares_fill.delay)
 
 
 def _invitation_mail_enqueue(invitation: Invitation) -> None:

@@ -39,3 +39,11 @@ def purge_due() -> list[str]:
     if purged:
         logger.info("Purged %d deleted tenant(s)", len(purged))
     return purged
+
+
+@shared_task(name="tenants.spares_fill")
+def spares_fill() -> int:
+    """Keep TENANT_SPARE_SCHEMAS tenant schemas ready (after each use and from beat)."""
+    from .provisioning import spares_fill as fill
+
+    return fill(target=settings.TENANT_SPARE_SCHEMAS)

@@ -29,3 +29,5 @@ WHITENOISE_AUTOREFRESH = True
 from apps.accounts.auth.jwt_keys import jwt_hmac_key  # noqa: E402
 
 HEADLESS_JWT_PRIVATE_KEY = HEADLESS_JWT_PRIVATE_KEY or jwt_hmac_key(SECRET_KEY)  # noqa: F405
+# Tests make tenants by replaying the render unless they ask for spares themselves.
+TENANT_SPARE_SCHEMAS = 0

@@ -2,6 +2,7 @@
 
 import time
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django_tenants.management.commands.migrate_schemas import Command as MigrateSchemasCommand
@@ -9,7 +10,7 @@ from django_tenants.migration_executors import get_executor
 
 from apps.tenants import schema_template
 from apps.tenants.models import Tenant, TenantStatus
-from apps.tenants.provisioning import schemas_with_pending_migrations
+from apps.tenants.provisioning import schemas_with_pending_migrations, spares_fill
 
 
 class Command(BaseCommand):
@@ -48,6 +49,9 @@ class Command(BaseCommand):
             self._migrate_tenants(pending, codename, verbosity)
 
         template = schema_template.template_build(verbosity=max(0, verbosity - 1))
+        made = spares_fill(target=settings.TENANT_SPARE_SCHEMAS)
+        if made:
+            self.stdout.write(f"Spare tenant schemas made: {made}.")
         self.stdout.write(
             f"Release migrations done in {time.perf_counter() - started:.2f} s "
             f"(shared {shared_s:.2f} s); tenant template {template.fingerprint[:12]}."
