@@ -396,8 +396,8 @@ def run(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=1000, help="events to post (1000)")
-    parser.add_argument("--concurrency", type=int, default=4, help="client threads (4)")
-    parser.add_argument("--web-workers", type=int, default=3, help="gunicorn workers (3)")
+    parser.add_argument("--concurrency", type=int, default=6, help="client threads (6)")
+    parser.add_argument("--web-workers", type=int, default=4, help="gunicorn workers (4)")
     parser.add_argument("--worker-processes", type=int, default=4, help="Celery worker pool (4)")
     parser.add_argument(
         "--limit-set-calls",
