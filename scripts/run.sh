@@ -6,21 +6,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-bash scripts/bootstrap.sh
-
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  .venv/bin/python scripts/services.py down --owner-pid $$ || true
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# Two steps rather than eval "$(...)" so that a failing `up` stops the script (set -e).
-service_env=$(.venv/bin/python scripts/services.py up --owner-pid $$)
-eval "$service_env"
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
 
 export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-config.settings.local}"
 export PORT="${PORT:-8000}"
