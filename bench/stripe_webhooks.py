@@ -22,8 +22,6 @@ import argparse
 import io
 import json
 import os
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,61 +30,11 @@ import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _support import ROOT, free_port, median, percentile, scratch_database, services
 
 SECRET = "whsec_bench_" + uuid.uuid4().hex
 CUSTOMERS = 50
 WARMUP = 40
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    index = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
-
-
-def services_up() -> bool:
-    """Export DATABASE_URL/REDIS_URL from scripts/services.py; True if it started anything."""
-    if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"):
-        return False
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "services.py"), "up", f"--owner-pid={os.getpid()}"],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    ).stdout
-    for line in out.splitlines():
-        line = line.removeprefix("export ").strip()
-        if "=" in line:
-            key, value = line.split("=", 1)
-            os.environ[key] = value.strip("'\"")
-    return True
-
-
-def services_down() -> None:
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "scripts" / "services.py"),
-            "down",
-            f"--owner-pid={os.getpid()}",
-        ],
-        cwd=ROOT,
-    )
-
-
-def scratch_database_url(base_url: str, name: str) -> str:
-    head, _, _ = base_url.rpartition("/")
-    return f"{head}/{name}"
-
-
-def admin_execute(base_url: str, statement: str) -> None:
-    import psycopg
-
-    with psycopg.connect(scratch_database_url(base_url, "postgres"), autocommit=True) as conn:
-        conn.execute(statement)
 
 
 def production_like_settings(directory: Path, *, limit_set_calls: bool) -> None:
@@ -109,12 +57,6 @@ def production_like_settings(directory: Path, *, limit_set_calls: bool) -> None:
     ).rstrip(os.pathsep)
     os.environ["DJANGO_SETTINGS_MODULE"] = "qs_bench_settings"
     os.environ.setdefault("SECRET_KEY", uuid.uuid4().hex + uuid.uuid4().hex)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def event_body(index: int, now: int) -> str:
@@ -388,7 +330,7 @@ def run(
     )
     return (
         f"BENCH stripe_webhook_ingest events={events} "
-        f"p50_ms={statistics.median(latencies):.1f} p95_ms={percentile(latencies, 95):.1f} "
+        f"p50_ms={median(latencies):.1f} p95_ms={percentile(latencies, 95):.1f} "
         f"events_per_s={events / wall:.0f}"
     )
 
@@ -413,30 +355,20 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    started_services = services_up()
-    base_url = os.environ["DATABASE_URL"]
-    name = f"quayside_bench_{os.getpid()}"
-    admin_execute(base_url, f'CREATE DATABASE "{name}"')
-    os.environ["DATABASE_URL"] = scratch_database_url(base_url, name)
     settings_dir = tempfile.TemporaryDirectory(prefix="qs-bench-")
     production_like_settings(Path(settings_dir.name), limit_set_calls=args.limit_set_calls)
     os.environ["STRIPE_WEBHOOK_SECRET"] = SECRET
     try:
-        line = run(
-            args.events,
-            args.concurrency,
-            args.web_workers,
-            args.worker_during,
-            args.worker_processes,
-        )
+        with services(), scratch_database(os.environ["DJANGO_SETTINGS_MODULE"]):
+            line = run(
+                args.events,
+                args.concurrency,
+                args.web_workers,
+                args.worker_during,
+                args.worker_processes,
+            )
     finally:
         settings_dir.cleanup()
-        from django.db import connections
-
-        connections.close_all()
-        admin_execute(base_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if started_services:
-            services_down()
     print(line)
     return 0
 
