@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from .models import Domain, Invitation, InvitationStatus, Membership, Role, Tenant, TenantStatus
+from .models import Invitation, InvitationStatus, Membership, Role, Tenant, TenantStatus
 
 TOKEN_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 
@@ -21,13 +21,7 @@ def tenants_routable() -> QuerySet[Tenant]:
 
 
 def tenant_get_by_host(host: str) -> Tenant | None:
-    domain = (
-        Domain.objects.select_related("tenant")
-        .filter(domain=host.lower())
-        .exclude(tenant__status__in=[TenantStatus.DELETED, TenantStatus.PROVISIONING])
-        .first()
-    )
-    return domain.tenant if domain else None
+    return tenants_routable().filter(domains__domain=host.lower()).first()
 
 
 def tenant_get_by_ident(ident: str) -> Tenant | None:
