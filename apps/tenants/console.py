@@ -21,30 +21,21 @@ from apps.core.problems import ApplicationError
 
 from . import services
 from .models import Invitation, InvitationStatus, Membership, Role
-from .permissions import _audit_operator_entry
+from .permissions import person_role
 from .roles import role_at_least
 
 LOGIN_URL = "/accounts/login/"
 
 
 def console_role(request) -> str | None:
-    """The caller's role in the tenant of this host; operators act as OPERATOR_TENANT_ROLE."""
-    from django.conf import settings
-
-    if hasattr(request, "_console_role"):
-        return request._console_role
-    tenant = getattr(request, "tenant", None)
-    user = request.user
-    role = None
-    if tenant is not None and user.is_authenticated and user.is_active:
-        membership = Membership.objects.filter(tenant=tenant, user=user).first()
-        if membership is not None:
-            role = membership.role
-        elif user.is_staff:
-            _audit_operator_entry(user, tenant)
-            role = settings.OPERATOR_TENANT_ROLE
-    request._console_role = role
-    return role
+    """The caller's role in the tenant of this host (once per request)."""
+    if not hasattr(request, "_console_role"):
+        tenant = getattr(request, "tenant", None)
+        role = None
+        if tenant is not None and request.user.is_active:
+            role, _ = person_role(request.user, tenant)
+        request._console_role = role
+    return request._console_role
 
 
 class TenantConsoleSite(UnfoldAdminSite):

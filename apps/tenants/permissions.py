@@ -56,16 +56,25 @@ class TenantMember(BasePermission):
             if auth.tenant_id == tenant.pk:
                 return auth.authority
             raise NotFound("No such tenant.")
-        user = request.user
-        if user is not None and user.is_authenticated:
-            membership = Membership.objects.filter(tenant=tenant, user=user).first()
-            if membership is not None:
-                request.membership = membership
-                return membership.role
-            if user.is_staff:
-                _audit_operator_entry(user, tenant)
-                return settings.OPERATOR_TENANT_ROLE
-        raise NotFound("No such tenant.")
+        role, request.membership = person_role(request.user, tenant)
+        if role is None:
+            raise NotFound("No such tenant.")
+        return role
+
+
+def person_role(user, tenant) -> tuple[str | None, Membership | None]:
+    """A signed-in person's role in `tenant` and their membership: a member's own role, or
+    OPERATOR_TENANT_ROLE for an operator (whose entry is audited); (None, None) for anyone else.
+    The API (TenantMember) and the tenant console both decide with it."""
+    if user is None or not user.is_authenticated:
+        return None, None
+    membership = Membership.objects.filter(tenant=tenant, user=user).first()
+    if membership is not None:
+        return membership.role, membership
+    if user.is_staff:
+        _audit_operator_entry(user, tenant)
+        return settings.OPERATOR_TENANT_ROLE, None
+    return None, None
 
 
 class TenantRole(BasePermission):
