@@ -9,6 +9,7 @@ from django.urls import reverse
 from unfold.admin import ModelAdmin
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
+from apps.core.admin_actions import apply_each
 from apps.core.problems import ApplicationError
 
 from . import selectors, services
@@ -41,15 +42,9 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
         return actions
 
     def _each(self, request, queryset, done: str, call) -> None:
-        changed = 0
-        for user in queryset:
-            try:
-                call(user)
-                changed += 1
-            except ApplicationError as exc:
-                self.message_user(request, f"{user.email}: {exc.detail}", messages.ERROR)
-        if changed:
-            self.message_user(request, f"{changed} user(s) {done}.", messages.SUCCESS)
+        apply_each(
+            self, request, queryset, call=call, label=lambda u: u.email, done=f"user(s) {done}"
+        )
 
     @admin.action(description="Deactivate the selected users")
     def deactivate(self, request, queryset):

@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from unfold.admin import ModelAdmin, TabularInline
 
+from apps.core.admin_actions import apply_each
 from apps.core.problems import ApplicationError
 
 from . import services
@@ -160,15 +161,14 @@ class TenantAdmin(ModelAdmin):
         self._each(request, queryset, "resumed", services.tenant_resume)
 
     def _each(self, request, queryset, done: str, service, **kwargs) -> None:
-        changed = 0
-        for tenant in queryset:
-            try:
-                service(tenant=tenant, actor=request.user, **kwargs)
-                changed += 1
-            except ApplicationError as exc:
-                self.message_user(request, f"{tenant.slug}: {exc.detail}", messages.ERROR)
-        if changed:
-            self.message_user(request, f"{changed} tenant(s) {done}.", messages.SUCCESS)
+        apply_each(
+            self,
+            request,
+            queryset,
+            call=lambda tenant: service(tenant=tenant, actor=request.user, **kwargs),
+            label=lambda tenant: tenant.slug,
+            done=f"tenant(s) {done}",
+        )
 
 
 @admin.register(Invitation)
@@ -194,17 +194,16 @@ class InvitationAdmin(ModelAdmin):
 
     @admin.action(description="Revoke the selected invitations")
     def revoke_selected(self, request, queryset):
-        revoked = 0
-        for invitation in queryset.select_related("tenant"):
-            try:
-                services.invitation_revoke(
-                    invitation=invitation, actor_role=Role.OWNER, actor=request.user
-                )
-                revoked += 1
-            except ApplicationError as exc:
-                self.message_user(request, f"{invitation.email}: {exc.detail}", messages.ERROR)
-        if revoked:
-            self.message_user(request, f"{revoked} invitation(s) revoked.", messages.SUCCESS)
+        apply_each(
+            self,
+            request,
+            queryset.select_related("tenant"),
+            call=lambda invitation: services.invitation_revoke(
+                invitation=invitation, actor_role=Role.OWNER, actor=request.user
+            ),
+            label=lambda invitation: invitation.email,
+            done="invitation(s) revoked",
+        )
 
 
 @admin.register(Domain)
