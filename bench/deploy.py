@@ -54,7 +54,7 @@ def make_repo(path: Path) -> None:
     git(path, "init", "-q", "-b", "main")
     (path / "app.py").write_text(APP)
     (path / "VERSION").write_text("v1\n")
-    (path / "requirements.txt").write_text("gunicorn==23.0.0\n")
+    (path / "requirements.txt").write_text("gunicorn>=23,<28\n")
     (path / "Procfile").write_text(
         "web: gunicorn --bind unix:$QUAYSIDE_SOCKET --workers 2 app:app\n"
     )

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from apps.accounts.auth_urls import page_urlpatterns
-from apps.core.views import healthz, readyz
+from apps.core.views import healthz, metrics, readyz
 
 handler404 = "apps.core.views.handler404"
 handler500 = "apps.core.views.handler500"
@@ -12,6 +12,7 @@ handler500 = "apps.core.views.handler500"
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/", include(page_urlpatterns)),
     path("invitations/", include("apps.tenants.urls")),

@@ -6,10 +6,12 @@ from apps.accounts import console as accounts_console
 from apps.accounts.auth_urls import page_urlpatterns
 from apps.core.views import healthz, readyz
 from apps.deploy import console as deploy_console
+from apps.monitoring import console as monitoring_console
 from apps.tenants.console import console_site
 
-# Importing these registers their models in the tenant console (API keys; apps, deployments).
-CONSOLE_SECTIONS = (accounts_console, deploy_console)
+# Importing these registers their models in the tenant console (API keys; apps, deployments;
+# monitors, incidents, alert channels, maintenance windows, silences, alert logs, status pages).
+CONSOLE_SECTIONS = (accounts_console, deploy_console, monitoring_console)
 
 handler404 = "apps.core.views.handler404"
 handler500 = "apps.core.views.handler500"

@@ -23,6 +23,8 @@ apps_port="${DEPLOY_PUBLIC_PORT:-${DEPLOY_HTTP_LISTEN##*:}}"
 .venv/bin/python manage.py seed_demo
 # A local git repository with a tiny WSGI app, deployed to the demo tenant by the worker.
 .venv/bin/python manage.py seed_demo_app
+# A monitor on Quayside's own /healthz and a public status page at /status/demo/.
+.venv/bin/python manage.py seed_demo_monitoring
 # supervisord's and Caddy's config (routes from the database), for the `runtime` process.
 QS_RUNTIME_CONF=$(.venv/bin/python manage.py deploy_runtime render)
 export QS_RUNTIME_CONF
@@ -34,6 +36,7 @@ cat <<INFO
     API docs        http://${base_domain}:${PORT}/api/docs/
     Demo tenant     http://demo.${base_domain}:${PORT}/
     Demo app        http://hello-demo.${APPS_DOMAIN}:${apps_port}/  (deployed in the background)
+    Status page     http://${base_domain}:${PORT}/status/demo/
     Apps (Caddy)    http://${DEPLOY_HTTP_LISTEN}/  <app>-<tenant>.${APPS_DOMAIN}
 
 INFO

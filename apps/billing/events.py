@@ -21,6 +21,8 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from apps.core.metrics import metric_inc
+
 from . import services, stripe_client
 from .models import (
     BillingAccount,
@@ -170,11 +172,8 @@ def _invoice_payment_failed(event: StripeEvent, stripe_invoice: dict) -> str | N
     ours = Invoice.objects.filter(stripe_invoice_id=stripe_invoice["id"]).first()
     if ours is not None and ours.status != InvoiceStatus.OPEN:
         return "the invoice was paid since"
-    services.invoice_record_from_stripe(account=account, stripe_invoice=stripe_invoice)
-    services.dunning_start(
-        account=account,
-        reason=f"invoice {stripe_invoice['id']} payment failed",
-        at=event.stripe_created,
+    services.invoice_payment_failed(
+        account=account, stripe_invoice=stripe_invoice, at=event.stripe_created
     )
     return None
 
@@ -219,14 +218,23 @@ def stripe_event_process(*, event_pk: int, customer_id: str | None = None) -> st
             event.last_error = note or ""
             event.processed_at = timezone.now()
             event.save(update_fields=["status", "attempts", "last_error", "processed_at"])
-            return event.status
+            event_type = event.type
     except Exception as exc:
         detail = f"{type(exc).__name__}: {getattr(exc, 'detail', None) or exc}"[:2000]
         StripeEvent.objects.filter(pk=event_pk).update(
             status=EventStatus.FAILED, attempts=F("attempts") + 1, last_error=detail
         )
         logger.warning("Stripe event %s failed: %s", event_pk, detail)
+        failed_type = StripeEvent.objects.filter(pk=event_pk).values_list("type", flat=True)
+        metric_inc(
+            "quayside_stripe_events_total",
+            type=failed_type.first() or "unknown",
+            outcome=EventStatus.FAILED,
+        )
         raise
+    # Counted once committed: a rolled-back run is counted as failed above instead.
+    metric_inc("quayside_stripe_events_total", type=event_type, outcome=event.status)
+    return event.status
 
 
 def event_enqueue(event_pk: int, customer_id: str = "") -> None:

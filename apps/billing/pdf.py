@@ -6,6 +6,8 @@ from django.conf import settings
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
+from apps.core.platform_config import config_get
+
 from .models import Invoice, InvoiceStatus
 
 # ISO 4217 currencies without minor units (Stripe's list of zero-decimal currencies).
@@ -50,16 +52,17 @@ def _date(value) -> str:
 
 def invoice_pdf(invoice: Invoice) -> bytes:
     """The invoice as a one-or-more page A4 PDF: seller, number, dates, customer, lines, totals."""
+    seller = config_get("billing.seller_name")
     pdf = FPDF(format="A4")
     pdf.set_title(_latin1(f"Invoice {invoice.number}"))
-    pdf.set_author(_latin1(settings.BILLING_SELLER_NAME))
+    pdf.set_author(_latin1(seller))
     pdf.set_creation_date(invoice.issued_at or invoice.created_at)
     pdf.set_auto_page_break(auto=True, margin=20)
     pdf.add_page()
     line = {"new_x": XPos.LMARGIN, "new_y": YPos.NEXT}
 
     pdf.set_font("Helvetica", "B", 20)
-    pdf.cell(0, 10, _latin1(settings.BILLING_SELLER_NAME), **line)
+    pdf.cell(0, 10, _latin1(seller), **line)
     pdf.set_font("Helvetica", "", 9)
     for address_line in settings.BILLING_SELLER_ADDRESS.split("\n"):
         if address_line.strip():

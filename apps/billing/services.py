@@ -21,6 +21,8 @@ from django.utils import timezone
 
 from apps.core.audit import audit_record
 from apps.core.inbox import inbox_send
+from apps.core.outbox import event_emit
+from apps.core.platform_config import config_get
 from apps.core.problems import ApplicationError, Conflict, InvalidInput
 from apps.tenants import services as tenant_services
 from apps.tenants.models import Membership, Role
@@ -1015,6 +1017,24 @@ def _number_assign(invoice: Invoice, issued_at: dt.datetime | None) -> None:
         issued_at=invoice.issued_at,
         updated_at=timezone.now(),
     )
+    _invoice_event("invoice.paid", invoice)
+
+
+def _invoice_event(type: str, invoice: Invoice) -> None:
+    """The outbox event (webhooks): the invoice as GET /api/v1/billing/invoices/{id} renders it."""
+    from .api.views import InvoiceOutput
+
+    event_emit(type=type, tenant=invoice.account.tenant_id, data=dict(InvoiceOutput(invoice).data))
+
+
+def invoice_payment_failed(
+    *, account: BillingAccount, stripe_invoice: dict, at: dt.datetime | None = None
+) -> Invoice:
+    """Stripe could not collect an invoice: record it (open), tell webhooks, start dunning."""
+    invoice = invoice_record_from_stripe(account=account, stripe_invoice=stripe_invoice)
+    _invoice_event("invoice.payment_failed", invoice)
+    dunning_start(account=account, reason=f"invoice {stripe_invoice['id']} payment failed", at=at)
+    return invoice
 
 
 def invoice_issue(*, invoice: Invoice, issued_at: dt.datetime | None = None) -> Invoice:
@@ -1258,7 +1278,7 @@ def dunning_start(*, account: BillingAccount, reason: str, at: dt.datetime | Non
         account.status = SubscriptionStatus.PAST_DUE
     account.past_due_since = at or timezone.now()
     account.save(update_fields=["status", "past_due_since", "updated_at"])
-    grace = settings.BILLING_DUNNING_GRACE_DAYS
+    grace = config_get("billing.dunning_grace_days")
     deadline = account.past_due_since + dt.timedelta(days=grace)
     _tell(
         account,
@@ -1296,7 +1316,7 @@ def dunning_clear(*, account: BillingAccount, reason: str) -> None:
 def dunning_enforce(*, now: dt.datetime | None = None) -> int:
     """Beat: suspend tenants past due for longer than the grace period."""
     now = now or timezone.now()
-    deadline = now - dt.timedelta(days=settings.BILLING_DUNNING_GRACE_DAYS)
+    deadline = now - dt.timedelta(days=config_get("billing.dunning_grace_days"))
     due = BillingAccount.objects.filter(
         past_due_since__lte=deadline, suspended_by_billing=False
     ).values_list("pk", flat=True)

@@ -84,6 +84,21 @@ def _call(description: str, function, *args, **kwargs) -> dict[str, Any]:
         raise StripeError(f"Stripe is unavailable; could not {description}.") from exc
 
 
+def account_check(*, timeout_s: float) -> dict[str, Any]:
+    """The cheapest authenticated call (retrieve our own account), with a short timeout and no
+    retries: the operator console's Stripe probe."""
+    if not is_configured():
+        raise StripeNotConfigured()
+    quick = _client_for(
+        settings.STRIPE_SECRET_KEY,
+        settings.STRIPE_API_BASE.rstrip("/"),
+        settings.STRIPE_API_VERSION,
+        timeout_s,
+        0,
+    )
+    return _call("retrieve the account", quick.v1.accounts.retrieve_current)
+
+
 def _options(key: str | None) -> dict[str, Any]:
     return {"idempotency_key": key} if key else {}
 

@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class TimeStampedModel(models.Model):
@@ -28,7 +29,8 @@ class AuditEvent(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    action = models.CharField(max_length=100, db_index=True)
+    # Indexed by `audit_action` (pattern ops: exact match and `member.*` prefixes alike).
+    action = models.CharField(max_length=100)
     severity = models.CharField(
         max_length=10, choices=AuditSeverity.choices, default=AuditSeverity.INFO
     )
@@ -46,7 +48,16 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ("-created_at",)
-        indexes = [models.Index(fields=["tenant_id", "-created_at"], name="audit_tenant_time")]
+        indexes = [
+            models.Index(fields=["tenant_id", "-created_at"], name="audit_tenant_time"),
+            models.Index(fields=["action"], name="audit_action", opclasses=["varchar_pattern_ops"]),
+            models.Index(
+                fields=["actor_api_key_id"],
+                name="audit_api_key",
+                condition=Q(actor_api_key_id__isnull=False),
+            ),
+            models.Index(fields=["target_type", "target_id"], name="audit_target"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} by {self.actor_label or '-'}"
@@ -90,3 +101,97 @@ class InboxMessage(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.user_id}: {self.title}"
+
+
+class OutboxEvent(models.Model):
+    """A domain event (`<entity>.<past tense>`), written in the same transaction as the change
+    it tells of, and handed to the consumers in settings.OUTBOX_CONSUMERS (webhook delivery,
+    automatic monitors, ...) by apps.core.outbox.outbox_dispatch, in order, exactly once.
+
+    Like AuditEvent, the tenant is a plain id, so core imports no app."""
+
+    id = models.BigAutoField(primary_key=True)
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)  # the public event id
+    created_at = models.DateTimeField(auto_now_add=True)
+    tenant_id = models.UUIDField(null=True, blank=True)
+    type = models.CharField(max_length=100)
+    data = models.JSONField(default=dict)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    # {consumer path: error} for consumers that could not take this event (logged too).
+    errors = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ("id",)
+        indexes = [
+            models.Index(
+                fields=["id"], condition=Q(dispatched_at__isnull=True), name="outbox_pending"
+            ),
+            models.Index(fields=["created_at"], name="outbox_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} #{self.id}"
+
+
+class ConfigVariable(TimeStampedModel):
+    """An operator's override of a platform config variable (apps/core/config_vars.py declares
+    them, with their types and defaults). A variable without a row has its default."""
+
+    name = models.CharField(max_length=100, unique=True)
+    value = models.JSONField()
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ("name",)
+        verbose_name = "platform config variable"
+
+    def __str__(self) -> str:
+        return f"{self.name} = {self.value!r}"
+
+
+class NodeKind(models.TextChoices):
+    WORKER = "worker"
+    RUNTIME = "runtime"
+    WEB = "web"
+    BEAT = "beat"
+
+
+class Node(models.Model):
+    """One process or host that reports in: each Celery worker and beat, and the runtime host.
+
+    Rows are upserted by name (`apps.core.nodes.node_report`), one statement per report; a node
+    whose `last_seen_at` is older than NODE_STALE_AFTER_S is stale, and stale rows older than
+    NODE_PRUNE_AFTER_DAYS are deleted by the `core.nodes_prune` beat task."""
+
+    name = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=10, choices=NodeKind.choices)
+    hostname = models.CharField(max_length=255, blank=True)
+    pid = models.IntegerField(null=True, blank=True)
+    version = models.CharField(max_length=50, blank=True)
+    cpu_pct = models.FloatField(null=True, blank=True)
+    memory_rss_bytes = models.BigIntegerField(null=True, blank=True)
+    memory_pct = models.FloatField(null=True, blank=True)
+    load_1m = models.FloatField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(db_index=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ("kind", "name")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def age_s(self) -> float:
+        return (timezone.now() - self.last_seen_at).total_seconds()
+
+    @property
+    def is_stale(self) -> bool:
+        return self.age_s > settings.NODE_STALE_AFTER_S

@@ -50,11 +50,35 @@ def allowed_networks() -> tuple[ipaddress._BaseNetwork, ...]:
     return _parse_networks(tuple(getattr(settings, "OUTBOUND_ALLOWED_NETWORKS", ()) or ()))
 
 
+NAT64_V6 = ipaddress.ip_network("64:ff9b::/96")
+SITE_LOCAL_V6 = ipaddress.ip_network("fec0::/10")  # deprecated, still routed on some networks
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one stands for, when it embeds one (mapped ::ffff:a.b.c.d,
+    6to4 2002::/16, NAT64 64:ff9b::/96, deprecated compatible ::a.b.c.d): the guard judges
+    that one, so 64:ff9b::a9fe:a9fe is the metadata address 169.254.169.254 it is."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    packed = int(address)
+    if address in NAT64_V6 or (packed >> 32 == 0 and packed > 1):
+        return ipaddress.IPv4Address(packed & 0xFFFFFFFF)
+    if (packed >> 32) == 0xFFFF0000:  # ::ffff:0:a.b.c.d (translated, RFC 2765)
+        return ipaddress.IPv4Address(packed & 0xFFFFFFFF)
+    return None
+
+
 def ip_allowed(ip: str | IPAddress) -> bool:
     """Whether outbound connections may reach `ip` under the current settings."""
     address = ipaddress.ip_address(ip) if isinstance(ip, str) else ip
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(address)
+        if embedded is not None:
+            address = embedded
+        elif address in SITE_LOCAL_V6:
+            return False
     for network in allowed_networks():
         if address.version == network.version and address in network:
             return True
@@ -79,8 +103,18 @@ def _pick(infos: list, host: str) -> str:
     return addresses[0]
 
 
+def _localhost(host: str) -> bool:
+    """RFC 6761 §6.3: `localhost` and every name under it are the loopback address, whatever
+    the system resolver says (glibc does not resolve `*.localhost`; the local runtime serves
+    apps there). Loopback is still refused unless the operator allows it."""
+    host = host.lower().rstrip(".")
+    return host == "localhost" or host.endswith(".localhost")
+
+
 def resolve(host: str, port: int) -> str:
     """Resolve `host` (blocking) and return an allowed address to connect to."""
+    if _localhost(host):
+        return check_ip("127.0.0.1", host=host)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
@@ -95,6 +129,8 @@ async def aresolve(host: str, port: int) -> str:
         return check_ip(host)
     except ValueError:
         pass
+    if _localhost(host):
+        return check_ip("127.0.0.1", host=host)
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)

@@ -1,10 +1,13 @@
+import hmac
 import logging
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
+from . import metrics as quayside_metrics
 from .health import readiness
 from .problems import problem_response
 
@@ -26,6 +29,28 @@ def readyz(request: HttpRequest) -> HttpResponse:
     if not ok:
         response["Retry-After"] = "10"
     return response
+
+
+@never_cache
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus exposition, for a scraper holding METRICS_TOKEN (absent when it is unset)."""
+    token = settings.METRICS_TOKEN
+    if not token:
+        raise Http404
+    scheme, _, supplied = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        supplied.strip().encode(), token.encode()
+    ):
+        return problem_response(
+            request,
+            status=401,
+            slug="not-authenticated",
+            detail="Send the scrape token as `Authorization: Bearer <METRICS_TOKEN>`.",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
+    return HttpResponse(
+        quayside_metrics.exposition(), content_type=quayside_metrics.CONTENT_TYPE_LATEST
+    )
 
 
 @csrf_exempt

@@ -18,6 +18,7 @@ from unfold.admin import ModelAdmin
 
 from apps.core.problems import ApplicationError
 from apps.tenants.models import Tenant, TenantStatus
+from apps.tenants.permissions import operator_entry_audit
 
 from . import services
 from .models import App, Deployment, DeploymentLog, Release
@@ -218,6 +219,7 @@ class TenantScopedAdminMixin:
                     ).order_by("name"),
                 },
             )
+        operator_entry_audit(request.user, tenant)
         with tenant_context(tenant):
             response = view(request, *args, **kwargs)
             if hasattr(response, "render") and not response.is_rendered:

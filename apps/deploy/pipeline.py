@@ -32,9 +32,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.audit import audit_record
+from apps.core.metrics import metric_inc
 from apps.core.problems import QuotaExceeded
 
-from . import selectors, services
+from . import events, selectors, services
 from .models import (
     RUNNING_STATES,
     App,
@@ -388,6 +389,7 @@ class Runner:
             target=self.d,
             metadata={"app": app.name, "release": release.version, "kind": self.d.kind},
         )
+        events.deployment_event("deployment.succeeded", self.d, tenant=self.tenant)
 
     def _env_vars_from(self, release: Release) -> None:
         """A rollback brings the old config back as the app's env vars too."""
@@ -449,6 +451,10 @@ class Runner:
             build = Build.objects.get(pk=self.d.build_id)
             if build.source_dir:
                 self.provider.delete_build(build.source_dir)
+        with transaction.atomic():  # the final state, its audit row and its event together
+            self._record_end(state, failed_step, reason)
+
+    def _record_end(self, state: str, failed_step: str, reason: str) -> None:
         now = timezone.now()
         if failed_step and failed_step in self.d.steps:
             self.d.steps[failed_step]["finished_at"] = _now_iso()
@@ -465,6 +471,11 @@ class Runner:
             tenant=self.tenant,
             target=self.d,
             metadata={"app": self.app.name, "step": failed_step, "reason": reason[:500]},
+        )
+        events.deployment_event(
+            f"deployment.{'failed' if state == S.FAILED else 'canceled'}",
+            self.d,
+            tenant=self.tenant,
         )
 
 
@@ -496,6 +507,7 @@ def _claim(deployment_id) -> Deployment | None:
         deployment.heartbeat_at = deployment.started_at
         deployment.worker = _worker_name()
         deployment.save(update_fields=["started_at", "heartbeat_at", "worker", "updated_at"])
+        events.deployment_event("deployment.started", deployment)
         return deployment
 
 
@@ -526,6 +538,7 @@ def deployment_execute(deployment_id) -> str:
         runner.run()
     finally:
         _release_slot(deployment)
+    metric_inc("quayside_deployments_total", outcome=deployment.state)
     return deployment.state
 
 
@@ -568,4 +581,5 @@ def deployment_reap(deployment_id) -> str:
     finally:
         runner.flush()
         _release_slot(deployment)
+    metric_inc("quayside_deployments_total", outcome=result)
     return result

@@ -23,7 +23,7 @@ from apps.core.audit import audit_record
 from apps.core.problems import Conflict, InvalidInput, QuotaExceeded
 from apps.tenants.selectors import tenant_limit
 
-from . import selectors
+from . import events, selectors
 from .models import (
     RUNNING_STATES,
     App,
@@ -192,6 +192,7 @@ def app_create(
     except IntegrityError as exc:
         raise InvalidInput(f"There is already an app called '{name}'.", field="name") from exc
     _audit("app.created", actor=actor, tenant=tenant, target=app, name=name)
+    events.app_event("app.created", app, tenant=tenant)
     return app, webhook_secret
 
 
@@ -221,6 +222,7 @@ def app_delete(*, app: App, tenant, actor: Actor) -> None:
     app_key = app.pk.hex
     name = app.name
     _audit("app.deleted", actor=actor, tenant=tenant, target=app, name=name)
+    events.app_event("app.deleted", app, tenant=tenant)
     app.delete()
     transaction.on_commit(functools.partial(_runtime_forget, app_key))
 
@@ -438,6 +440,7 @@ def _cancel_queued(deployment: Deployment) -> None:
     deployment.finished_at = now
     deployment.failure_reason = "Canceled before it started."
     deployment.save(update_fields=["state", "finished_at", "failure_reason", "updated_at"])
+    events.deployment_event("deployment.canceled", deployment)
 
 
 @transaction.atomic

@@ -2,21 +2,21 @@
 bodies are idempotent (a task run twice, or killed half way, does no harm).
 
 deploy.run runs in the tenant schema it was sent from (tenant-schemas-celery); the beat tasks
-(deploy.reap, deploy.reconcile, deploy.logs_purge) run in the public schema and visit every
-tenant themselves."""
+(deploy.reap, deploy.reconcile, deploy.logs_purge, deploy.runtime_report, deploy.stats_refresh)
+run in the public schema and visit every tenant themselves."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from celery import shared_task
-from django.conf import settings
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from apps.core.platform_config import config_get
 from apps.tenants.models import Tenant
 
-from . import pipeline, reconcile, selectors
+from . import pipeline, reconcile, runtime_health, selectors, stats
 from .models import DeploymentLog
 
 # The pipeline bounds each step itself; these only stop a task that is stuck for good.
@@ -56,10 +56,20 @@ def app_reconcile_task(app_id: str) -> list[str]:
 
 @shared_task(name="deploy.logs_purge")
 def deployment_logs_purge() -> int:
-    cutoff = timezone.now() - dt.timedelta(days=settings.DEPLOY_LOG_RETENTION_DAYS)
+    cutoff = timezone.now() - dt.timedelta(days=config_get("deploy.log_retention_days"))
     deleted = 0
     ids = [schema.tenant_id for schema in selectors.tenant_schemas()]
     for tenant in Tenant.objects.filter(pk__in=ids):
         with tenant_context(tenant):
             deleted += DeploymentLog.objects.filter(created_at__lt=cutoff).delete()[0]
     return deleted
+
+
+@shared_task(name="deploy.runtime_report")
+def runtime_report() -> dict:
+    return runtime_health.runtime_report()
+
+
+@shared_task(name="deploy.stats_refresh")
+def stats_refresh() -> dict:
+    return stats.platform_stats_refresh()

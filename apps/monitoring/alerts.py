@@ -5,15 +5,17 @@ time cap and goes through the SSRF guard (apps.core.net)."""
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
 from django.core.mail import send_mail
 from django.utils import timezone
 
+from apps.core import crypto
 from apps.core.net import BlockedTarget, guarded_client
 
-from .models import AlertLog
+from .models import AlertChannel, AlertLog
 
 RETRIES = 3
 TIME_CAP_S = 20.0
@@ -27,11 +29,23 @@ class TransportError(Exception):
         self.permanent = permanent
 
 
-def post_json(url: str, payload: dict) -> None:
+def mask_url(url: str) -> str:
+    """What may be shown of a webhook URL: scheme, host and its last four characters."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}/…{url[-4:]}"
+
+
+def channel_url(channel: AlertChannel) -> str:
+    return crypto.decrypt(channel.secret_encrypted) if channel.secret_encrypted else ""
+
+
+def post_json(url: str, payload: dict, *, retries: int = RETRIES) -> None:
+    if not url:
+        raise TransportError("No URL configured.", permanent=True)
     deadline = time.monotonic() + TIME_CAP_S
     error = TransportError("not sent")
     with guarded_client(timeout=TIMEOUT_S) as client:
-        for attempt in range(RETRIES):
+        for attempt in range(retries):
             try:
                 response = client.post(url, json=payload)
             except BlockedTarget as exc:
@@ -45,7 +59,7 @@ def post_json(url: str, payload: dict) -> None:
                 error = TransportError(f"HTTP {response.status_code}", permanent=permanent)
                 if permanent:
                     raise error
-            if time.monotonic() + 2**attempt > deadline:
+            if attempt + 1 == retries or time.monotonic() + 2**attempt > deadline:
                 break
             time.sleep(0.5 * 2**attempt)
     raise error
@@ -75,7 +89,7 @@ def _payload(log: AlertLog, tenant) -> dict:
     }
 
 
-def send_email(log: AlertLog, tenant) -> None:
+def send_email(log: AlertLog, tenant, *, retries: int = RETRIES) -> None:
     recipients = list(log.channel.config.get("to") or [])
     if not recipients:
         raise TransportError("No recipients configured.", permanent=True)
@@ -83,26 +97,27 @@ def send_email(log: AlertLog, tenant) -> None:
     send_mail(f"[Quayside] {subject}", body or subject, settings.DEFAULT_FROM_EMAIL, recipients)
 
 
-def send_webhook(log: AlertLog, tenant) -> None:
-    post_json(log.channel.config.get("url", ""), _payload(log, tenant))
+def send_webhook(log: AlertLog, tenant, *, retries: int = RETRIES) -> None:
+    post_json(channel_url(log.channel), _payload(log, tenant), retries=retries)
 
 
-def send_slack(log: AlertLog, tenant) -> None:
+def send_slack(log: AlertLog, tenant, *, retries: int = RETRIES) -> None:
     subject, body = _text(log)
-    post_json(log.channel.config.get("url", ""), {"text": f"*{subject}*\n{body}".strip()})
+    text = f"*{subject}*\n{body}".strip()
+    post_json(channel_url(log.channel), {"text": text}, retries=retries)
 
 
 TRANSPORTS = {"email": send_email, "webhook": send_webhook, "slack": send_slack}
 
 
-def deliver(log: AlertLog, *, tenant) -> AlertLog:
+def deliver(log: AlertLog, *, tenant, retries: int = RETRIES) -> AlertLog:
     """Send one logged alert and record the outcome on the log (idempotent: a sent log is
     not sent again)."""
     if log.ok or log.skipped:
         return log
     started = time.perf_counter()
     try:
-        TRANSPORTS[log.channel.kind](log, tenant)
+        TRANSPORTS[log.channel.kind](log, tenant, retries=retries)
     except TransportError as exc:
         log.ok, log.error = False, exc.message[:500]
     except Exception as exc:

@@ -1,7 +1,8 @@
 """Monitors, their results, hourly rollups, incidents, maintenance windows and alert channels.
 
 All of these live in each tenant's schema; the cross-tenant schedule index is
-apps.monitoring.schedule.models.CheckSchedule (public schema)."""
+apps.monitoring.schedule.models.CheckSchedule (public schema); status pages are found by slug
+through schedule.models.StatusPageRoute."""
 
 from __future__ import annotations
 
@@ -94,6 +95,8 @@ class Monitor(TimeStampedModel):
     accounted_at = models.DateTimeField(null=True, blank=True)
     channels = models.ManyToManyField("AlertChannel", blank=True, related_name="monitors")
     created_by_id = models.UUIDField(null=True, blank=True)
+    # Set on the monitor Quayside keeps for each deployed app (apps.monitoring.app_monitors).
+    app_id = models.UUIDField(null=True, blank=True, unique=True)
 
     class Meta:
         ordering = ("-created_at", "-id")
@@ -224,13 +227,18 @@ class ChannelKind(models.TextChoices):
 
 
 class AlertChannel(TimeStampedModel):
-    """Where alerts go. `config`: email {"to": [..]}, webhook/slack {"url": ".."}. Monitors
-    route to channels through Monitor.channels."""
+    """Where alerts go. Monitors route to channels through Monitor.channels.
+
+    `config` holds what may be shown: email {"to": [..]}, webhook/slack {"url_masked": ".."}.
+    A webhook or Slack URL is a credential (whoever has it can post), so the URL itself is kept
+    only in `secret_encrypted` (apps.core.crypto; decrypted by alerts.channel_url())."""
 
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=10, choices=ChannelKind.choices)
     config = models.JSONField(default=dict)
+    secret_encrypted = models.TextField(blank=True)
     enabled = models.BooleanField(default=True)
+    created_by_id = models.UUIDField(null=True, blank=True)
 
     class Meta:
         ordering = ("-created_at", "-id")
@@ -249,12 +257,176 @@ class AlertLog(models.Model):
     incident = models.ForeignKey(Incident, null=True, on_delete=models.SET_NULL)
     event = models.CharField(max_length=40)
     ok = models.BooleanField(default=False)
-    skipped = models.CharField(max_length=100, blank=True)  # e.g. "maintenance"
+    skipped = models.CharField(max_length=100, blank=True)  # "maintenance" or "silenced"
     error = models.CharField(max_length=500, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ("-created_at", "-id")
+        indexes = [models.Index(fields=["-created_at", "-id"], name="alertlog_list")]
 
     def __str__(self) -> str:
         return f"{self.event} via {self.channel_id}: {'ok' if self.ok else self.error or '-'}"
+
+
+class Silence(TimeStampedModel):
+    """Alerts for a monitor (or every monitor, when `monitor` is empty) are not sent between
+    `starts_at` and `ends_at`; unlike maintenance, the time still counts for uptime."""
+
+    monitor = models.ForeignKey(
+        Monitor, null=True, blank=True, on_delete=models.CASCADE, related_name="silences"
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=500, blank=True)
+    created_by_id = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = [models.Index(fields=["ends_at"], name="silence_end")]
+
+    def __str__(self) -> str:
+        return f"silence {self.starts_at:%Y-%m-%d %H:%M} to {self.ends_at:%Y-%m-%d %H:%M}"
+
+
+class StatusPage(TimeStampedModel):
+    """A public page at /status/<slug>/ on the root host showing the chosen monitors. The slug
+    is unique across tenants through the public index schedule.StatusPageRoute, which the
+    services write in the same transaction."""
+
+    slug = models.CharField(max_length=50, unique=True)
+    title = models.CharField(max_length=100)
+    description = models.TextField(max_length=2000, blank=True)
+    # Maintenance notes or any announcement, shown at the top of the page.
+    announcement = models.TextField(max_length=2000, blank=True)
+    public = models.BooleanField(default=True)
+    monitors = models.ManyToManyField(
+        Monitor, through="StatusPageMonitor", related_name="status_pages", blank=True
+    )
+    created_by_id = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = [models.Index(fields=["-created_at", "-id"], name="statuspage_list")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class StatusPageMonitor(models.Model):
+    """A monitor shown on a status page, at `position` (0 first)."""
+
+    id = models.BigAutoField(primary_key=True)
+    page = models.ForeignKey(StatusPage, on_delete=models.CASCADE, related_name="entries")
+    monitor = models.ForeignKey(Monitor, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ("position", "id")
+        constraints = [
+            models.UniqueConstraint(fields=["page", "monitor"], name="statuspage_monitor_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.page_id} #{self.position}: {self.monitor_id}"
+
+
+class WebhookEndpoint(TimeStampedModel):
+    """Where a tenant's events go. The secret (`whsec_…`) is stored encrypted
+    (apps.core.crypto) and shown once; during a rotation the previous one signs too, until
+    `previous_secret_expires_at`."""
+
+    url = models.CharField(max_length=2000)
+    description = models.CharField(max_length=500, blank=True)
+    # Patterns (`monitor.down`, `deployment.*`, `*`); empty means every event type.
+    event_types = models.JSONField(default=list, blank=True)
+    enabled = models.BooleanField(default=True)
+    disabled_reason = models.CharField(max_length=200, blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    secret_encrypted = models.TextField()
+    secret_last8 = models.CharField(max_length=8)
+    previous_secret_encrypted = models.TextField(blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    # Set by the first failed attempt after a success; cleared by the next success.
+    failing_since = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    created_by_id = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookMessageStatus(models.TextChoices):
+    PENDING = "pending"  # due now or at next_attempt_at
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # retries exhausted, endpoint disabled, or a test send that failed
+
+
+class WebhookMessage(models.Model):
+    """One event for one endpoint. `msg_id` is the `webhook-id` header: the same on every
+    attempt and replay, so receivers can de-duplicate. `body` is the exact JSON sent."""
+
+    id = models.BigAutoField(primary_key=True)
+    msg_id = models.CharField(max_length=40, unique=True)
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
+    event_uid = models.UUIDField(null=True, blank=True)  # the outbox event; null for tests
+    event_type = models.CharField(max_length=100)
+    body = models.TextField()
+    created_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=10, choices=WebhookMessageStatus.choices, default=WebhookMessageStatus.PENDING
+    )
+    attempts_count = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event_uid", "endpoint"], name="webhookmessage_event_endpoint"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["endpoint", "-created_at", "-id"], name="webhookmessage_list"),
+            models.Index(fields=["created_at"], name="webhookmessage_time"),  # purge
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.msg_id} {self.event_type} {self.status}"
+
+
+class WebhookAttemptTrigger(models.TextChoices):
+    SCHEDULED = "scheduled"  # first send or a retry
+    REPLAY = "replay"
+    TEST = "test"
+
+
+class WebhookAttempt(models.Model):
+    """One HTTP request of a message: what came back (or what went wrong) and how long."""
+
+    id = models.BigAutoField(primary_key=True)
+    message = models.ForeignKey(WebhookMessage, on_delete=models.CASCADE, related_name="attempts")
+    attempted_at = models.DateTimeField()
+    ok = models.BooleanField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    response_excerpt = models.CharField(max_length=1024, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    trigger = models.CharField(
+        max_length=10,
+        choices=WebhookAttemptTrigger.choices,
+        default=WebhookAttemptTrigger.SCHEDULED,
+    )
+
+    class Meta:
+        ordering = ("-attempted_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.message_id} {self.status_code or self.error} at {self.attempted_at}"

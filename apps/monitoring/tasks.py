@@ -1,9 +1,9 @@
 """Celery tasks of the monitoring app. Thin and idempotent: they take ids or nothing.
 
 `monitoring.tick` (beat) sends MONITORING_RUNNERS `monitoring.run_due` tasks; each takes a runner
-slot in Redis (so at most MONITORING_RUNNERS run at once, however many ticks queue up) and runs
-the scheduler for MONITORING_RUN_BUDGET_S. They run in the public schema and switch to each
-tenant's schema to write."""
+slot in Redis (so at most MONITORING_RUNNERS run at once, however many ticks queue up), runs
+the scheduler for MONITORING_RUN_BUDGET_S and then queues its successor. They run in the public
+schema and switch to each tenant's schema to write."""
 
 from __future__ import annotations
 
@@ -13,15 +13,18 @@ from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from apps.tenants.models import Tenant, TenantStatus
 
-from . import scheduler, services
+from . import scheduler, services, webhook_delivery, webhook_services
 from .alerts import deliver
 from .models import AlertLog
+from .schedule.models import WebhookDue
 
 SLOT_KEY = "monitoring:runner:{}"
+WEBHOOK_SLOT_KEY = "monitoring:webhooks:runner:{}"
 
 
 @shared_task(name="monitoring.tick", ignore_result=True)
@@ -30,8 +33,12 @@ def tick() -> None:
         run_due.delay()
 
 
-@shared_task(name="monitoring.run_due", ignore_result=True, acks_late=False)
-def run_due(budget_s: float | None = None) -> dict:
+@shared_task(name="monitoring.run_due", bind=True, ignore_result=True, acks_late=False)
+def run_due(self, budget_s: float | None = None) -> dict:
+    """Run the scheduler for a budget, then queue a successor on the same queue, so a runner
+    hands over without waiting for the next tick (the tick still restarts runners that died).
+    The successor goes to the back of the queue: other tasks waiting for a worker process get
+    it first."""
     budget = settings.MONITORING_RUN_BUDGET_S if budget_s is None else budget_s
     token = secrets.token_hex(8)
     for slot in range(settings.MONITORING_RUNNERS):
@@ -41,7 +48,43 @@ def run_due(budget_s: float | None = None) -> dict:
     else:
         return {"busy": 1}
     try:
-        return scheduler.run_due(budget_s=budget, idle_exit=False)
+        counters = scheduler.run_due(budget_s=budget, idle_exit=False)
+    finally:
+        if cache.get(key) == token:
+            cache.delete(key)
+    # Only after a run that ended well: a failing one (database down, say) must not requeue
+    # itself in a tight loop; the next tick retries.
+    request = self.request
+    if settings.MONITORING_RUN_HANDOVER and not (request.called_directly or request.is_eager):
+        queue = (request.delivery_info or {}).get("routing_key")
+        run_due.apply_async(kwargs={"budget_s": budget_s}, queue=queue)
+    return counters
+
+
+@shared_task(name="monitoring.webhooks_tick", ignore_result=True)
+def webhooks_tick() -> None:
+    """Beat: start a deliverer when something is due (retries, missed kicks)."""
+    if WebhookDue.objects.filter(due_at__lte=timezone.now()).exists():
+        for _ in range(settings.WEBHOOKS_RUNNERS):
+            webhooks_deliver.delay()
+
+
+@shared_task(name="monitoring.webhooks_deliver", ignore_result=True, acks_late=False)
+def webhooks_deliver(budget_s: float | None = None) -> dict:
+    """Deliver due webhook messages until idle (WEBHOOKS_IDLE_EXIT_S) or the budget is spent;
+    at most WEBHOOKS_RUNNERS at once (a slot in Redis), so kicks never stack runners."""
+    budget = settings.WEBHOOKS_RUN_BUDGET_S if budget_s is None else budget_s
+    token = secrets.token_hex(8)
+    for slot in range(settings.WEBHOOKS_RUNNERS):
+        key = WEBHOOK_SLOT_KEY.format(slot)
+        # Held past the budget while the last claims finish: up to a lease more.
+        if cache.add(key, token, timeout=int(budget) + settings.WEBHOOKS_LEASE_S + 60):
+            break
+    else:
+        return {"busy": 1}
+    try:
+        return webhook_delivery.run_due(budget_s=budget,
+                                        idle_exit_s=settings.WEBHOOKS_IDLE_EXIT_S)  # fmt: skip
     finally:
         if cache.get(key) == token:
             cache.delete(key)
@@ -69,4 +112,6 @@ def purge() -> dict:
         with tenant_context(tenant):
             for key, value in services.results_purge().items():
                 totals[key] = totals.get(key, 0) + value
+            purged = webhook_services.webhook_messages_purge()
+            totals["webhook_messages"] = totals.get("webhook_messages", 0) + purged
     return totals

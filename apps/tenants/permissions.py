@@ -11,12 +11,12 @@ Writes to a suspended tenant answer 423.
 reads need `viewer` and writes `member`.
 """
 
-from django.conf import settings
 from django.core.cache import cache
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from apps.core.audit import audit_record
+from apps.core.platform_config import config_get
 from apps.core.problems import TenantSuspended
 
 from .models import Membership, Role, TenantStatus
@@ -63,17 +63,17 @@ class TenantMember(BasePermission):
 
 
 def person_role(user, tenant) -> tuple[str | None, Membership | None]:
-    """A signed-in person's role in `tenant` and their membership: a member's own role, or
-    OPERATOR_TENANT_ROLE for an operator (whose entry is audited); (None, None) for anyone else.
-    The API (TenantMember) and the tenant console both decide with it."""
+    """A signed-in person's role in `tenant` and their membership: a member's own role, or for
+    an operator the `tenants.operator_role` config variable (the entry is audited); (None, None)
+    for anyone else. The API (TenantMember) and the tenant console both decide with it."""
     if user is None or not user.is_authenticated:
         return None, None
     membership = Membership.objects.filter(tenant=tenant, user=user).first()
     if membership is not None:
         return membership.role, membership
     if user.is_staff:
-        _audit_operator_entry(user, tenant)
-        return settings.OPERATOR_TENANT_ROLE, None
+        operator_entry_audit(user, tenant)
+        return config_get("tenants.operator_role"), None
     return None, None
 
 
@@ -90,7 +90,7 @@ class TenantRole(BasePermission):
         return role_at_least(role, required)
 
 
-def _audit_operator_entry(user, tenant) -> None:
+def operator_entry_audit(user, tenant) -> None:
     if cache.add(f"operator-entry:{user.pk}:{tenant.pk}", 1, timeout=OPERATOR_ENTRY_AUDIT_EVERY_S):
         audit_record(
             action="tenant.operator_entered", actor=user, tenant=tenant, severity="warning"

@@ -206,3 +206,12 @@ def tenants_due_for_purge(*, now: dt.datetime | None = None) -> QuerySet[Tenant]
     return Tenant.objects.filter(
         status=TenantStatus.DELETED, purged_at__isnull=True, deleted_at__lte=cutoff
     ).order_by("deleted_at")
+
+
+def tenant_ids_for_ident(ident: str) -> list[uuid.UUID] | QuerySet:
+    """The id of the tenant named by id or slug (deleted ones too), as a subquery; an id is
+    taken as given, so that purged tenants' audit events can still be found by it."""
+    try:
+        return [uuid.UUID(str(ident))]
+    except ValueError:
+        return Tenant.objects.filter(slug=str(ident).lower()).values("pk")

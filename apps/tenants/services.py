@@ -34,7 +34,7 @@ from apps.core.problems import (
     TenantSuspended,
 )
 
-from . import selectors
+from . import events, selectors
 from .models import (
     Domain,
     Invitation,
@@ -128,6 +128,7 @@ def tenant_create(*, name: str, slug: str, owner=None, actor=None) -> Tenant:
             "duration_ms": round((time.perf_counter() - started) * 1000, 1),
         },
     )
+    events.tenant_event("tenant.created", tenant)
     return tenant
 
 
@@ -200,6 +201,7 @@ def tenant_rename(
         target=locked,
         metadata={"from": before, "to": name},
     )
+    events.tenant_event("tenant.renamed", locked)
     return locked
 
 
@@ -228,6 +230,7 @@ def tenant_delete(*, tenant: Tenant, actor_role: str, actor=None) -> Tenant:
         severity="warning",
         metadata={"invitations_revoked": revoked, "purge_after": purge_after.isoformat()},
     )
+    events.tenant_event("tenant.deleted", locked)
     for membership in selectors.members_for_tenant(tenant=locked):
         if membership.user_id != getattr(actor, "pk", None):
             inbox_send(
@@ -319,6 +322,7 @@ def tenant_transfer_ownership(*, tenant: Tenant, user_id, actor_role: str, actor
             "to_user_id": str(target.user_id),
         },
     )
+    events.tenant_event("tenant.ownership_transferred", locked)
     inbox_send(
         user=target.user,
         kind="tenant.ownership_transferred",
@@ -351,6 +355,7 @@ def tenant_suspend(*, tenant: Tenant, reason: str = "", actor=None) -> Tenant:
         severity="warning",
         metadata={"reason": locked.suspension_reason},
     )
+    events.tenant_event("tenant.suspended", locked)
     _tell_owner(
         locked,
         kind="tenant.suspended",
@@ -381,6 +386,7 @@ def tenant_resume(*, tenant: Tenant, actor=None) -> Tenant:
         target=locked,
         metadata={"suspended_at": suspended_at.isoformat() if suspended_at else None},
     )
+    events.tenant_event("tenant.resumed", locked)
     _tell_owner(locked, kind="tenant.resumed", title=f"{locked.name} is active again")
     return locked
 
@@ -517,6 +523,7 @@ def membership_role_change(
         target=membership,
         metadata={"user_id": str(membership.user_id), "from": before, "to": role},
     )
+    events.member_event("member.role_changed", tenant, membership, previous_role=before)
     inbox_send(
         user=membership.user,
         kind="member.role_changed",
@@ -540,6 +547,7 @@ def membership_remove(*, membership: Membership, actor_role: str, actor=None, ap
         _require_role(actor_role, Role.OWNER, "Only the owner can remove an admin.")
     user, role = membership.user, membership.role
     audit_target = {"target_type": membership._meta.label_lower, "target_id": str(membership.pk)}
+    events.member_event("member.removed", tenant, membership, reason="removed")
     membership.delete()
     audit_record(
         action="member.removed",
@@ -572,6 +580,7 @@ def membership_leave(*, membership: Membership | None, actor=None) -> None:
         )
     user, role = membership.user, membership.role
     audit_target = {"target_type": membership._meta.label_lower, "target_id": str(membership.pk)}
+    events.member_event("member.removed", tenant, membership, reason="left")
     membership.delete()
     audit_record(
         action="member.left",
@@ -815,6 +824,7 @@ def invitation_accept(*, token: str, user) -> Membership:
             "membership_id": str(membership.pk),
         },
     )
+    events.member_event("member.added", tenant, membership)
     inviter = invitation.invited_by
     if inviter is not None and inviter.pk != user.pk:
         inbox_send(

@@ -42,6 +42,7 @@ SHARED_APPS = [
     "allauth.socialaccount.providers.google",
     "allauth.mfa",
     "allauth.headless",
+    "django_prometheus",
     "apps.core",
     "apps.accounts",
     "apps.tenants",
@@ -66,6 +67,9 @@ TENANT_MULTIPROCESSING_MAX_PROCESSES = env.int("TENANT_MIGRATION_PROCESSES", def
 PG_DUMP = env("PG_DUMP", default="")
 
 MIDDLEWARE = [
+    # First and last: the pair times the whole request and counts every response, including
+    # the ones tenant routing or other middleware answer themselves.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "apps.core.middleware.RequestIDMiddleware",
     "apps.tenants.middleware.TenantRoutingMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -78,6 +82,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "apps.core.middleware.ApiHeadersMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls_tenant"
@@ -208,6 +213,7 @@ SPECTACULAR_SETTINGS = {
         "KeywordModeEnum": "apps.monitoring.models.KeywordMode",
         "JsonOperatorEnum": "apps.monitoring.models.JsonOperator",
         "HttpMethodEnum": "apps.monitoring.models.HttpMethod",
+        "ChannelKindEnum": "apps.monitoring.models.ChannelKind",
     },
 }
 
@@ -288,13 +294,32 @@ from .auth import *  # noqa: E402, F403
 from .billing import *  # noqa: E402, F403
 from .deploy import *  # noqa: E402, F403
 from .monitoring import *  # noqa: E402, F403
+from .operations import *  # noqa: E402, F403
 from .tenancy import *  # noqa: E402, F403
 
+# --- Outbox (apps/core/outbox.py) ------------------------------------------------------------
+# Who reacts to domain events, in this order (dotted paths to `consume(events)`).
+OUTBOX_CONSUMERS: list[str] = [*MONITORING_OUTBOX_CONSUMERS]  # noqa: F405
+OUTBOX_DISPATCH_ON_COMMIT = True
+OUTBOX_DISPATCH_BATCH = 500
+OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=7)
+CORE_BEAT_SCHEDULE = {
+    "core.outbox_dispatch": {"task": "core.outbox_dispatch", "schedule": 10.0},
+    "core.outbox_purge": {"task": "core.outbox_purge", "schedule": 3600.0},
+}
+
+CELERY_TASK_ROUTES = {
+    "monitoring.run_due": {"queue": MONITORING_QUEUE},  # noqa: F405
+    "monitoring.webhooks_deliver": {"queue": MONITORING_QUEUE},  # noqa: F405
+}
+
 CELERY_BEAT_SCHEDULE = {
+    **CORE_BEAT_SCHEDULE,
     **TENANT_BEAT_SCHEDULE,  # noqa: F405
     **DEPLOY_BEAT_SCHEDULE,  # noqa: F405
     **BILLING_BEAT_SCHEDULE,  # noqa: F405
     **MONITORING_BEAT_SCHEDULE,  # noqa: F405
+    **OPERATIONS_BEAT_SCHEDULE,  # noqa: F405
 }
 
 # The auth API (allauth headless) documents itself; the project schema links to it.

@@ -15,3 +15,9 @@ ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", default="optional
 HEADLESS_JWT_PRIVATE_KEY = HEADLESS_JWT_PRIVATE_KEY or jwt_hmac_key(SECRET_KEY)  # noqa: F405
 # Links in mails point at `make run`'s server.
 ROOT_URL = env("ROOT_URL", default=f"http://{BASE_DOMAIN}:{env('PORT', default='8000')}")  # noqa: F405
+
+# Local mode: apps are served on *.localhost, so monitors (the one each deployed app gets, and
+# yours) may reach loopback addresses. Production keeps the SSRF guard's default (refuse).
+OUTBOUND_ALLOWED_NETWORKS = env.list(
+    "OUTBOUND_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"]
+)

@@ -13,6 +13,11 @@ ALLOWED_HOSTS = ["*"]
 _RUN_ID = env("QS_TEST_RUN_ID", default=uuid.uuid4().hex[:10])
 CACHES["default"]["KEY_PREFIX"] = f"qs-test-{_RUN_ID}"
 CELERY_TASK_DEFAULT_QUEUE = f"qs-test-{_RUN_ID}"
+# The test worker serves one queue: the runners' routes point at it too.
+CELERY_TASK_ROUTES = {
+    "monitoring.run_due": {"queue": CELERY_TASK_DEFAULT_QUEUE},
+    "monitoring.webhooks_deliver": {"queue": CELERY_TASK_DEFAULT_QUEUE},
+}
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     # High enough that ordinary tests never meet them; throttle tests set their own.
@@ -24,6 +29,10 @@ STORAGES = {
 }
 ROOT_HOSTS = [*ROOT_HOSTS, "testserver"]
 WHITENOISE_AUTOREFRESH = True
+
+# Tests call outbox_dispatch() themselves. A dispatcher kicked on commit would run in the session's
+# Celery worker while a transactional test's teardown TRUNCATEs every table, and the two deadlock.
+OUTBOX_DISPATCH_ON_COMMIT = False
 
 # --- Auth (config/settings/auth.py) ---------------------------------------------------------
 from apps.accounts.auth.jwt_keys import jwt_hmac_key  # noqa: E402

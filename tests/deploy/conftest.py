@@ -54,7 +54,7 @@ APP_PY = textwrap.dedent(
         return [VERSION.encode()]
     """
 ).lstrip()
-REQUIREMENTS = "gunicorn==23.0.0\n"
+REQUIREMENTS = "gunicorn>=23,<28\n"
 PROCFILE = "web: gunicorn --bind unix:$QUAYSIDE_SOCKET --workers 2 app:app\n"
 
 RUNTIME_SETTINGS = {
@@ -152,7 +152,11 @@ def runtime(django_db_setup):
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        leftovers = processes_under(root)
+        # supervisord is gone; its programs' own children (gunicorn workers) may still be
+        # finishing their SIGTERM for a moment. What is still there after 5 s was left.
+        deadline = time.monotonic() + 5
+        while (leftovers := processes_under(root)) and time.monotonic() < deadline:
+            time.sleep(0.1)
         for pid in leftovers:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)

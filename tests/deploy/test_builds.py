@@ -86,7 +86,7 @@ def test_a_pyproject_app_with_only_a_wsgi_module_gets_the_default_web_command(
             "Procfile": None,
             "requirements.txt": None,
             "pyproject.toml": '[project]\nname = "demo"\nversion = "1"\n'
-            'dependencies = ["gunicorn==23.0.0"]\n',
+            'dependencies = ["gunicorn>=23,<28"]\n',
             "wsgi.py": wsgi,
         }
     )

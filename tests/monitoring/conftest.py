@@ -118,3 +118,7 @@ def check_once(tenant, monitor):
     make_due(monitor)
     run_checks()
     return reload(tenant, monitor)
+
+
+# Outgoing webhooks: the local receiver fixtures (tests/monitoring/webhook_support.py).
+from tests.monitoring.webhook_support import _receiver_server, receiver  # noqa: E402, F401

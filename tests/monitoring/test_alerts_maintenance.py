@@ -9,8 +9,14 @@ from django.utils import timezone
 
 from apps.monitoring import services, tasks
 from apps.monitoring.checks import Outcome
-from apps.monitoring.models import AlertChannel, AlertLog, MaintenanceWindow
+from apps.monitoring.models import AlertLog, MaintenanceWindow
 from tests.monitoring.conftest import create, in_tenant
+
+
+def _channel(tenant, name, kind, config):
+    return services.alert_channel_create(
+        tenant=tenant, actor=services.SYSTEM, name=name, kind=kind, config=config
+    )
 
 
 def _down(tenant, monitor, when):
@@ -22,15 +28,9 @@ def test_down_alerts_routed_channels(world, http_target):
     tenant = world["tenant_a"]
     monitor = create(tenant, kind="http", name="api", url="http://127.0.0.1:9/")
     with in_tenant(tenant):
-        hook = AlertChannel.objects.create(
-            name="hook", kind="webhook", config={"url": http_target.url + "/hook"}
-        )
-        email = AlertChannel.objects.create(
-            name="ops", kind="email", config={"to": ["ops@example.com"]}
-        )
-        AlertChannel.objects.create(
-            name="unrouted", kind="slack", config={"url": http_target.url + "/slack"}
-        )
+        hook = _channel(tenant, "hook", "webhook", {"url": http_target.url + "/hook"})
+        email = _channel(tenant, "ops", "email", {"to": ["ops@example.com"]})
+        _channel(tenant, "unrouted", "slack", {"url": http_target.url + "/slack"})
         monitor.channels.set([hook, email])
         _down(tenant, monitor, timezone.now())
         logs = list(AlertLog.objects.filter(monitor=monitor))
@@ -49,9 +49,7 @@ def test_maintenance_silences_alerts(world, http_target):
     monitor = create(tenant, kind="http", name="api", url="http://127.0.0.1:9/")
     now = timezone.now()
     with in_tenant(tenant):
-        hook = AlertChannel.objects.create(
-            name="hook", kind="webhook", config={"url": http_target.url + "/hook"}
-        )
+        hook = _channel(tenant, "hook", "webhook", {"url": http_target.url + "/hook"})
         monitor.channels.set([hook])
         window = MaintenanceWindow.objects.create(
             name="upgrade", starts_at=now - dt.timedelta(minutes=5),
@@ -69,9 +67,7 @@ def test_failed_delivery_is_logged_and_test_notification(world, http_target):
     tenant = world["tenant_a"]
     http_target.state["post_status"] = 410
     with in_tenant(tenant):
-        hook = AlertChannel.objects.create(
-            name="hook", kind="slack", config={"url": http_target.url + "/slack"}
-        )
+        hook = _channel(tenant, "hook", "slack", {"url": http_target.url + "/slack"})
         log = services.alert_channel_test(channel=hook, tenant=tenant, actor=services.SYSTEM)
         assert not log.ok and log.error == "HTTP 410"
         assert len(http_target.state["posts"]) == 1  # a 4xx is permanent: no retry

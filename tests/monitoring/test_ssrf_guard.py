@@ -11,7 +11,9 @@ from tests.monitoring.conftest import check_once, create
     "ip",
     ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1",
      "0.0.0.0",  # noqa: S104
-     "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "224.0.0.1"],
+     "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "224.0.0.1",
+     # IPv6 forms that embed a private IPv4 (NAT64, 6to4, compatible, translated), site-local
+     "64:ff9b::a9fe:a9fe", "2002:7f00:1::1", "::7f00:1", "::ffff:0:7f00:1", "fec0::1"],
 )  # fmt: skip
 def test_private_addresses_are_refused(settings, ip):
     settings.OUTBOUND_ALLOWED_NETWORKS = []
@@ -20,7 +22,9 @@ def test_private_addresses_are_refused(settings, ip):
         net.check_ip(ip)
 
 
-@pytest.mark.parametrize("ip", ["93.184.215.14", "1.1.1.1", "2606:4700:4700::1111"])
+@pytest.mark.parametrize(
+    "ip", ["93.184.215.14", "1.1.1.1", "2606:4700:4700::1111", "64:ff9b::808:808"]
+)
 def test_public_addresses_are_allowed(settings, ip):
     settings.OUTBOUND_ALLOWED_NETWORKS = []
     assert net.ip_allowed(ip)

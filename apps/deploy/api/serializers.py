@@ -13,7 +13,7 @@ from ..models import DeploymentKind, DeploymentState, LogStream
 
 def _tenant_slug(context) -> str:
     request = context.get("request")
-    tenant = getattr(getattr(request, "_request", request), "tenant", None)
+    tenant = context.get("tenant") or getattr(getattr(request, "_request", request), "tenant", None)
     return getattr(tenant, "slug", "")
 
 

@@ -13,10 +13,12 @@
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tomllib
 from contextlib import contextmanager
@@ -31,6 +33,35 @@ DEFAULT_WEB = (
     "--graceful-timeout 10 --access-logfile - wsgi:application"
 )
 READY_MARKER = ".quayside-ready"
+
+
+PIP_PASSED_ON = ("index-url", "extra-index-url", "find-links", "cert", "trusted-host")
+
+
+@functools.cache
+def operator_pip_env() -> dict[str, str]:
+    """The package index settings of Quayside's own pip (its config files and PIP_* variables)
+    as PIP_* variables, for builds: they run as another user with a HOME of their own, so they
+    would not see an operator's mirror or wheelhouse (an offline machine, a company index)."""
+    try:
+        listed = subprocess.run(
+            [sys.executable, "-m", "pip", "config", "list"],
+            capture_output=True, text=True, timeout=60, check=False,
+        ).stdout  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        listed = ""
+    found: dict[str, str] = {}
+    for line in listed.splitlines():
+        key, _, value = line.partition("=")
+        name = key.rsplit(".", 1)[-1]
+        if name not in PIP_PASSED_ON:
+            continue
+        variable = "PIP_" + name.upper().replace("-", "_")
+        if key.startswith(":env:"):
+            found[variable] = value.strip("'\"")  # the environment wins over config files
+        else:
+            found.setdefault(variable, value.strip("'\""))
+    return found
 
 
 def parse_procfile(text: str) -> dict[str, str]:
@@ -156,9 +187,7 @@ class PythonBuilder:
                 "PYTHONDONTWRITEBYTECODE": "1",
                 "LANG": "C.UTF-8",
             }
-            for name in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_CERT"):
-                if os.environ.get(name):
-                    env[name] = os.environ[name]
+            env.update(operator_pip_env())
             log(f"Creating virtualenv {key} ({self.python}).")
             status = run_streamed(
                 [self.python, "-m", "venv", "--without-pip", str(venv)],

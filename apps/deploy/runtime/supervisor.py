@@ -95,6 +95,9 @@ class Supervisor:
     def ping(self) -> str:
         return self._call("getState")["statename"]
 
+    def pid(self) -> int:
+        return self._call("getPID")
+
     def wait_ready(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         while True:

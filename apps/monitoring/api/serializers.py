@@ -6,6 +6,8 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.core.timestamps import api_time
+
 from ..models import (
     HttpMethod,
     IncidentStatus,
@@ -15,12 +17,6 @@ from ..models import (
     MonitorStatus,
 )
 from ..services import HTTP_FIELDS, SOCKET_FIELDS
-
-_DATETIME = serializers.DateTimeField()
-
-
-def _dt(value):
-    return None if value is None else _DATETIME.to_representation(value)
 
 
 class HttpConfig(serializers.Serializer):
@@ -101,8 +97,8 @@ class MonitorOutput(serializers.Serializer):
     def get_state(self, monitor) -> dict:
         return {
             "status": monitor.status,
-            "since": _dt(monitor.status_changed_at),
-            "last_checked_at": _dt(monitor.last_checked_at),
+            "since": api_time(monitor.status_changed_at),
+            "last_checked_at": api_time(monitor.last_checked_at),
             "last_response_ms": monitor.last_response_ms,
             "last_error": monitor.last_error,
         }
@@ -127,7 +123,7 @@ class MonitorOutput(serializers.Serializer):
             "ping_url": f"{settings.ROOT_URL}/ping/{monitor.ping_token}",
             "period_s": monitor.period_s,
             "grace_s": monitor.grace_s,
-            "last_ping_at": _dt(monitor.last_ping_at),
+            "last_ping_at": api_time(monitor.last_ping_at),
         }
 
     def get_channel_ids(self, monitor) -> list[str]:
@@ -143,6 +139,10 @@ class _MonitorWrite(serializers.Serializer):
     http = HttpConfig(required=False)
     socket = SocketConfig(required=False)
     heartbeat = HeartbeatInput(required=False)
+    channel_ids = serializers.ListField(
+        child=serializers.UUIDField(), max_length=50, required=False,
+        help_text="The alert channels this monitor's alerts go to (the tenant's own).",
+    )  # fmt: skip
 
     def flat(self) -> dict:
         """The validated data with the nested kind-specific block flattened."""

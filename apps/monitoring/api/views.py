@@ -84,9 +84,34 @@ class InTenant(BasePermission):
         return True
 
 
+def crud_roles(*, read: tuple[str, ...] = (), write: tuple[str, ...] = ()) -> dict[str, str]:
+    """`required_roles` of a tenant resource: viewers read (list, retrieve and `read`), members
+    write (create, partial_update, destroy and `write`)."""
+    reads = ("list", "retrieve", *read)
+    writes = ("create", "partial_update", "destroy", *write)
+    return {**dict.fromkeys(reads, Role.VIEWER), **dict.fromkeys(writes, Role.MEMBER)}
+
+
 class _Base(GenericViewSet):
     permission_classes = [IsAuthenticated, InTenant]
     lookup_value_regex = "[^/]+"  # a malformed id is 404, like an unknown one
+    # Viewsets of one model set these: reads go through the selectors, and an unknown, another
+    # tenant's or malformed id is the same 404.
+    model: type | None = None
+    list_selector = None
+    get_selector = None
+    not_found = "Not found."
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.model.objects.none()
+        return type(self).list_selector()
+
+    def get_object(self):
+        found = type(self).get_selector(self.kwargs.get("pk"))
+        if found is None:
+            raise NotFound(self.not_found)
+        return found
 
     @property
     def tenant(self):
@@ -110,29 +135,12 @@ class ResultPagination(CursorPagination):
 class MonitorViewSet(_Base):
     """The tenant's uptime monitors: HTTP(S), TCP, TLS certificate expiry and heartbeats."""
 
-    required_roles = {
-        "list": Role.VIEWER,
-        "retrieve": Role.VIEWER,
-        "results": Role.VIEWER,
-        "uptime": Role.VIEWER,
-        "create": Role.MEMBER,
-        "partial_update": Role.MEMBER,
-        "destroy": Role.MEMBER,
-        "pause": Role.MEMBER,
-        "resume": Role.MEMBER,
-    }
+    required_roles = crud_roles(read=("results", "uptime"), write=("pause", "resume"))
     serializer_class = s.MonitorOutput
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return Monitor.objects.none()
-        return selectors.monitors_list()
-
-    def get_object(self) -> Monitor:
-        monitor = selectors.monitor_get(self.kwargs.get("pk"))
-        if monitor is None:
-            raise NotFound("No such monitor.")
-        return monitor
+    model = Monitor
+    list_selector = staticmethod(selectors.monitors_list)
+    get_selector = staticmethod(selectors.monitor_get)
+    not_found = "No such monitor."
 
     def _out(self, monitor: Monitor, status: int = 200, **kwargs) -> Response:
         return Response(s.MonitorOutput(monitor).data, status=status, **kwargs)

@@ -1,12 +1,11 @@
 """Check implementations: async functions from a CheckSpec to an Outcome, one per kind, found in
-the CHECKS registry. They touch no database (the scheduler reads before and writes after)."""
+the CHECKS registry. They touch no database (the scheduler reads before and writes after) and
+share no connection (each check opens its own)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-
-import httpx
 
 from apps.core.net import BlockedTarget
 
@@ -19,11 +18,12 @@ CHECKS = {"http": check_http, "tcp": check_tcp, "tls": check_tls}
 __all__ = ["CHECKS", "CheckSpec", "Outcome", "run_check"]
 
 
-async def run_check(spec: CheckSpec, client: httpx.AsyncClient) -> Outcome:
+async def run_check(spec: CheckSpec) -> Outcome:
     """Run one check within its timeout; never raises."""
     started = time.perf_counter()
     try:
-        return await asyncio.wait_for(CHECKS[spec.kind](spec, client), spec.timeout_s + 1)
+        async with asyncio.timeout(spec.timeout_s + 1):  # no extra task, unlike wait_for
+            return await CHECKS[spec.kind](spec)
     except BlockedTarget as exc:
         return Outcome(ok=False, error=f"Refused: {exc}")
     except TimeoutError:

@@ -13,7 +13,7 @@ from apps.core.net import open_connection
 from .base import CheckSpec, Outcome
 
 
-async def check_tcp(spec: CheckSpec, client=None) -> Outcome:
+async def check_tcp(spec: CheckSpec) -> Outcome:
     started = time.perf_counter()
     try:
         _reader, writer = await open_connection(spec.host, spec.port, timeout=spec.timeout_s)
@@ -32,7 +32,7 @@ def _tls_context(verify: bool) -> ssl.SSLContext:
     return context
 
 
-async def check_tls(spec: CheckSpec, client=None) -> Outcome:
+async def check_tls(spec: CheckSpec) -> Outcome:
     """Down when the certificate expires within `tls_expiry_days` (or is invalid, when
     verify_tls is on); the days left are in the result's error text when down."""
     started = time.perf_counter()

@@ -40,7 +40,7 @@ FILES = {
             return [body.encode()]
         '''
     ).lstrip(),
-    "requirements.txt": "gunicorn==23.0.0\n",
+    "requirements.txt": "gunicorn>=23,<28\n",
     "Procfile": "web: gunicorn --bind unix:$QUAYSIDE_SOCKET --workers 2 app:app\n",
 }
 

@@ -1,0 +1,36 @@
+"""Outbox events of the deploy app (app.*, deployment.*): payloads as the API renders them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection
+
+from apps.core.outbox import event_emit
+
+from .models import App, Deployment
+
+
+def _tenant(tenant):
+    return tenant if tenant is not None else getattr(connection, "tenant", None)
+
+
+def app_data(app: App, *, tenant=None) -> dict[str, Any]:
+    from .api.serializers import AppOutput
+
+    return dict(AppOutput(app, context={"tenant": _tenant(tenant)}).data)
+
+
+def app_event(type: str, app: App, *, tenant=None) -> None:
+    tenant = _tenant(tenant)
+    event_emit(type=type, tenant=tenant, data=app_data(app, tenant=tenant))
+
+
+def deployment_event(type: str, deployment: Deployment, *, tenant=None) -> None:
+    from .api.serializers import DeploymentOutput
+
+    tenant = _tenant(tenant)
+    data = dict(DeploymentOutput(deployment, context={"tenant": tenant}).data)
+    app = app_data(deployment.app, tenant=tenant)
+    data["app"] = {k: app[k] for k in ("id", "name", "hostname", "url", "health_check_path")}
+    event_emit(type=type, tenant=tenant, data=data)

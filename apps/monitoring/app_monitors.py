@@ -1,0 +1,47 @@
+"""Every deployed app gets an HTTP monitor on its web URL (issue 7: "An app from the deploy
+issue gets a monitor on its web URL automatically").
+
+An outbox consumer (settings.OUTBOX_CONSUMERS), so deploy never imports monitoring: on
+`deployment.succeeded` the app's monitor is created (or its URL kept current), on `app.deleted`
+it goes. Runs inside the outbox dispatch transaction, in each tenant's schema."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.db import connection
+
+from apps.core.models import OutboxEvent
+from apps.tenants.models import Tenant, TenantStatus
+
+from . import services
+
+HANDLED = ("deployment.succeeded", "app.deleted")
+
+
+def _health_url(app: dict) -> str:
+    base = (app.get("url") or "").rstrip("/")
+    path = app.get("health_check_path") or "/"
+    return base + (path if path.startswith("/") else "/" + path) if base else ""
+
+
+def outbox_consume(events: list[OutboxEvent]) -> None:
+    by_tenant: dict = defaultdict(list)
+    for event in events:
+        if event.type in HANDLED and event.tenant_id:
+            by_tenant[event.tenant_id].append(event)
+    if not by_tenant:
+        return
+    tenants = Tenant.objects.filter(pk__in=list(by_tenant)).exclude(status=TenantStatus.DELETED)
+    for tenant in tenants:
+        connection.set_tenant(tenant)
+        for event in by_tenant[tenant.pk]:
+            if event.type == "app.deleted":
+                services.app_monitor_remove(tenant=tenant, app_id=event.data["id"])
+                continue
+            app = event.data.get("app")
+            url = _health_url(app) if isinstance(app, dict) and app.get("id") else ""
+            if url:
+                services.app_monitor_ensure(
+                    tenant=tenant, app_id=app["id"], name=f"{app['name']} (app)", url=url
+                )

@@ -1,0 +1,172 @@
+"""Monitoring in both consoles: the operator picks a tenant and sees its monitors, incidents,
+channels (URL masked), windows, silences and alert logs; the tenant console shows them to every
+member and lets members (not viewers) run the actions, which call the services."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from apps.core.models import AuditEvent
+from apps.monitoring import services, webhook_services
+from apps.monitoring.checks import Outcome
+from apps.monitoring.models import AlertLog, Monitor, MonitorStatus, Silence
+from apps.tenants.models import Membership, Role
+from tests.monitoring.conftest import create, in_tenant
+
+SECRET_URL_PART = "s3cr3tP4th"
+PAGES = ("monitor", "incident", "alertchannel", "maintenancewindow", "silence", "alertlog",
+         "webhookendpoint", "webhookmessage")  # fmt: skip
+HOST = "alpha.localhost"
+
+
+@pytest.fixture
+def alpha(world, http_target):
+    """Tenant alpha with one of everything; a down that was alerted."""
+    tenant = world["tenant_a"]
+    with in_tenant(tenant):
+        channel = services.alert_channel_create(
+            tenant=tenant, actor=services.SYSTEM, name="hook", kind="webhook",
+            config={"url": f"{http_target.url}/{SECRET_URL_PART}"},
+        )  # fmt: skip
+    monitor = create(tenant, kind="http", name="alpha-api", url="http://127.0.0.1:9/",
+                     channel_ids=[channel.pk])  # fmt: skip
+    now = timezone.now()
+    with in_tenant(tenant):
+        services.maintenance_window_create(
+            tenant=tenant, actor=services.SYSTEM, name="upgrade",
+            starts_at=now + dt.timedelta(days=1), ends_at=now + dt.timedelta(days=1, hours=1),
+        )  # fmt: skip
+        silence = services.silence_create(
+            tenant=tenant,
+            actor=services.SYSTEM,
+            ends_at=now + dt.timedelta(hours=1),
+            reason="noisy",
+        )
+        services.results_apply(tenant=tenant, items=[services.ResultItem(
+            monitor.pk, Outcome(ok=False, error="refused"), now)])  # fmt: skip
+        endpoint, secret = webhook_services.webhook_endpoint_create(
+            tenant=tenant, actor=services.SYSTEM, url=f"{http_target.url}/hook"
+        )
+    return {"tenant": tenant, "monitor": monitor, "channel": channel, "silence": silence,
+            "endpoint": endpoint, "secret": secret}  # fmt: skip
+
+
+@pytest.fixture
+def operator(client, world):
+    world["operator"].is_superuser = True
+    world["operator"].save()
+    client.force_login(world["operator"])
+    return client
+
+
+def test_operator_picks_a_tenant_and_every_page_loads(operator, world, alpha):
+    create(world["tenant_b"], kind="http", name="bravo-api", url="http://127.0.0.1:9/")
+    chooser = operator.get("/admin/monitoring/monitor/")
+    assert chooser.status_code == 200 and "?tenant=alpha" in chooser.content.decode()
+    assert operator.get("/admin/monitoring/monitor/?tenant=alpha").status_code == 302
+    for page in PAGES:
+        response = operator.get(f"/admin/monitoring/{page}/")
+        assert response.status_code == 200, page
+        html = response.content.decode()
+        assert "bravo-api" not in html and SECRET_URL_PART not in html, page
+        assert alpha["secret"] not in html, page
+    assert "alpha-api" in operator.get("/admin/monitoring/monitor/").content.decode()
+    channel_page = operator.get(f"/admin/monitoring/alertchannel/{alpha['channel'].pk}/change/")
+    assert channel_page.status_code == 200
+    assert SECRET_URL_PART not in channel_page.content.decode()
+    assert "127.0.0.1/…" in channel_page.content.decode()
+    monitor_page = operator.get(f"/admin/monitoring/monitor/{alpha['monitor'].pk}/change/")
+    assert monitor_page.status_code == 200 and "hook" in monitor_page.content.decode()
+
+
+def test_operator_actions_call_the_services(operator, world, alpha, http_target):
+    operator.get("/admin/monitoring/monitor/?tenant=alpha")
+    response = operator.post(
+        "/admin/monitoring/monitor/",
+        {"action": "pause", "_selected_action": [str(alpha["monitor"].pk)]},
+    )
+    assert response.status_code == 302
+    with in_tenant(alpha["tenant"]):
+        assert Monitor.objects.get(pk=alpha["monitor"].pk).status == MonitorStatus.PAUSED
+    assert AuditEvent.objects.filter(action="monitor.paused", actor_user_id=world["operator"].pk)
+    operator.post(
+        "/admin/monitoring/alertchannel/",
+        {"action": "send_test", "_selected_action": [str(alpha["channel"].pk)]},
+    )
+    assert http_target.state["posts"][-1][0] == f"/{SECRET_URL_PART}"
+    with in_tenant(alpha["tenant"]):
+        assert AlertLog.objects.get(event="alert.test").ok
+
+
+def console(client, user, path="", method="get", data=None):
+    client.force_login(user)
+    return getattr(client, method)(f"/console/{path}", data or {}, HTTP_HOST=HOST)
+
+
+@pytest.fixture
+def people(world, django_user_model):
+    made = {}
+    for role in (Role.MEMBER, Role.VIEWER):
+        user = django_user_model.objects.create_user(
+            username=f"{role}@example.com", email=f"{role}@example.com", password="x"
+        )
+        Membership.objects.create(tenant=world["tenant_a"], user=user, role=role)
+        made[role] = user
+    made["owner"] = world["alice"]
+    return made
+
+
+@pytest.mark.parametrize("who", ["owner", "member", "viewer"])
+def test_tenant_console_pages_load_for_every_role(client, people, alpha, who):
+    for page in PAGES:
+        response = console(client, people[who], f"monitoring/{page}/")
+        assert response.status_code == 200, page
+        assert SECRET_URL_PART not in response.content.decode()
+    assert "alpha-api" in console(client, people[who], "monitoring/monitor/").content.decode()
+
+
+def test_members_run_actions_viewers_cannot(client, people, alpha, http_target):
+    monitor = str(alpha["monitor"].pk)
+    viewer = console(client, people[Role.VIEWER], "monitoring/monitor/", "post",
+                     {"action": "pause", "_selected_action": [monitor]})  # fmt: skip
+    with in_tenant(alpha["tenant"]):
+        assert Monitor.objects.get(pk=monitor).status != MonitorStatus.PAUSED
+    assert viewer.status_code in (200, 302)
+    member = console(client, people[Role.MEMBER], "monitoring/monitor/", "post",
+                     {"action": "pause", "_selected_action": [monitor]})  # fmt: skip
+    assert member.status_code == 302
+    with in_tenant(alpha["tenant"]):
+        assert Monitor.objects.get(pk=monitor).status == MonitorStatus.PAUSED
+    console(client, people[Role.MEMBER], "monitoring/alertchannel/", "post",
+            {"action": "send_test", "_selected_action": [str(alpha["channel"].pk)]})  # fmt: skip
+    assert len(http_target.state["posts"]) == 1
+    console(client, people[Role.MEMBER], "monitoring/silence/", "post",
+            {"action": "expire", "_selected_action": [str(alpha["silence"].pk)]})  # fmt: skip
+    with in_tenant(alpha["tenant"]):
+        assert Silence.objects.get(pk=alpha["silence"].pk).ends_at <= timezone.now()
+
+
+def test_members_add_a_silence_through_the_service(client, people, alpha):
+    ends = (timezone.now() + dt.timedelta(hours=2)).strftime("%Y-%m-%d %H:%M:%S")
+    data = {"monitor": str(alpha["monitor"].pk), "ends_at_0": ends[:10], "ends_at_1": ends[11:],
+            "ends_at": ends, "reason": "deploying"}  # fmt: skip
+    refused = console(client, people[Role.VIEWER], "monitoring/silence/add/", "post", data)
+    assert refused.status_code == 403
+    added = console(client, people[Role.MEMBER], "monitoring/silence/add/", "post", data)
+    assert added.status_code == 302, added.content.decode()[:3000]
+    with in_tenant(alpha["tenant"]):
+        assert Silence.objects.filter(reason="deploying", monitor=alpha["monitor"]).exists()
+    assert AuditEvent.objects.filter(action="silence.created")
+
+
+def test_admins_send_a_webhook_test_event_members_cannot(client, people, alpha, http_target):
+    endpoint = str(alpha["endpoint"].pk)
+    action = {"action": "send_test", "_selected_action": [endpoint]}
+    console(client, people[Role.MEMBER], "monitoring/webhookendpoint/", "post", action)
+    assert http_target.state.get("posts", []) == []
+    done = console(client, people["owner"], "monitoring/webhookendpoint/", "post", action)
+    assert done.status_code == 302
+    assert len(http_target.state["posts"]) == 1
+    page = console(client, people["owner"], "monitoring/webhookmessage/").content.decode()
+    assert "webhook.test" in page and alpha["secret"] not in page
