@@ -1,3 +1,4 @@
+import statistics
 import time
 
 import pytest
@@ -54,7 +55,9 @@ def test_tenant_create_through_the_template_is_fast(world):
         started = time.perf_counter()
         services.tenant_create(name=f"Fast {index}", slug=f"fast-{index}")
         timings.append(time.perf_counter() - started)
-    assert max(timings) < 0.5, timings
+    # Migrating a schema takes seconds; the template takes tens of milliseconds idle. The median
+    # keeps one slow run on a loaded CI machine from failing the test.
+    assert statistics.median(timings) < 0.5, timings
 
 
 def test_failure_half_way_leaves_no_tenant_and_no_schema(world, monkeypatch):
