@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
 import logging
 import uuid
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from apps.core.locks import advisory_xact_lock
 from apps.core.metrics import metric_inc
 
 from . import services, stripe_client
@@ -51,12 +51,6 @@ def handles(*types: str):
 def object_customer(obj: dict) -> str:
     customer = obj.get("customer") or ""
     return customer.get("id", "") if isinstance(customer, dict) else customer
-
-
-def _advisory_lock(name: str) -> None:
-    key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
 def _account(obj: dict) -> BillingAccount | None:
@@ -203,7 +197,7 @@ def stripe_event_process(*, event_pk: int, customer_id: str | None = None) -> st
     try:
         with transaction.atomic():
             if customer_id:
-                _advisory_lock(f"stripe-customer:{customer_id}")
+                advisory_xact_lock(f"stripe-customer:{customer_id}")
             event = StripeEvent.objects.select_for_update().filter(pk=event_pk).first()
             if event is None:
                 return "missing"

@@ -33,6 +33,7 @@ from django.utils import timezone
 from apps.core import crypto
 from apps.core.audit import audit_record
 from apps.core.inbox import inbox_send
+from apps.core.locks import advisory_xact_lock
 from apps.core.net import ip_allowed
 from apps.core.platform_config import config_get
 from apps.core.problems import ApplicationError, Conflict, InvalidInput, QuotaExceeded
@@ -217,6 +218,8 @@ def monitor_create(
     *, tenant, actor: Actor, kind: str, channel_ids: list | None = None, **fields
 ) -> Monitor:
     limit = tenant_limit(tenant, "monitors")
+    if limit is not None:  # two creates at once must not both see the last free place
+        advisory_xact_lock(f"quota:{tenant.pk}:monitors")
     used = Monitor.objects.count() if limit is not None else 0
     if limit is not None and used >= limit:
         raise QuotaExceeded(

@@ -28,6 +28,7 @@ from apps.core import crypto
 from apps.core.audit import audit_record
 from apps.core.events import event_pattern_valid, event_type_matches
 from apps.core.inbox import inbox_send
+from apps.core.locks import advisory_xact_lock
 from apps.core.net import ip_allowed
 from apps.core.problems import ApplicationError, Conflict, InvalidInput, QuotaExceeded
 from apps.tenants.models import Membership, Role, Tenant
@@ -156,6 +157,8 @@ def webhook_endpoint_create(
     _validate_url(url)
     patterns = _validate_patterns(event_types or [])
     limit = tenant_limit(tenant, "webhook_endpoints")
+    if limit is not None:  # two creates at once must not both see the last free place
+        advisory_xact_lock(f"quota:{tenant.pk}:webhook_endpoints")
     if limit is not None and WebhookEndpoint.objects.count() >= limit:
         raise QuotaExceeded(f"This tenant may have {limit} webhook endpoints.")
     secret = secret_generate()
