@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("core", "0005_audit_indexes_config_variables"),
+        ("core", "0005_config_variables"),
     ]
 
     operations = [

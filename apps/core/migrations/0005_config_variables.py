@@ -38,24 +38,6 @@ class Migration(migrations.Migration):
             name="action",
             field=models.CharField(max_length=100),
         ),
-        migrations.AddIndex(
-            model_name="auditevent",
-            index=models.Index(
-                fields=["action"], name="audit_action", opclasses=["varchar_pattern_ops"]
-            ),
-        ),
-        migrations.AddIndex(
-            model_name="auditevent",
-            index=models.Index(
-                condition=models.Q(("actor_api_key_id__isnull", False)),
-                fields=["actor_api_key_id"],
-                name="audit_api_key",
-            ),
-        ),
-        migrations.AddIndex(
-            model_name="auditevent",
-            index=models.Index(fields=["target_type", "target_id"], name="audit_target"),
-        ),
         migrations.AddField(
             model_name="configvariable",
             name="updated_by",
