@@ -1,5 +1,5 @@
 """API keys in the tenant console (/console/ on the tenant's host): admins and owners create and
-revoke their tenant's keys; the raw key is shown once, in the message after creation."""
+revoke their tenant's keys; the raw key is shown once, on the page after creation."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -60,11 +60,7 @@ class ApiKeyConsoleAdmin(ConsoleModelAdmin):
         if ok:
             key, raw = made[0]
             obj.__dict__.update(key.__dict__)
-            self.message_user(
-                request,
-                f"Copy this key now, it will not be shown again: {raw}",
-                messages.WARNING,
-            )
+            request._console_secret = raw  # shown on the response page, once
 
     @admin.action(description="Revoke the selected keys")
     def revoke_selected(self, request, queryset):

@@ -13,6 +13,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.http import urlencode
 from unfold.admin import ModelAdmin
 from unfold.sites import UnfoldAdminSite
@@ -157,7 +159,25 @@ class ConsoleModelAdmin(ModelAdmin):
     def response_add(self, request, obj, post_url_continue=None):
         if getattr(request, "_console_refused", False):
             return HttpResponseRedirect(request.path)
+        if secret := getattr(request, "_console_secret", None):
+            return self.secret_page(request, obj, secret)
         return super().response_add(request, obj, post_url_continue)
+
+    def secret_page(self, request, obj, secret: str) -> TemplateResponse:
+        """A secret made for `obj` (an API key, a signing secret), shown on this response only:
+        never put in a message, which would keep it in a cookie or the session."""
+        opts = self.model._meta
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Copy the secret of {obj}",
+            "opts": opts,
+            "object": obj,
+            "secret": secret,
+            "back_url": reverse(
+                f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_changelist"
+            ),
+        }
+        return TemplateResponse(request, "console/secret_once.html", context)  # never_cache
 
     def response_change(self, request, obj):
         if getattr(request, "_console_refused", False):

@@ -1,6 +1,8 @@
 """Stopping an app stops its processes (the router answers 503 for it); starting it runs the
 current release again; status shows the processes with their health, CPU and memory."""
 
+import time
+
 import pytest
 from django_tenants.utils import tenant_context
 
@@ -16,9 +18,15 @@ def test_stop_start_and_status(deployer, git_repo, runtime, client_for, world):
     host = deployer.hostname(app)
     alice = client_for(world["alice"], world["tenant_a"])
 
-    status = alice.get(f"/api/v1/apps/{app.pk}/status").json()
+    # The health check can pass before supervisord's startsecs (1 s) has made STARTING RUNNING.
+    deadline = time.monotonic() + 5
+    while True:
+        status = alice.get(f"/api/v1/apps/{app.pk}/status").json()
+        [process] = status["processes"]
+        if process["state"] != "STARTING" or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert status["runtime_error"] == ""
-    [process] = status["processes"]
     assert process["type"] == "web" and process["state"] == "RUNNING" and process["healthy"]
     assert process["deployment_key"] == live.pk.hex[:12]
     assert process["memory_bytes"] > 1_000_000 and process["pid"]

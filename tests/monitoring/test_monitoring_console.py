@@ -10,7 +10,7 @@ from django.utils import timezone
 from apps.core.models import AuditEvent
 from apps.monitoring import services, webhook_services
 from apps.monitoring.checks import Outcome
-from apps.monitoring.models import AlertLog, Monitor, MonitorStatus, Silence
+from apps.monitoring.models import AlertLog, Monitor, MonitorStatus, Silence, WebhookEndpoint
 from apps.tenants.models import Membership, Role
 from tests.monitoring.conftest import create, in_tenant
 
@@ -107,7 +107,7 @@ def console(client, user, path="", method="get", data=None):
 @pytest.fixture
 def people(world, django_user_model):
     made = {}
-    for role in (Role.MEMBER, Role.VIEWER):
+    for role in (Role.ADMIN, Role.MEMBER, Role.VIEWER):
         user = django_user_model.objects.create_user(
             username=f"{role}@example.com", email=f"{role}@example.com", password="x"
         )
@@ -170,3 +170,41 @@ def test_admins_send_a_webhook_test_event_members_cannot(client, people, alpha, 
     assert len(http_target.state["posts"]) == 1
     page = console(client, people["owner"], "monitoring/webhookmessage/").content.decode()
     assert "webhook.test" in page and alpha["secret"] not in page
+
+
+def test_admin_adds_an_endpoint_sees_its_secret_once_rotates_and_deletes_it(client, people, alpha):
+    form = {"url": "https://hooks.example.com/q", "description": "CI",
+            "event_types": "monitor.down, incident.*", "enabled": "on"}  # fmt: skip
+    refused = console(client, people[Role.MEMBER], "monitoring/webhookendpoint/add/", "post", form)
+    assert refused.status_code == 403
+    added = console(client, people[Role.ADMIN], "monitoring/webhookendpoint/add/", "post", form)
+    assert added.status_code == 200 and "no-store" in added["Cache-Control"]
+    with in_tenant(alpha["tenant"]):
+        endpoint = WebhookEndpoint.objects.get(url="https://hooks.example.com/q")
+        secret = webhook_services.signing_secrets(endpoint, timezone.now())[0]
+    assert sorted(endpoint.event_types) == ["incident.*", "monitor.down"]
+    assert secret.startswith("whsec_") and secret in added.content.decode()
+    assert secret not in added.cookies.output()
+    listing = console(client, people[Role.ADMIN], "monitoring/webhookendpoint/").content.decode()
+    assert secret not in listing and endpoint.secret_last8 in listing
+
+    rotate = {"action": "rotate_secret", "_selected_action": [str(endpoint.pk)]}
+    rotated = console(client, people[Role.ADMIN], "monitoring/webhookendpoint/", "post", rotate)
+    with in_tenant(alpha["tenant"]):
+        endpoint.refresh_from_db()
+        new, old = webhook_services.signing_secrets(endpoint, timezone.now())
+    assert (old, endpoint.secret_last8) == (secret, new[-8:])
+    assert rotated.status_code == 200 and new in rotated.content.decode()
+
+    # A private address is refused with a message and nothing is changed.
+    change = f"monitoring/webhookendpoint/{endpoint.pk}/change/"
+    bad = console(client, people[Role.ADMIN], change, "post", {**form, "url": "http://10.0.0.1/"})
+    assert bad.status_code == 302
+    with in_tenant(alpha["tenant"]):
+        assert WebhookEndpoint.objects.get(pk=endpoint.pk).url == "https://hooks.example.com/q"
+    gone = console(client, people["owner"], f"monitoring/webhookendpoint/{endpoint.pk}/delete/",
+                   "post", {"post": "yes"})  # fmt: skip
+    assert gone.status_code == 302
+    with in_tenant(alpha["tenant"]):
+        assert not WebhookEndpoint.objects.filter(pk=endpoint.pk).exists()
+    assert AuditEvent.objects.filter(action="webhook_endpoint.secret_rotated").exists()

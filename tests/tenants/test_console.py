@@ -128,11 +128,13 @@ def test_admin_creates_an_api_key_shown_once_and_revokes_it(client, team):
         "post",
         {"name": "ci", "authority": "member"},
     )
-    assert response.status_code == 302
-    page = client.get(response["Location"], HTTP_HOST=HOST).content.decode()
+    # The key is on this response only: not in a message (cookie or session), not cached.
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    page = response.content.decode()
     key = ApiKey.objects.get(tenant=team.alpha, name="ci")
-    raw = page.split("it will not be shown again: ")[1].split("<")[0].strip()
+    raw = page.split('id="secret"')[1].split(">")[1].split("<")[0].strip()
     assert raw.startswith("qs_") and raw.endswith(key.last8)
+    assert raw not in response.cookies.output()
     assert raw not in client.get("/console/accounts/apikey/", HTTP_HOST=HOST).content.decode()
     revoke = client.post(
         "/console/accounts/apikey/",
