@@ -1,6 +1,8 @@
 """Scaling: within the tenant's `processes` limit it is a zero-downtime deployment of the same
 release with another formation; beyond it, 409 quota-exceeded."""
 
+import time
+
 import pytest
 from django_tenants.utils import tenant_context
 
@@ -62,7 +64,12 @@ def test_scale_up_and_down_serves_throughout(deployer, git_repo, runtime):
         )
     scale_up = deployer.run(scale_up)
     assert scale_up.state == "live", scale_up.failure_reason
-    web = [p for p in runtime.provider.status(app.pk.hex) if p.process_type == "web"]
+    deadline = time.monotonic() + 5  # healthy can come before supervisord's startsecs (1 s)
+    while True:
+        web = [p for p in runtime.provider.status(app.pk.hex) if p.process_type == "web"]
+        if "STARTING" not in {p.state for p in web} or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert len(web) == 2 and {p.state for p in web} == {"RUNNING"}
     routes = runtime.provider.caddy.current()["apps"]["http"]["servers"]["quayside"]["routes"]
     route = next(r for r in routes if r.get("@id") == f"app-{app.pk.hex}")
