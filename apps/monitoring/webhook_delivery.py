@@ -6,7 +6,10 @@
    `lease` and moves `due_at` WEBHOOKS_LEASE_S on. A runner that dies mid-batch loses nothing:
    its rows are due again when the lease runs out (the receiver may then see a message twice,
    with the same webhook-id, which is what the id is for). A runner that outlives its lease
-   cannot mark anything: results are written only where the row still carries its lease.
+   cannot mark anything: results are written only where the row still carries its lease. So
+   that a live runner never sends a message its lease no longer covers, a request that has
+   waited at its origin's gate until too late to finish within the lease is not sent (the row
+   falls due again), and an endpoint never has more than WEBHOOKS_CLAIM_PER_ENDPOINT in flight.
 2. run_due(): the calling thread owns the database. It claims while fewer than `concurrency`
    requests are in flight, reads each tenant's messages with their endpoints (one query per
    tenant per claim), signs them (standardwebhooks) and hands the requests to an asyncio loop
@@ -73,13 +76,14 @@ def claim(
     lease: uuid.UUID,
     now: dt.datetime | None = None,
     per_endpoint: int | None = None,
-    busy: list | None = None,
+    in_flight: dict | None = None,
 ) -> list[Claimed]:
     """Claim up to `limit` due messages (see the module docstring), at most `per_endpoint` of
-    any one endpoint and none of the endpoints in `busy` (those the runner has enough of in
-    flight already). One statement."""
+    any one endpoint, less what `in_flight` ({endpoint id: n}) says the runner is sending to
+    it already. One statement."""
     now = now or timezone.now()
     per_endpoint = per_endpoint or settings.WEBHOOKS_CLAIM_PER_ENDPOINT
+    room = {e: per_endpoint - n for e, n in (in_flight or {}).items()}
     table = connection.ops.quote_name(WebhookDue._meta.db_table)
     tenants = connection.ops.quote_name(Tenant._meta.db_table)
     sql = f"""
@@ -90,10 +94,15 @@ def claim(
             LIMIT %(scan)s
             FOR UPDATE SKIP LOCKED
         ), ranked AS (
-            SELECT id, row_number() OVER (PARTITION BY endpoint_id ORDER BY due_at, id) AS n
+            SELECT id, endpoint_id,
+                   row_number() OVER (PARTITION BY endpoint_id ORDER BY due_at, id) AS n
             FROM due
+        ), room AS (
+            SELECT * FROM unnest(%(room_ids)s::uuid[], %(room_n)s::int[]) AS r(endpoint_id, n)
         ), chosen AS (
-            SELECT id FROM ranked WHERE n <= %(per_endpoint)s ORDER BY id LIMIT %(limit)s
+            SELECT ranked.id FROM ranked LEFT JOIN room USING (endpoint_id)
+            WHERE ranked.n <= COALESCE(room.n, %(per_endpoint)s)
+            ORDER BY ranked.id LIMIT %(limit)s
         )
         UPDATE {table} AS d
         SET due_at = %(now)s + make_interval(secs => %(lease_s)s), lease = %(lease)s
@@ -107,7 +116,9 @@ def claim(
         "limit": limit,
         "scan": limit * 4,
         "per_endpoint": per_endpoint,
-        "busy": list(busy or []),
+        "busy": [e for e, n in room.items() if n <= 0],
+        "room_ids": list(room),
+        "room_n": list(room.values()),
         "lease": lease,
         "lease_s": settings.WEBHOOKS_LEASE_S,
     }
@@ -128,6 +139,7 @@ class Request:
     msg_id: str
     body: str
     signers: tuple
+    send_by: float | None = None  # time.monotonic() after which it may not start (its lease)
 
     def headers(self) -> dict[str, str]:
         """Signed at send time (a request may wait at its origin's gate first): `webhook-id`
@@ -146,7 +158,13 @@ class Request:
 
 
 def request_for(
-    message: WebhookMessage, endpoint: WebhookEndpoint, *, due_id, trigger, signers=None
+    message: WebhookMessage,
+    endpoint: WebhookEndpoint,
+    *,
+    due_id,
+    trigger,
+    signers=None,
+    send_by: float | None = None,
 ) -> Request:
     if signers is None:
         signers = [Webhook(s) for s in services.signing_secrets(endpoint, timezone.now())]
@@ -159,6 +177,7 @@ def request_for(
         msg_id=message.msg_id,
         body=message.body,
         signers=tuple(signers),
+        send_by=send_by,
     )
 
 
@@ -254,7 +273,10 @@ class _SendLoop:
     async def _run(self, request: Request) -> None:
         client, gate = self._client_for(request.url)
         async with gate:
-            result = await send(client, request)
+            if request.send_by is not None and time.monotonic() > request.send_by:
+                result = None  # too late to finish within the lease: left to fall due again
+            else:
+                result = await send(client, request)
         self.done.put((request.key, result))
 
     def submit(self, request: Request) -> None:
@@ -289,7 +311,7 @@ def run_due(
     deadline = time.monotonic() + budget_s
     lease = uuid.uuid4()
     connection.set_schema_to_public()
-    counters = {"claimed": 0, "sent": 0, "ok": 0, "written": 0, "canceled": 0}
+    counters = {"claimed": 0, "sent": 0, "ok": 0, "written": 0, "canceled": 0, "expired": 0}
     pending: dict = {}  # key -> (tenant id, endpoint id)
     buffer: list = []  # (tenant id, AttemptResult)
     tenants: dict = {}
@@ -309,10 +331,8 @@ def run_due(
                 and (not pending or (free >= min(batch, concurrency) // 4
                                      and now_mono >= next_claim_at))
             ):  # fmt: skip
-                cap = settings.WEBHOOKS_CLAIM_PER_ENDPOINT
                 in_flight = Counter(endpoint for _, endpoint in pending.values())
-                busy = [e for e, n in in_flight.items() if n >= cap]
-                claims = claim(limit=min(batch, free), lease=lease, busy=busy)
+                claims = claim(limit=min(batch, free), lease=lease, in_flight=in_flight)
                 claimed_now = len(claims)
                 if claimed_now < min(batch, free):
                     next_claim_at = now_mono + CLAIM_BACKOFF_S
@@ -322,7 +342,7 @@ def run_due(
                     tenants.update(Tenant.objects.in_bulk(list(missing)))
                     _start(claims, loop, pending, counters)
             wait = claimed_now == 0 and bool(pending)
-            counters["sent"] += _drain(loop, pending, buffer, wait=wait)
+            counters["sent"] += _drain(loop, pending, buffer, counters, wait=wait)
             if buffer and (time.monotonic() - last_flush >= FLUSH_S or not pending):
                 counters["written"] += _flush(buffer, tenants, lease, counters)
                 buffer = []
@@ -343,8 +363,13 @@ def run_due(
 
 
 def _start(claims: list[Claimed], loop: _SendLoop, pending: dict, counters: dict) -> None:
+    # Started now, a request must be sent soon enough to be answered (WEBHOOKS_TIMEOUT_S) and
+    # written (a flush or two) before the lease runs out and another runner may claim it.
+    send_by = time.monotonic() + settings.WEBHOOKS_LEASE_S - settings.WEBHOOKS_TIMEOUT_S - 1
     by_schema: dict[str, list[Claimed]] = defaultdict(list)
     for claimed in claims:
+        if (claimed.message_id, claimed.due_id) in pending:
+            continue  # still waiting here (its row was claimed again): sent once, not twice
         by_schema[claimed.schema_name].append(claimed)
     for schema, items in by_schema.items():
         tenant_id = items[0].tenant_id
@@ -375,6 +400,7 @@ def _start(claims: list[Claimed], loop: _SendLoop, pending: dict, counters: dict
                         due_id=claimed.due_id,
                         trigger=claimed.trigger,
                         signers=signers[endpoint.pk],
+                        send_by=send_by,
                     )
                 except Exception as exc:
                     logger.exception("Webhook message %s cannot be sent", message.msg_id)
@@ -397,7 +423,7 @@ def _start(claims: list[Claimed], loop: _SendLoop, pending: dict, counters: dict
             WebhookDue.objects.filter(pk__in=gone).delete()
 
 
-def _drain(loop: _SendLoop, pending: dict, buffer: list, *, wait: bool) -> int:
+def _drain(loop: _SendLoop, pending: dict, buffer: list, counters: dict, *, wait: bool) -> int:
     timeout = IDLE_SLEEP_S if wait else 0
     done = 0
     while True:
@@ -407,9 +433,13 @@ def _drain(loop: _SendLoop, pending: dict, buffer: list, *, wait: bool) -> int:
             return done
         timeout = 0
         entry = pending.pop(key, None)
-        if entry is not None:
-            done += 1
-            buffer.append((entry[0], result))
+        if entry is None:
+            continue
+        if result is None:
+            counters["expired"] += 1
+            continue
+        done += 1
+        buffer.append((entry[0], result))
 
 
 def _flush(buffer: list, tenants: dict, lease: uuid.UUID, counters: dict) -> int:

@@ -313,9 +313,9 @@ def test_the_celery_task_delivers_in_a_runner_slot(receiver, world, settings):
         cache.delete(tasks.WEBHOOK_SLOT_KEY.format(0))
 
 
-def test_claims_take_a_few_per_endpoint_and_skip_busy_ones(receiver, world):
+def test_claims_take_a_few_per_endpoint_less_what_is_in_flight(receiver, world):
     """One slow receiver cannot fill a runner: a claim takes at most `per_endpoint` messages
-    of any endpoint, and none of an endpoint the runner has enough of in flight."""
+    of any endpoint, less those the runner is sending to it already."""
     tenant = world["tenant_a"]
     slow, _ = endpoint_create(tenant, receiver.url("/slow"))
     fast, _ = endpoint_create(tenant, receiver.url("/fast"))
@@ -324,9 +324,35 @@ def test_claims_take_a_few_per_endpoint_and_skip_busy_ones(receiver, world):
     first = webhook_delivery.claim(limit=100, lease=uuid.uuid4(), per_endpoint=2)
     assert sorted(str(c.endpoint_id) for c in first) == sorted([str(slow.pk)] * 2 +
                                                                [str(fast.pk)] * 2)  # fmt: skip
-    second = webhook_delivery.claim(limit=100, lease=uuid.uuid4(), per_endpoint=10,
-                                    busy=[slow.pk])  # fmt: skip
-    assert len(second) == 3 and {c.endpoint_id for c in second} == {fast.pk}
+    second = webhook_delivery.claim(limit=100, lease=uuid.uuid4(), per_endpoint=4,
+                                    in_flight={slow.pk: 4, fast.pk: 2})  # fmt: skip
+    assert len(second) == 2 and {c.endpoint_id for c in second} == {fast.pk}
+    third = webhook_delivery.claim(limit=100, lease=uuid.uuid4(), per_endpoint=4,
+                                   in_flight={slow.pk: 3})  # fmt: skip
+    assert sorted(str(c.endpoint_id) for c in third) == sorted([str(slow.pk), str(fast.pk)])
     make_due()
     deliver()
     assert len(receiver.got("/slow")) == 5 and len(receiver.got("/fast")) == 5
+
+
+def test_a_request_that_waited_past_its_lease_is_not_sent_and_none_is_sent_twice(
+    receiver, world, settings
+):
+    """Three endpoints of one receiver share its gate (one connection): the last requests
+    would start after their lease ran out (another runner may have the rows by then), so they
+    are not sent; their rows fall due again and every message arrives exactly once."""
+    settings.WEBHOOKS_LEASE_S = 3
+    settings.WEBHOOKS_TIMEOUT_S = 1
+    settings.WEBHOOKS_CONNECTIONS_PER_ORIGIN = 1
+    settings.WEBHOOKS_CLAIM_PER_ENDPOINT = 2
+    tenant = world["tenant_a"]
+    for name in ("a", "b", "c"):
+        receiver.slow(f"/slow-{name}", 0.35)
+        endpoint_create(tenant, receiver.url(f"/slow-{name}"))
+    for n in range(4):
+        emit(tenant, n=n)
+    out = webhook_delivery.run_due(budget_s=30, idle_exit_s=4)
+    ids = [headers["webhook-id"] for path, headers, _ in receiver.got() if "/slow-" in path]
+    assert len(ids) == 12 and len(set(ids)) == 12, out
+    assert out["expired"] >= 1
+    assert {m.status for m in messages(tenant)} == {"succeeded"}

@@ -5,6 +5,7 @@ real outbox dispatcher and the real deliverer, and make retries due without wait
 from __future__ import annotations
 
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -22,6 +23,7 @@ from tests.monitoring.conftest import in_tenant
 class _Receiver(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     plans: dict = {}  # path -> statuses to answer in turn (the last one repeats)
+    delays: dict = {}  # path -> seconds to take over each answer
     got: list = []  # (path, headers, body)
 
     def log_message(self, *args):
@@ -30,6 +32,7 @@ class _Receiver(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.got.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+        time.sleep(self.delays.get(self.path, 0))
         plan = self.plans.get(self.path, [200])
         status = plan.pop(0) if len(plan) > 1 else plan[0]
         answer = f"answer {status} ".encode() * 200  # longer than the 1 KB excerpt
@@ -50,6 +53,9 @@ class Receiver:
     def plan(self, path: str, *statuses: int) -> None:
         _Receiver.plans[path] = list(statuses)
 
+    def slow(self, path: str, seconds: float) -> None:
+        _Receiver.delays[path] = seconds
+
     def got(self, path: str | None = None) -> list:
         return [g for g in _Receiver.got if path is None or g[0] == path]
 
@@ -69,6 +75,7 @@ def receiver(_receiver_server, settings):
     settings.WEBHOOKS_DELIVER_ON_COMMIT = False
     outbox.consumers.cache_clear()
     _Receiver.plans.clear()
+    _Receiver.delays.clear()
     _Receiver.got.clear()
     # Events other tests left behind are not ours to deliver.
     OutboxEvent.objects.filter(dispatched_at__isnull=True).update(dispatched_at=timezone.now())
