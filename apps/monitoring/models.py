@@ -6,6 +6,7 @@ through schedule.models.StatusPageRoute."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from django.db import models
@@ -108,6 +109,14 @@ class Monitor(TimeStampedModel):
     @property
     def paused(self) -> bool:
         return self.status == MonitorStatus.PAUSED
+
+    @property
+    def account_cap(self) -> dt.timedelta:
+        """The longest stretch one verdict is credited for: past it (a scheduler outage) the
+        time is neither up nor down, because nobody looked."""
+        if self.kind == MonitorKind.HEARTBEAT:
+            return dt.timedelta(seconds=2 * ((self.period_s or 0) + (self.grace_s or 0)))
+        return dt.timedelta(seconds=2 * self.interval_s + self.timeout_s)
 
 
 def new_ping_token() -> uuid.UUID:

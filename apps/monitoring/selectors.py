@@ -88,12 +88,14 @@ def uptime_summary(*, monitor: Monitor, now: dt.datetime | None = None) -> dict[
     )
     tail: dict = {}
     if monitor.accounted_at and now > monitor.accounted_at:
+        # Since the last verdict, credited as results_apply will: at most the monitor's cap.
+        end = min(now, monitor.accounted_at + monitor.account_cap)
         windows = MaintenanceWindow.objects.filter(
             Q(monitors=monitor) | Q(monitors=None),
-            starts_at__lt=now,
+            starts_at__lt=end,
             ends_at__gt=monitor.accounted_at,
         ).values_list("starts_at", "ends_at")
-        tail = uptime.account(monitor.status, monitor.accounted_at, now, list(windows))
+        tail = uptime.account(monitor.status, monitor.accounted_at, end, list(windows))
     out: dict[str, Any] = {}
     for name, start in starts.items():
         up = sums[f"{name}_up"] or 0.0

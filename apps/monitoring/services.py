@@ -304,7 +304,8 @@ def monitor_pause(*, monitor: Monitor, tenant, actor: Actor) -> Monitor:
     if monitor.status == MonitorStatus.PAUSED:
         return monitor
     now = timezone.now()
-    _account_until(monitor, now, _maintenance_for([monitor.pk], now, now))
+    since = monitor.accounted_at or now
+    _account_until(monitor, now, _maintenance_for([monitor.pk], since, now))
     _set_status(monitor, MonitorStatus.PAUSED, now)
     monitor.save()
     _schedule_sync(monitor, tenant)
@@ -320,6 +321,11 @@ def monitor_resume(*, monitor: Monitor, tenant, actor: Actor) -> Monitor:
     now = timezone.now()
     _set_status(monitor, MonitorStatus.PENDING, now)
     monitor.accounted_at = now
+    if monitor.kind == MonitorKind.HEARTBEAT:
+        # Pings were ignored while paused: like a new check, it waits for the job's next ping
+        # instead of being late at once by a ping from before the pause.
+        monitor.last_ping_at = None
+        monitor.last_start_at = None
     monitor.save()
     _schedule_sync(monitor, tenant, run_now=True)
     _audit("monitor.resumed", actor=actor, tenant=tenant, target=monitor)
@@ -347,12 +353,6 @@ class ResultItem:
 
 _ROLLUP_ZERO = ("up_s", "down_s", "maintenance_s", "checks", "failures", "response_ms_sum",
                 "response_count")  # fmt: skip
-
-
-def _account_cap(monitor: Monitor) -> dt.timedelta:
-    if monitor.kind == MonitorKind.HEARTBEAT:
-        return dt.timedelta(seconds=2 * ((monitor.period_s or 0) + (monitor.grace_s or 0)))
-    return dt.timedelta(seconds=2 * monitor.interval_s + monitor.timeout_s)
 
 
 def _maintenance_for(
@@ -393,7 +393,7 @@ def _account_until(
     rollups = {} if own else rollups
     start = monitor.accounted_at
     if start is not None and when > start:
-        end = min(when, start + _account_cap(monitor))
+        end = min(when, start + monitor.account_cap)
         split = uptime.account(monitor.status, start, end, _windows(maintenance, monitor.pk))
         for hour, seconds in split.items():
             entry = rollups.setdefault((monitor.pk, hour), dict.fromkeys(_ROLLUP_ZERO, 0))
@@ -557,6 +557,8 @@ def results_apply(*, tenant, items: list[ResultItem], monitors: dict | None = No
             monitor = monitors.get(item.monitor_id)
             if monitor is None or monitor.status == MonitorStatus.PAUSED:
                 continue
+            if item.source == ResultSource.LATE and not _still_late(monitor, item.checked_at):
+                continue  # judged late on an unlocked read; a ping has come since
             outcome, when = item.outcome, item.checked_at
             _account_until(monitor, when, maintenance, rollups)
             old = monitor.status
@@ -590,6 +592,11 @@ def results_apply(*, tenant, items: list[ResultItem], monitors: dict | None = No
                         maintenance=_windows(maintenance, monitor.pk),
                         silences=_windows(silences, monitor.pk))  # fmt: skip
     return {"written": len(results), "transitions": [(m.pk, new) for m, _, new, _ in transitions]}
+
+
+def _still_late(monitor: Monitor, when: dt.datetime) -> bool:
+    deadline = heartbeat_deadline(monitor)
+    return deadline is not None and deadline <= when
 
 
 # --- Incidents and alerts -------------------------------------------------------------------

@@ -1,0 +1,99 @@
+"""Edge cases found in the second review: a late verdict judged before a ping arrived does not
+override that ping; a resumed heartbeat waits for a new ping; pausing credits the maintenance
+that came before it; the uptime summary credits the time since the last verdict with the same
+cap as the results writer."""
+
+import datetime as dt
+
+from django.db.models import Sum
+from django.utils import timezone
+
+from apps.monitoring import scheduler, selectors, services
+from apps.monitoring.checks import Outcome
+from apps.monitoring.models import Incident, Monitor, UptimeRollup
+from tests.monitoring.conftest import create, in_tenant, reload, run_checks
+
+
+def _heartbeat(tenant):
+    return create(tenant, kind="heartbeat", name="nightly", period_s=60, grace_s=10)
+
+
+def test_a_late_verdict_read_before_a_ping_is_dropped_when_written(world):
+    tenant = world["tenant_a"]
+    monitor = _heartbeat(tenant)
+    with in_tenant(tenant):
+        services.heartbeat_ping(tenant=tenant, monitor_id=monitor.pk, event="success",
+                                now=timezone.now() - dt.timedelta(seconds=80))  # fmt: skip
+    claims = [c for c in scheduler.claim(limit=50) if c.monitor_id == monitor.pk]
+    loop = scheduler._CheckLoop(1)
+    pending, buffer, counters = {}, [], {"skipped": 0}
+    try:
+        scheduler._start(claims, loop, pending, buffer, counters)
+    finally:
+        loop.close()
+    assert len(buffer) == 1  # judged late on the read
+    with in_tenant(tenant):  # the job pings before the verdict is written
+        services.heartbeat_ping(tenant=tenant, monitor_id=monitor.pk, event="success")
+    scheduler._flush(buffer, {tenant.pk: tenant})
+    monitor = reload(tenant, monitor)
+    assert monitor.status == "up"
+    with in_tenant(tenant):
+        assert not Incident.objects.filter(monitor=monitor).exists()
+
+
+def test_a_resumed_heartbeat_waits_for_the_next_ping(world):
+    tenant = world["tenant_a"]
+    monitor = _heartbeat(tenant)
+    with in_tenant(tenant):
+        services.heartbeat_ping(tenant=tenant, monitor_id=monitor.pk, event="success",
+                                now=timezone.now() - dt.timedelta(hours=2))  # fmt: skip
+        services.monitor_pause(monitor=monitor, tenant=tenant, actor=services.SYSTEM)
+        services.heartbeat_ping(tenant=tenant, monitor_id=monitor.pk, event="success")  # ignored
+        services.monitor_resume(
+            monitor=Monitor.objects.get(pk=monitor.pk), tenant=tenant, actor=services.SYSTEM
+        )
+    run_checks()
+    assert reload(tenant, monitor).status == "pending"
+    with in_tenant(tenant):
+        assert services.heartbeat_ping(
+            tenant=tenant, monitor_id=monitor.pk, event="success"
+        ) == "up"
+        assert not Incident.objects.filter(monitor=monitor).exists()
+
+
+def test_pausing_credits_maintenance_that_ended_before_the_pause(world):
+    tenant = world["tenant_a"]
+    monitor = create(tenant, kind="http", name="api", url="http://127.0.0.1:9/", interval_s=60)
+    now = timezone.now()
+    with in_tenant(tenant):
+        Monitor.objects.filter(pk=monitor.pk).update(
+            status="up", accounted_at=now - dt.timedelta(seconds=100)
+        )
+        services.maintenance_window_create(
+            tenant=tenant, actor=services.SYSTEM, name="upgrade", monitor_ids=[monitor.pk],
+            starts_at=now - dt.timedelta(seconds=90), ends_at=now - dt.timedelta(seconds=30),
+        )  # fmt: skip
+        services.monitor_pause(monitor=monitor, tenant=tenant, actor=services.SYSTEM)
+        sums = UptimeRollup.objects.filter(monitor_id=monitor.pk).aggregate(
+            up=Sum("up_s"), maintenance=Sum("maintenance_s")
+        )
+    assert round(sums["maintenance"]) == 60
+    assert 39 <= sums["up"] <= 42
+
+
+def test_the_uptime_summary_caps_the_time_since_the_last_verdict_like_the_writer(world):
+    tenant = world["tenant_a"]
+    monitor = create(tenant, kind="http", name="api", url="http://127.0.0.1:9/", interval_s=60,
+                     timeout_s=10)  # fmt: skip
+    now = timezone.now()
+    with in_tenant(tenant):
+        Monitor.objects.filter(pk=monitor.pk).update(
+            status="down", accounted_at=now - dt.timedelta(hours=3)
+        )
+        monitor.refresh_from_db()
+        before = selectors.uptime_summary(monitor=monitor, now=now)["24h"]
+        item = services.ResultItem(monitor.pk, Outcome(ok=False, error="refused"), now)
+        services.results_apply(tenant=tenant, items=[item])
+        monitor.refresh_from_db()
+        after = selectors.uptime_summary(monitor=monitor, now=now)["24h"]
+    assert before["down_s"] == after["down_s"] == 130  # 2 x interval + timeout
