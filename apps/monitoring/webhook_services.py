@@ -203,6 +203,7 @@ def webhook_endpoint_update(
         fields += _enable(endpoint)
     elif enabled is False and endpoint.enabled:
         fields += _disable(endpoint, "Disabled by a person.")
+        _waiting_due_now(tenant, endpoint)
     if fields:
         endpoint.save(update_fields=[*fields, "updated_at"])
         _audit("webhook_endpoint.updated", actor=actor, tenant=tenant, target=endpoint,
@@ -216,6 +217,18 @@ def _enable(endpoint: WebhookEndpoint) -> list[str]:
     endpoint.disabled_at = None
     endpoint.failing_since = None
     return ["enabled", "disabled_reason", "disabled_at", "failing_since"]
+
+
+def _waiting_due_now(tenant, endpoint: WebhookEndpoint) -> None:
+    """The endpoint's waiting messages (a retry hours away, say) become due now, so the
+    deliverer marks them failed ("the endpoint is disabled") at once, not when their retry
+    would have come (by when the endpoint may be enabled again). Rows a runner holds are left
+    to it; it finds the endpoint disabled on its next claim."""
+    WebhookDue.objects.filter(
+        tenant_id=tenant.pk, endpoint_id=endpoint.pk, lease__isnull=True
+    ).update(due_at=timezone.now())
+    if getattr(settings, "WEBHOOKS_DELIVER_ON_COMMIT", True):
+        transaction.on_commit(_kick)
 
 
 def _disable(endpoint: WebhookEndpoint, reason: str) -> list[str]:
@@ -238,10 +251,15 @@ def webhook_endpoint_enable(*, endpoint: WebhookEndpoint, tenant, actor: Actor) 
 
 @transaction.atomic
 def webhook_endpoint_delete(*, endpoint: WebhookEndpoint, tenant, actor: Actor) -> None:
-    pending = WebhookMessage.objects.filter(
-        endpoint=endpoint, status=WebhookMessageStatus.PENDING
-    ).values_list("id", flat=True)
-    WebhookDue.objects.filter(tenant_id=tenant.pk, message_id__in=list(pending)).delete()
+    # Messages locked before their due rows, in the order webhook_results_apply takes them, so
+    # a delete and a runner writing results wait for each other instead of deadlocking.
+    pending = list(
+        WebhookMessage.objects.select_for_update()
+        .filter(endpoint=endpoint, status=WebhookMessageStatus.PENDING)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    WebhookDue.objects.filter(tenant_id=tenant.pk, message_id__in=pending).delete()
     _audit("webhook_endpoint.deleted", actor=actor, tenant=tenant, target=endpoint,
            url=endpoint.url)  # fmt: skip
     endpoint.delete()
@@ -425,7 +443,9 @@ def webhook_results_apply(*, tenant, results: list[AttemptResult], lease) -> dic
         else:
             delay = retry_delay(message.attempts_count)
             message.status = WebhookMessageStatus.PENDING if delay else WebhookMessageStatus.FAILED
-        message.next_attempt_at = result.attempted_at + delay if delay else None
+        # Counted from the attempt's end: after a 15 s timeout, "retry in 5 s" is 5 s later.
+        ended = result.attempted_at + dt.timedelta(milliseconds=result.duration_ms or 0)
+        message.next_attempt_at = ended + delay if delay else None
         changed.append(message)
         if row is not None:
             if delay:
@@ -502,6 +522,7 @@ def _health_apply(tenant, health: dict, now: dt.datetime) -> int:
         if reason and endpoint.enabled:
             fields += _disable(endpoint, reason)
             _disabled_tell(tenant, endpoint, reason)
+            _waiting_due_now(tenant, endpoint)
             disabled += 1
         if (endpoint.failing_since, endpoint.last_success_at, endpoint.enabled) != before:
             endpoint.save(update_fields=[*fields, "updated_at"])

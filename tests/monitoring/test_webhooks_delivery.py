@@ -356,3 +356,36 @@ def test_a_request_that_waited_past_its_lease_is_not_sent_and_none_is_sent_twice
     assert len(ids) == 12 and len(set(ids)) == 12, out
     assert out["expired"] >= 1
     assert {m.status for m in messages(tenant)} == {"succeeded"}
+
+
+def test_the_first_retry_comes_5_s_after_a_timed_out_attempt_ends(receiver, world, settings):
+    settings.WEBHOOKS_TIMEOUT_S = 2
+    tenant = world["tenant_a"]
+    endpoint_create(tenant, receiver.url("/sleepy"))
+    receiver.slow("/sleepy", 3)
+    emit(tenant)
+    deliver()
+    [message] = messages(tenant)
+    assert message.attempts_count == 1 and "No answer within 2 s" in message.last_error
+    due = WebhookDue.objects.get()
+    assert 4 <= (due.due_at - timezone.now()).total_seconds() <= 6  # not 3: from the start
+
+
+def test_disabling_fails_waiting_messages_at_once_not_when_their_retry_comes(receiver, world):
+    tenant = world["tenant_a"]
+    endpoint, _ = endpoint_create(tenant, receiver.url("/later"))
+    receiver.plan("/later", 500, 200)
+    emit(tenant)
+    deliver()  # 500: the retry is 5 s away
+    with in_tenant(tenant):
+        webhook_services.webhook_endpoint_update(
+            endpoint=endpoint, tenant=tenant, actor=SYSTEM, enabled=False
+        )
+    assert deliver()["canceled"] == 1  # due at once, failed by the deliverer
+    [message] = messages(tenant)
+    assert message.status == "failed" and "disabled" in message.last_error
+    with in_tenant(tenant):
+        webhook_services.webhook_endpoint_enable(endpoint=endpoint, tenant=tenant, actor=SYSTEM)
+    make_due()
+    deliver()
+    assert len(receiver.got("/later")) == 1  # nothing sent after enabling: replay is the way
