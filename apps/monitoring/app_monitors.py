@@ -12,6 +12,7 @@ from collections import defaultdict
 from django.db import connection
 
 from apps.core.models import OutboxEvent
+from apps.deploy.selectors import app_get
 from apps.tenants.models import Tenant, TenantStatus
 
 from . import services
@@ -41,7 +42,9 @@ def outbox_consume(events: list[OutboxEvent]) -> None:
                 continue
             app = event.data.get("app")
             url = _health_url(app) if isinstance(app, dict) and app.get("id") else ""
-            if url:
+            # Events go in id order, not commit order: a deployment that committed after its
+            # app was deleted must not bring the app's monitor back.
+            if url and app_get(app["id"]) is not None:
                 services.app_monitor_ensure(
                     tenant=tenant, app_id=app["id"], name=f"{app['name']} (app)", url=url
                 )

@@ -55,9 +55,9 @@ def test_a_resumed_heartbeat_waits_for_the_next_ping(world):
     run_checks()
     assert reload(tenant, monitor).status == "pending"
     with in_tenant(tenant):
-        assert services.heartbeat_ping(
-            tenant=tenant, monitor_id=monitor.pk, event="success"
-        ) == "up"
+        assert (
+            services.heartbeat_ping(tenant=tenant, monitor_id=monitor.pk, event="success") == "up"
+        )
         assert not Incident.objects.filter(monitor=monitor).exists()
 
 
@@ -97,3 +97,22 @@ def test_the_uptime_summary_caps_the_time_since_the_last_verdict_like_the_writer
         monitor.refresh_from_db()
         after = selectors.uptime_summary(monitor=monitor, now=now)["24h"]
     assert before["down_s"] == after["down_s"] == 130  # 2 x interval + timeout
+
+
+def test_a_deployment_event_of_an_app_deleted_meanwhile_makes_no_monitor(world, settings):
+    from apps.core import outbox
+    from apps.deploy.models import App
+
+    settings.OUTBOX_DISPATCH_ON_COMMIT = False
+    tenant = world["tenant_a"]
+    with in_tenant(tenant):
+        kept = App.objects.create(name="kept")
+    for app_id, name in ((kept.pk, "kept"), ("6f1c1d9e-0000-4000-8000-000000000001", "gone")):
+        app = {"id": str(app_id), "name": name, "url": f"http://{name}.example.com",
+               "health_check_path": "/health"}  # fmt: skip
+        outbox.event_emit(type="deployment.succeeded", data={"app": app}, tenant=tenant)
+    outbox.outbox_dispatch()
+    with in_tenant(tenant):
+        assert list(
+            Monitor.objects.filter(app_id__isnull=False).values_list("name", flat=True)
+        ) == ["kept (app)"]
