@@ -1,7 +1,8 @@
 """Edge cases found in the second review: a late verdict judged before a ping arrived does not
 override that ping; a resumed heartbeat waits for a new ping; pausing credits the maintenance
 that came before it; the uptime summary credits the time since the last verdict with the same
-cap as the results writer."""
+cap as the results writer; a deployment event of an app deleted meanwhile (events go in id
+order, not commit order) makes no monitor."""
 
 import datetime as dt
 
