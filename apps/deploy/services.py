@@ -99,16 +99,24 @@ def current_tenant():
 
 
 def enqueue_deployment(deployment_id) -> None:
-    """Send the pipeline task (in the current schema). Tests replace this to run it inline."""
+    """Send the pipeline task (in the current schema). Tests replace this to run it inline.
+    Runs after commit: a broker that is down must not turn the committed request into a 500;
+    the deployment stays queued and the reaper (deployments_stuck_queued) sends it later."""
     from .tasks import deployment_run
 
-    deployment_run.delay(str(deployment_id))
+    try:
+        deployment_run.delay(str(deployment_id))
+    except Exception:
+        logger.exception("Could not enqueue deployment %s; the reaper will", deployment_id)
 
 
 def enqueue_reconcile(app_id) -> None:
     from .tasks import app_reconcile_task
 
-    app_reconcile_task.delay(str(app_id))
+    try:
+        app_reconcile_task.delay(str(app_id))
+    except Exception:  # the periodic reconciler visits every app anyway
+        logger.exception("Could not enqueue reconciling app %s", app_id)
 
 
 def routes_sync_quietly() -> bool:

@@ -696,9 +696,18 @@ def _alerts_queue(*, monitor: Monitor, incident: Incident, event: str, skipped: 
     )  # fmt: skip
     pending = [log.pk for log in logs if not log.skipped]
     if pending:
-        from .tasks import alerts_send
+        transaction.on_commit(functools.partial(_alerts_enqueue, pending))
 
-        transaction.on_commit(functools.partial(alerts_send.delay, pending))
+
+def _alerts_enqueue(log_ids: list) -> None:
+    """After commit: the results are written whatever the broker says; an alert it would not
+    take stays in the alert log unsent (no duration, no error) and is logged here."""
+    from .tasks import alerts_send
+
+    try:
+        alerts_send.delay(log_ids)
+    except Exception:
+        logger.exception("alerts: could not enqueue %d alert(s): %s", len(log_ids), log_ids)
 
 
 def alert_channel_test(*, channel: AlertChannel, tenant, actor: Actor) -> AlertLog:

@@ -2,7 +2,8 @@
 override that ping; a resumed heartbeat waits for a new ping; pausing credits the maintenance
 that came before it; the uptime summary credits the time since the last verdict with the same
 cap as the results writer; a deployment event of an app deleted meanwhile (events go in id
-order, not commit order) makes no monitor."""
+order, not commit order) makes no monitor; a broker that refuses a task enqueued after commit
+(an alert, a deployment) does not fail the change that committed."""
 
 import datetime as dt
 
@@ -117,3 +118,39 @@ def test_a_deployment_event_of_an_app_deleted_meanwhile_makes_no_monitor(world, 
         assert list(
             Monitor.objects.filter(app_id__isnull=False).values_list("name", flat=True)
         ) == ["kept (app)"]
+
+
+def test_a_broker_that_refuses_the_alert_task_does_not_fail_the_committed_results(
+    world, http_target, monkeypatch, django_capture_on_commit_callbacks, caplog
+):
+    from kombu.exceptions import OperationalError
+
+    from apps.deploy import services as deploy_services
+    from apps.deploy import tasks as deploy_tasks
+    from apps.monitoring import tasks
+    from apps.monitoring.models import AlertLog
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to broker")
+
+    monkeypatch.setattr(tasks.alerts_send, "delay", refuse)
+    tenant = world["tenant_a"]
+    with in_tenant(tenant):
+        channel = services.alert_channel_create(
+            tenant=tenant, actor=services.SYSTEM, name="hook", kind="webhook",
+            config={"url": f"{http_target.url}/alert"},
+        )  # fmt: skip
+    monitor = create(tenant, kind="http", name="api", url="http://127.0.0.1:9/",
+                     channel_ids=[channel.pk])  # fmt: skip
+    item = services.ResultItem(monitor.pk, Outcome(ok=False, error="refused"), timezone.now())
+    with django_capture_on_commit_callbacks(execute=True), in_tenant(tenant):
+        services.results_apply(tenant=tenant, items=[item])
+    with in_tenant(tenant):
+        [log] = AlertLog.objects.filter(monitor_id=monitor.pk)
+    assert reload(tenant, monitor).status == "down"
+    assert (log.ok, log.error, log.duration_ms) == (False, "", None)  # unsent, on record
+    assert "could not enqueue 1 alert" in caplog.text
+
+    monkeypatch.setattr(deploy_tasks.deployment_run, "delay", refuse)
+    deploy_services.enqueue_deployment("5f0b0f9e-0000-4000-8000-000000000001")  # no raise
+    assert "the reaper will" in caplog.text
