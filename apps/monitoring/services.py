@@ -365,12 +365,13 @@ def _maintenance_for(
     if cursor is not None:
         table = connection.ops.quote_name(MaintenanceWindow._meta.db_table)
         cursor.execute(
-            f"SELECT EXISTS (SELECT 1 FROM {table} WHERE starts_at < %s AND ends_at > %s)",
+            f"SELECT EXISTS (SELECT 1 FROM {table} WHERE starts_at <= %s AND ends_at > %s)",
             [end, start],
         )
         if not cursor.fetchone()[0]:
             return out
-    windows = MaintenanceWindow.objects.filter(starts_at__lt=end, ends_at__gt=start)
+    # A window starting exactly at `end` counts: a verdict at `end` falls inside it.
+    windows = MaintenanceWindow.objects.filter(starts_at__lte=end, ends_at__gt=start)
     if cursor is None and not windows.exists():
         return out
     for window in windows.prefetch_related("monitors"):

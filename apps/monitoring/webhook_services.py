@@ -507,10 +507,12 @@ def _health_apply(tenant, health: dict, now: dt.datetime) -> int:
             continue
         before = (endpoint.failing_since, endpoint.last_success_at, endpoint.enabled)
         reason = ""
-        for when, ok, status_code in outcomes:
+        for when, ok, status_code in outcomes:  # in time order
             if ok:
                 endpoint.failing_since = None
-                endpoint.last_success_at = when
+                if endpoint.last_success_at is None or when > endpoint.last_success_at:
+                    endpoint.last_success_at = when
+                reason = ""  # a later success answers an earlier 410 of the same batch
                 continue
             endpoint.failing_since = endpoint.failing_since or when
             if status_code == 410:

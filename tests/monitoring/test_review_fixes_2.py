@@ -3,7 +3,9 @@ override that ping; a resumed heartbeat waits for a new ping; pausing credits th
 that came before it; the uptime summary credits the time since the last verdict with the same
 cap as the results writer; a deployment event of an app deleted meanwhile (events go in id
 order, not commit order) makes no monitor; a broker that refuses a task enqueued after commit
-(an alert, a deployment) does not fail the change that committed."""
+(an alert, a deployment) does not fail the change that committed; a 410 answered by a later
+success of the same batch does not disable an endpoint; a verdict at the very start of a
+maintenance window is in it."""
 
 import datetime as dt
 
@@ -154,3 +156,43 @@ def test_a_broker_that_refuses_the_alert_task_does_not_fail_the_committed_result
     monkeypatch.setattr(deploy_tasks.deployment_run, "delay", refuse)
     deploy_services.enqueue_deployment("5f0b0f9e-0000-4000-8000-000000000001")  # no raise
     assert "the reaper will" in caplog.text
+
+
+def test_a_410_followed_by_a_success_in_the_same_batch_keeps_the_endpoint(world, receiver):
+    from apps.monitoring import webhook_services
+    from apps.monitoring.models import WebhookEndpoint
+    from tests.monitoring.webhook_support import endpoint_create
+
+    tenant = world["tenant_a"]
+    endpoint, _ = endpoint_create(tenant, receiver.url("/moved"))
+    t1 = timezone.now()
+    t2 = t1 + dt.timedelta(seconds=1)
+    with in_tenant(tenant):
+        outcomes = {endpoint.pk: [(t1, False, 410), (t2, True, 200)]}
+        assert webhook_services._health_apply(tenant, outcomes, t2) == 0
+        webhook_services._health_apply(tenant, {endpoint.pk: [(t1, True, 200)]}, t2)  # older
+        endpoint = WebhookEndpoint.objects.get(pk=endpoint.pk)
+    assert endpoint.enabled and endpoint.last_success_at == t2
+
+
+def test_a_verdict_at_the_very_start_of_a_maintenance_window_is_not_alerted(world, http_target):
+    from apps.monitoring.models import AlertLog
+
+    tenant = world["tenant_a"]
+    with in_tenant(tenant):
+        channel = services.alert_channel_create(
+            tenant=tenant, actor=services.SYSTEM, name="hook", kind="webhook",
+            config={"url": f"{http_target.url}/alert"},
+        )  # fmt: skip
+    monitor = create(tenant, kind="http", name="api", url="http://127.0.0.1:9/",
+                     channel_ids=[channel.pk])  # fmt: skip
+    when = timezone.now()
+    with in_tenant(tenant):
+        services.maintenance_window_create(
+            tenant=tenant, actor=services.SYSTEM, name="upgrade", monitor_ids=[monitor.pk],
+            starts_at=when, ends_at=when + dt.timedelta(hours=1),
+        )  # fmt: skip
+        item = services.ResultItem(monitor.pk, Outcome(ok=False, error="refused"), when)
+        services.results_apply(tenant=tenant, items=[item])
+        [log] = AlertLog.objects.filter(monitor_id=monitor.pk)
+    assert log.skipped == "maintenance"
