@@ -7,7 +7,8 @@ resume, send a test notification, end a silence) and may add a silence; all thro
 Status pages are edited here too (members and up), through the same services as the API (which
 validate the slug and monitors, claim the slug in the public index, audit, and drop the cached
 public page). Outgoing webhook endpoints are added, changed, rotated and deleted by owners and
-admins; a new signing secret is shown once, on the page that follows."""
+admins; a new signing secret is shown once, on the page that follows. Their deliveries (whole
+payloads) are shown to owners and admins only. A suspended tenant is read-only here."""
 
 from __future__ import annotations
 
@@ -20,7 +21,12 @@ from django.utils import timezone
 
 from apps.core.problems import ApplicationError
 from apps.deploy.console import ConsoleAccess
-from apps.tenants.console import ConsoleModelAdmin, console_role, console_site
+from apps.tenants.console import (
+    ConsoleModelAdmin,
+    console_read_only,
+    console_role,
+    console_site,
+)
 from apps.tenants.models import Role
 from apps.tenants.roles import role_at_least
 
@@ -88,7 +94,7 @@ class SilenceConsoleAdmin(ConsoleAccess, SilenceAdminBase):
     form = SilenceForm
 
     def has_add_permission(self, request, obj=None) -> bool:
-        return role_at_least(console_role(request), Role.MEMBER)
+        return not console_read_only(request) and role_at_least(console_role(request), Role.MEMBER)
 
     def get_fields(self, request, obj=None):
         return SilenceForm.Meta.fields if obj is None else super().get_fields(request, obj)
@@ -318,4 +324,7 @@ class WebhookEndpointConsoleAdmin(ConsoleModelAdmin, WebhookEndpointAdminBase):
 
 @admin.register(WebhookMessage, site=console_site)
 class WebhookMessageConsoleAdmin(ConsoleAccess, WebhookMessageAdminBase):
-    pass
+    """Messages carry whole payloads (invoices among them): owners and admins only, as in the
+    API (the endpoint's deliveries)."""
+
+    view_role = Role.ADMIN

@@ -3,7 +3,12 @@
 Members see their own tenant's members, invitations and API keys (other apps register theirs
 with `console_site.register`). What they may change follows their role, and every change goes
 through the same services as the API (which audit it); the admin's own LogEntry is not written,
-because its content types live in the tenant schema while its table lives in the public one."""
+because its content types live in the tenant schema while its table lives in the public one.
+
+A tenant that is not active (suspended) is read-only here as in the API: every write (POST) is
+refused with 423, and the pages offer no add, change, delete or action. Changelists filter only by
+their own `list_filter` (and date hierarchy): any other lookup in the query string answers 400, so
+no one learns what a column holds (a message body, a token) by filtering on it."""
 
 from __future__ import annotations
 
@@ -11,7 +16,9 @@ import functools
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, Q
+from django.contrib.admin import FieldListFilter
+from django.contrib.admin.utils import get_fields_from_path
+from django.db.models import Count, Field, Q
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -22,11 +29,14 @@ from unfold.sites import UnfoldAdminSite
 from apps.core.problems import ApplicationError
 
 from . import services
-from .models import Invitation, InvitationStatus, Membership, Role
+from .models import Invitation, InvitationStatus, Membership, Role, TenantStatus
 from .permissions import person_role
 from .roles import role_at_least
 
 LOGIN_URL = "/accounts/login/"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+# Site views that change no tenant data: they work on a read-only tenant too.
+ALLOWED_WHEN_READ_ONLY = frozenset({"logout", "password_change"})
 
 
 def console_role(request) -> str | None:
@@ -38,6 +48,43 @@ def console_role(request) -> str | None:
             role, _ = person_role(request.user, tenant)
         request._console_role = role
     return request._console_role
+
+
+def console_read_only(request) -> bool:
+    """True when the tenant of this host may be read but not changed: anything but active
+    (suspended; deleted and provisioning tenants are not routed at all)."""
+    tenant = getattr(request, "tenant", None)
+    return tenant is not None and tenant.status != TenantStatus.ACTIVE
+
+
+def filter_parameters(model_admin, request) -> frozenset[str]:
+    """The query parameters the changelist's own filters read (`list_filter`, date hierarchy),
+    built as Django's ChangeList builds its filters; once per request and model admin."""
+    cache = request.__dict__.setdefault("_console_filter_parameters", {})
+    key = type(model_admin)
+    if key not in cache:
+        names: set[str] = set()
+        model = model_admin.model
+        for item in model_admin.get_list_filter(request):
+            if callable(item):  # a ListFilter class (SimpleListFilter and the like)
+                spec = item(request, {}, model, model_admin)
+            else:
+                field, make = item if isinstance(item, (list, tuple)) else (item, None)
+                make = make or FieldListFilter.create
+                path = None
+                if not isinstance(field, Field):
+                    path, field = field, get_fields_from_path(model, field)[-1]
+                spec = make(field, request, {}, model, model_admin, field_path=path)
+            names.update(spec.expected_parameters())
+        if hierarchy := model_admin.date_hierarchy:
+            names.update(f"{hierarchy}__{part}" for part in ("year", "month", "day"))
+        cache[key] = frozenset(names)
+    return cache[key]
+
+
+def console_lookup_allowed(model_admin, lookup: str, request) -> bool:
+    """Only the lookups of the page's own filters; search goes through `search_fields`."""
+    return request is not None and lookup in filter_parameters(model_admin, request)
 
 
 class TenantConsoleSite(UnfoldAdminSite):
@@ -60,9 +107,25 @@ class TenantConsoleSite(UnfoldAdminSite):
             if request.user.is_authenticated and console_role(request) is None:
                 # Signed in but not a member: the same answer as a tenant that does not exist.
                 raise Http404("No such tenant.")
+            if (
+                request.method not in SAFE_METHODS
+                and console_role(request) is not None
+                and console_read_only(request)
+                and getattr(view, "__name__", "") not in ALLOWED_WHEN_READ_ONLY
+            ):
+                return self.read_only_refusal(request)
             return inner(request, *args, **kwargs)
 
         return members_only
+
+    def read_only_refusal(self, request) -> TemplateResponse:
+        """Every write to a read-only tenant, whatever the page: 423, as the API answers."""
+        context = {
+            **self.each_context(request),
+            "title": f"This tenant is {request.tenant.status}",
+            "back_url": reverse(f"{self.name}:index"),
+        }
+        return TemplateResponse(request, "console/read_only.html", context, status=423)
 
     def login(self, request, extra_context=None):
         if request.user.is_authenticated:
@@ -77,6 +140,7 @@ class TenantConsoleSite(UnfoldAdminSite):
         if tenant is not None:
             context["site_header"] = tenant.name
             context["console_role"] = console_role(request)
+            context["console_read_only"] = console_read_only(request)
         return context
 
 
@@ -102,7 +166,8 @@ def dashboard_callback(request, context: dict) -> dict:
 
 
 class ConsoleModelAdmin(ModelAdmin):
-    """Scoped to the request's tenant; `manage_role` may add, change and delete."""
+    """Scoped to the request's tenant; `manage_role` may add, change and delete (not while the
+    tenant is read-only)."""
 
     manage_role: str = Role.ADMIN
     tenant_field = "tenant"
@@ -119,16 +184,26 @@ class ConsoleModelAdmin(ModelAdmin):
     def has_view_permission(self, request, obj=None) -> bool:
         return self.role(request) is not None
 
+    def may_manage(self, request) -> bool:
+        return not console_read_only(request) and role_at_least(
+            self.role(request), self.manage_role
+        )
+
     def has_add_permission(self, request) -> bool:
-        return role_at_least(self.role(request), self.manage_role)
+        return self.may_manage(request)
 
     def has_change_permission(self, request, obj=None) -> bool:
-        return role_at_least(self.role(request), self.manage_role)
+        return self.may_manage(request)
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        return role_at_least(self.role(request), self.manage_role)
+        return self.may_manage(request)
+
+    def lookup_allowed(self, lookup, value, request=None) -> bool:
+        return console_lookup_allowed(self, lookup, request)
 
     def get_actions(self, request):
+        if console_read_only(request):
+            return {}
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)  # deletes go through services, one by one
         return actions

@@ -174,3 +174,27 @@ def test_viewers_get_no_deploy_actions_members_do(client, team):
     member_page = console(client, team.member, "deploy/app/").content.decode()
     assert "deploy_branch" not in viewer_page
     assert "deploy_branch" in member_page
+
+
+def test_lists_filter_only_by_the_filters_they_offer(client, team):
+    """Any other lookup would be an oracle on a column (a key's hash, an invitation's token)."""
+    refused = (
+        "accounts/apikey/?key_hash__startswith=a",
+        "tenants/invitation/?token_hash__gt=0",
+        "tenants/membership/?user__password__startswith=pbkdf2",
+        "tenants/membership/?user__email__endswith=example.com",
+        "deploy/app/?id__gt=0",
+    )
+    for page in refused:
+        assert console(client, team.admin, page).status_code == 400, page
+    offered = (
+        "tenants/membership/?role__exact=member",
+        "tenants/invitation/?status__exact=pending",
+        "accounts/apikey/?authority__exact=member",
+        "tenants/membership/?q=erin",
+    )
+    for page in offered:
+        assert console(client, team.viewer, page).status_code == 200, page
+    filtered = console(client, team.viewer, "tenants/membership/?role__exact=member")
+    assert "erin@example.com" in filtered.content.decode()
+    assert "dave@example.com" not in filtered.content.decode()  # an admin
