@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import math
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,14 +107,23 @@ def _int_text(text: str) -> int:
 
 
 def _fmt(number: float) -> str:
-    return str(int(number)) if float(number).is_integer() else str(number)
+    if isinstance(number, int):
+        return str(number)
+    return str(int(number)) if number.is_integer() else str(number)
 
 
 def _clean_number(var: ConfigVar, value: Any) -> int | float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidInput(f"{var.name} must be a number.", field="value", code="invalid")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidInput(f"{var.name} must be a number.", field="value", code="invalid")
+    if isinstance(value, int) and abs(value) > sys.float_info.max:
+        # JSON integers are unbounded; one beyond any float (10**400) is out of every range.
+        raise InvalidInput(
+            f"{var.name} must be a {var.describe_bounds()}.", field="value", code="out_of_range"
+        )
     if var.integer:
-        if not float(value).is_integer():
+        if isinstance(value, float) and not value.is_integer():
             raise InvalidInput(f"{var.name} must be a whole number.", field="value")
         value = int(value)
     if (var.minimum is not None and value < var.minimum) or (
@@ -130,6 +140,10 @@ def _clean_number(var: ConfigVar, value: Any) -> int | float:
 def _clean_string(var: ConfigVar, value: Any) -> str:
     if not isinstance(value, str):
         raise InvalidInput(f"{var.name} must be a string.", field="value")
+    if "\x00" in value:  # PostgreSQL (jsonb) cannot store it
+        raise InvalidInput(
+            "Null characters are not allowed.", field="value", code="null_characters_not_allowed"
+        )
     if len(value) > var.max_length:
         raise InvalidInput(
             f"{var.name} is at most {var.max_length} characters.",

@@ -20,6 +20,7 @@ import ipaddress
 import socket
 import sys
 import typing
+from urllib.parse import SplitResult, urlsplit
 
 import httpcore
 import httpx
@@ -83,6 +84,20 @@ def ip_allowed(ip: str | IPAddress) -> bool:
         if address.version == network.version and address in network:
             return True
     return address.is_global and not address.is_multicast
+
+
+def http_url_parts(url: str) -> SplitResult | None:
+    """`url` split, when it is an http(s) URL with a host and a valid port; None otherwise.
+    Saving a target checks it with this: urlsplit() and its attributes raise ValueError on
+    input like `http://[::1/`, `https://[example.com]/` or `http://host:99999/`."""
+    try:
+        parts = urlsplit(url)
+        host, _port = parts.hostname, parts.port
+    except (ValueError, TypeError):
+        return None
+    if parts.scheme not in ("http", "https") or not host:
+        return None
+    return parts
 
 
 def check_ip(ip: str, *, host: str = "") -> str:

@@ -60,18 +60,18 @@ def api_not_found(request: HttpRequest, *args, **kwargs) -> HttpResponse:
     )
 
 
-def _wants_json(request: HttpRequest) -> bool:
+def wants_json(request: HttpRequest) -> bool:
     return request.path.startswith(JSON_PREFIXES) or "json" in request.headers.get("Accept", "")
 
 
 def handler404(request: HttpRequest, exception=None) -> HttpResponse:
-    if _wants_json(request):
+    if wants_json(request):
         return problem_response(request, status=404, slug="not-found", detail="Not found.")
     return render(request, "404.html", status=404)
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
-    if _wants_json(request):
+    if wants_json(request):
         return problem_response(
             request,
             status=500,
@@ -82,7 +82,7 @@ def handler500(request: HttpRequest) -> HttpResponse:
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    if _wants_json(request):
+    if wants_json(request):
         return problem_response(
             request,
             status=403,

@@ -19,7 +19,6 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import psycopg
 from django.conf import settings
@@ -34,7 +33,7 @@ from apps.core import crypto
 from apps.core.audit import audit_record
 from apps.core.inbox import inbox_send
 from apps.core.locks import advisory_xact_lock
-from apps.core.net import ip_allowed
+from apps.core.net import http_url_parts, ip_allowed
 from apps.core.platform_config import config_get
 from apps.core.problems import ApplicationError, Conflict, InvalidInput, QuotaExceeded
 from apps.tenants.models import Membership, Role
@@ -116,15 +115,18 @@ EDITABLE = {
 }  # fmt: skip
 
 
+# A status code or a range of them, in ASCII digits (str.isdigit() is true for "²00" too).
+STATUS_RANGE = re.compile(r"[0-9]{3}(-[0-9]{3})?")
+
+
 def _validate(monitor: Monitor) -> None:
     """Kind-specific rules a serializer cannot see alone; raises InvalidInput."""
     if monitor.kind == MonitorKind.HTTP:
-        parts = urlsplit(monitor.url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        if http_url_parts(monitor.url or "") is None:
             raise InvalidInput("An http(s):// URL with a host is required.", field="url")
         for item in monitor.expected_status or []:
             low, _, high = str(item).partition("-")
-            if not (low.isdigit() and (not high or high.isdigit())) or not (
+            if not STATUS_RANGE.fullmatch(str(item)) or not (
                 100 <= int(low) <= int(high or low) <= 599
             ):
                 raise InvalidInput(
@@ -733,8 +735,8 @@ def _webhook_url(value) -> str:
     """Syntax and literal addresses at save time; names are resolved and checked by the SSRF
     guard (apps.core.net) when sending."""
     url = value.strip() if isinstance(value, str) else ""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2000:
+    parts = http_url_parts(url)
+    if parts is None or len(url) > 2000:
         raise InvalidInput("An http(s):// URL with a host is required.", field="config.url")
     try:
         literal = not ip_allowed(parts.hostname.strip("[]"))

@@ -17,7 +17,6 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -29,7 +28,7 @@ from apps.core.audit import audit_record
 from apps.core.events import event_pattern_valid, event_type_matches
 from apps.core.inbox import inbox_send
 from apps.core.locks import advisory_xact_lock
-from apps.core.net import ip_allowed
+from apps.core.net import http_url_parts, ip_allowed
 from apps.core.problems import ApplicationError, Conflict, InvalidInput, QuotaExceeded
 from apps.tenants.models import Membership, Role, Tenant
 from apps.tenants.selectors import tenant_limit
@@ -110,8 +109,8 @@ def endpoint_wants(endpoint: WebhookEndpoint, event_type: str) -> bool:
 
 
 def _validate_url(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    parts = http_url_parts(url)
+    if parts is None:
         raise InvalidInput("An http(s):// URL with a host is required.", field="url")
     if parts.username or parts.password:
         raise InvalidInput(

@@ -1,6 +1,7 @@
 """Settings shared by every environment. Values come from environment variables (12-factor);
 each one is listed in the README's configuration table."""
 
+import datetime
 from pathlib import Path
 
 import environ
@@ -72,6 +73,9 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "apps.core.middleware.RequestIDMiddleware",
     "apps.tenants.middleware.TenantRoutingMiddleware",
+    # A NUL (%00) in the path or query string is a 400 before any view can hand it to the
+    # database (PostgreSQL text cannot hold it).
+    "apps.core.middleware.RejectNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -183,6 +187,10 @@ REST_FRAMEWORK = {
     "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%S.%fZ",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# ISO 8601 has four-digit years, but glibc's %Y leaves years before 1000 unpadded ("1-01-01").
+# %4Y pads them where the C library supports it (glibc does); elsewhere the format keeps %Y.
+if datetime.datetime(1, 1, 1).strftime("%4Y") == "0001":
+    REST_FRAMEWORK["DATETIME_FORMAT"] = "%4Y-%m-%dT%H:%M:%S.%fZ"
 # Checked before any view's own permissions on every API request (apps/core/api/views.py).
 TENANT_ACCESS_PERMISSIONS = [
     "apps.tenants.permissions.TenantMember",

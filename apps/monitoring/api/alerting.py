@@ -22,9 +22,10 @@ from apps.tenants.models import Role
 from .. import selectors, services
 from ..models import AlertChannel, AlertLog, MaintenanceWindow, Silence
 from . import alerting_serializers as s
-from .views import ID, MONITOR_ID, _Base, crud_roles
+from .views import ID, MONITOR_ID, _Base, _choice, crud_roles
 
 _T = "2026-11-23T10:00:00.000000Z"
+ALERT_EVENTS = ("monitor.down", "monitor.up", "alert.test")
 CHANNEL_ID = "3c9d2f1e-7b6a-4c5d-8e9f-0a1b2c3d4e5f"
 CHANNEL_EXAMPLE = {
     "id": CHANNEL_ID,
@@ -85,13 +86,6 @@ def _uuid_filter(params, name: str) -> str | None:
     value = params.get(name)
     if value and selectors._uuid(value) is None:
         raise ValidationError({name: f"Not a {name} id."})
-    return value or None
-
-
-def _choice(params, name: str, choices) -> str | None:
-    value = params.get(name)
-    if value and value not in choices:
-        raise ValidationError({name: f"One of: {', '.join(choices)}."})
     return value or None
 
 
@@ -230,7 +224,7 @@ class AlertLogViewSet(_Base):
         parameters=[
             OpenApiParameter("channel", OpenApiTypes.UUID, description="A channel's id."),
             OpenApiParameter("monitor", OpenApiTypes.UUID, description="A monitor's id."),
-            OpenApiParameter("event", str, description="monitor.down, monitor.up, alert.test"),
+            OpenApiParameter("event", str, enum=ALERT_EVENTS),
             OpenApiParameter("ok", bool, description="Only delivered (true) or not."),
         ],
         examples=[OpenApiExample("Alert logs", value=[LOG_EXAMPLE], response_only=True)],
@@ -240,7 +234,7 @@ class AlertLogViewSet(_Base):
         filters = {
             "channel": _uuid_filter(params, "channel"),
             "monitor": _uuid_filter(params, "monitor"),
-            "event": params.get("event"),
+            "event": _choice(params, "event", ALERT_EVENTS),
             "ok": _bool(params.get("ok")),
         }
         page = self.paginate_queryset(selectors.alert_logs_list(filters=filters))

@@ -35,7 +35,12 @@ class HttpConfig(serializers.Serializer):
     )
     json_operator = serializers.ChoiceField(choices=JsonOperator.choices, default=JsonOperator.EQ)
     json_value = serializers.CharField(max_length=500, allow_blank=True, default="")
-    max_response_ms = serializers.IntegerField(min_value=1, allow_null=True, default=None)
+    max_response_ms = serializers.IntegerField(
+        min_value=1,
+        max_value=settings.MONITORING_MAX_TIMEOUT_S * 1000,  # a slower answer times out anyway
+        allow_null=True,
+        default=None,
+    )
     verify_tls = serializers.BooleanField(default=True)
     follow_redirects = serializers.BooleanField(default=True)
 

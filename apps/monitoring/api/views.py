@@ -23,7 +23,7 @@ from apps.tenants.models import Role
 from apps.tenants.permissions import is_api_key
 
 from .. import selectors, services
-from ..models import Incident, Monitor
+from ..models import Incident, IncidentStatus, Monitor, MonitorKind, MonitorStatus
 from . import serializers as s
 
 ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
@@ -82,6 +82,15 @@ class InTenant(BasePermission):
         if getattr(request._request, "tenant", None) is None:
             raise NotFound("Monitors live in a tenant: send X-Tenant-ID or use the tenant host.")
         return True
+
+
+def _choice(params, name: str, choices) -> str | None:
+    """An enum-like filter: absent or empty is None; anything but one of `choices` is a 400
+    naming them."""
+    value = params.get(name)
+    if value and value not in choices:
+        raise ValidationError({name: f"One of: {', '.join(choices)}."})
+    return value or None
 
 
 def crud_roles(*, read: tuple[str, ...] = (), write: tuple[str, ...] = ()) -> dict[str, str]:
@@ -148,17 +157,20 @@ class MonitorViewSet(_Base):
     @extend_schema(
         responses=s.MonitorOutput(many=True),
         parameters=[
-            OpenApiParameter("kind", str, description="http, tcp, tls or heartbeat"),
-            OpenApiParameter("status", str, description="pending, up, down or paused"),
+            OpenApiParameter("kind", str, enum=MonitorKind.values),
+            OpenApiParameter("status", str, enum=MonitorStatus.values),
             OpenApiParameter("q", str, description="In the name or URL."),
         ],
         examples=[OpenApiExample("Monitors", value=[MONITOR_EXAMPLE], response_only=True)],
     )
     def list(self, request):
         params = request.query_params
-        monitors = selectors.monitors_list(
-            filters={k: params.get(k) for k in ("kind", "status", "q")}
-        )
+        filters = {
+            "kind": _choice(params, "kind", MonitorKind.values),
+            "status": _choice(params, "status", MonitorStatus.values),
+            "q": params.get("q"),
+        }
+        monitors = selectors.monitors_list(filters=filters)
         page = self.paginate_queryset(monitors)
         return self.get_paginated_response(s.MonitorOutput(page, many=True).data)
 
@@ -312,14 +324,14 @@ class IncidentViewSet(_Base):
     @extend_schema(
         responses=s.IncidentOutput(many=True),
         parameters=[
-            OpenApiParameter("status", str, description="open or resolved"),
+            OpenApiParameter("status", str, enum=IncidentStatus.values),
             OpenApiParameter("monitor", OpenApiTypes.UUID, description="A monitor's id."),
         ],
         examples=[OpenApiExample("Incidents", value=[INCIDENT_EXAMPLE], response_only=True)],
     )
     def list(self, request):
         params = request.query_params
-        filters = {"status": params.get("status")}
+        filters = {"status": _choice(params, "status", IncidentStatus.values)}
         if params.get("monitor"):
             if selectors._uuid(params["monitor"]) is None:
                 raise ValidationError({"monitor": "Not a monitor id."})

@@ -25,9 +25,9 @@ from apps.tenants.models import Role
 
 from .. import webhook_selectors as selectors
 from .. import webhook_services as services
-from ..models import WebhookEndpoint
+from ..models import WebhookEndpoint, WebhookMessageStatus
 from . import webhook_serializers as s
-from .views import InTenant, _Base
+from .views import InTenant, _Base, _choice
 
 ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 MSG_ID = OpenApiParameter("msg_id", str, OpenApiParameter.PATH, description="msg_…")
@@ -228,7 +228,7 @@ class WebhookEndpointViewSet(_Base):
         responses=s.WebhookMessageOutput(many=True),
         parameters=[
             ID,
-            OpenApiParameter("status", str, description="pending, succeeded or failed"),
+            OpenApiParameter("status", str, enum=WebhookMessageStatus.values),
             OpenApiParameter("event_type", str),
             OpenApiParameter("since", OpenApiTypes.DATETIME),
         ],
@@ -239,7 +239,10 @@ class WebhookEndpointViewSet(_Base):
     def deliveries(self, request, pk=None):
         endpoint = self.get_object()
         params = request.query_params
-        filters = {k: params.get(k) for k in ("status", "event_type")}
+        filters = {
+            "status": _choice(params, "status", WebhookMessageStatus.values),
+            "event_type": params.get("event_type"),
+        }
         if params.get("since"):
             filters["since"] = _datetime(params["since"], "since")
         messages = selectors.webhook_messages_for_endpoint(endpoint=endpoint, filters=filters)

@@ -1,0 +1,206 @@
+"""Client mistakes on the monitoring, alerting, status-page and webhook APIs answer a 400 problem,
+never a 500: NUL characters in filters and path segments (PostgreSQL text cannot hold them),
+filter values outside their enum, integers past their column, status codes in non-ASCII digits,
+URLs urlsplit() cannot parse. Years before 1000 keep four digits in answers and headers."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.core.problems import InvalidInput
+from apps.monitoring import webhook_services
+from apps.monitoring.services import SYSTEM
+from tests.monitoring.conftest import create, in_tenant
+from tests.monitoring.webhook_support import endpoint_create
+
+TARGET = "http://127.0.0.1:9/"
+BAD_URLS = ["http://[::1/", "https://[example.com]/x", "http://example.com:99999/"]
+
+
+@pytest.fixture
+def alice(client_for, world):
+    return client_for(world["alice"], world["tenant_a"])
+
+
+@pytest.fixture
+def endpoint(world, receiver):
+    endpoint, _secret = endpoint_create(world["tenant_a"], receiver.url())
+    return endpoint
+
+
+def assert_problem(response, *fields: str) -> list[dict]:
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["type"] == "/problems/validation-error"
+    assert body["status"] == 400
+    if fields:
+        assert [error["field"] for error in body["errors"]] == list(fields)
+    return body.get("errors", [])
+
+
+# --- NUL characters --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/api/v1/monitors?kind=%00", "kind"),
+        ("/api/v1/monitors?status=%00", "status"),
+        ("/api/v1/monitors?q=web%00", "q"),
+        ("/api/v1/incidents?status=%00", "status"),
+        ("/api/v1/alert-logs?event=%00", "event"),
+        ("/api/v1/status-pages?q=%00", "q"),
+        ("/api/v1/monitors/%00", "pk"),
+    ],
+)
+def test_a_nul_in_a_filter_or_id_is_a_400_naming_it(alice, path, field):
+    errors = assert_problem(alice.get(path), field)
+    assert errors[0]["code"] == "null_characters_not_allowed"
+
+
+@pytest.mark.parametrize(
+    ("suffix", "field"),
+    [("deliveries?status=%00", "status"), ("deliveries?event_type=monitor.%00", "event_type")],
+)
+def test_a_nul_in_a_delivery_filter_is_a_400(alice, endpoint, suffix, field):
+    assert_problem(alice.get(f"/api/v1/webhook-endpoints/{endpoint.pk}/{suffix}"), field)
+
+
+def test_a_nul_message_id_to_replay_is_a_400(alice, endpoint):
+    response = alice.post(f"/api/v1/webhook-endpoints/{endpoint.pk}/deliveries/%00/replay")
+    assert_problem(response, "msg_id")
+
+
+def test_every_parameter_holding_a_nul_is_named(alice):
+    assert_problem(alice.get("/api/v1/monitors?q=%00&kind=http&status=up%00"), "q", "status")
+
+
+# --- Enum-like filters -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "allowed"),
+    [
+        ("/api/v1/monitors?kind=ftp", "kind", "http, tcp, tls, heartbeat"),
+        ("/api/v1/monitors?status=sideways", "status", "pending, up, down, paused"),
+        ("/api/v1/incidents?status=closed", "status", "open, resolved"),
+        ("/api/v1/alert-logs?event=monitor.sideways", "event", "monitor.down, monitor.up"),
+    ],
+)
+def test_an_unknown_enum_filter_value_is_a_400_naming_the_choices(alice, path, field, allowed):
+    errors = assert_problem(alice.get(path), field)
+    assert allowed in errors[0]["message"]
+
+
+def test_an_unknown_delivery_status_is_a_400(alice, endpoint):
+    response = alice.get(f"/api/v1/webhook-endpoints/{endpoint.pk}/deliveries?status=lost")
+    errors = assert_problem(response, "status")
+    assert "pending, succeeded, failed" in errors[0]["message"]
+
+
+def test_known_enum_filter_values_still_filter(alice, world):
+    create(world["tenant_a"], kind="http", name="web", url=TARGET)
+    assert len(alice.get("/api/v1/monitors?kind=http&status=pending").json()["results"]) == 1
+    assert alice.get("/api/v1/monitors?kind=tcp").json()["results"] == []
+    assert alice.get("/api/v1/incidents?status=open").status_code == 200
+    assert alice.get("/api/v1/alert-logs?event=alert.test").status_code == 200
+
+
+# --- Monitors: integers, status codes, URLs --------------------------------------------------
+
+
+def test_max_response_ms_past_the_column_is_a_400_on_create_and_patch(alice, world):
+    response = alice.post(
+        "/api/v1/monitors",
+        {"name": "web", "kind": "http", "http": {"url": TARGET, "max_response_ms": 2**31}},
+    )
+    assert_problem(response, "http.max_response_ms")
+    monitor = create(world["tenant_a"], kind="http", name="web", url=TARGET)
+    response = alice.patch(f"/api/v1/monitors/{monitor.pk}", {"http": {"max_response_ms": 2**40}})
+    assert_problem(response, "http.max_response_ms")
+    response = alice.patch(f"/api/v1/monitors/{monitor.pk}", {"http": {"max_response_ms": 60000}})
+    assert response.status_code == 200, response.content
+
+
+@pytest.mark.parametrize("item", ["²00", "\uff12\uff10\uff10", "200-", "20", "2xx", "600"])
+def test_an_expected_status_that_is_not_ascii_digits_is_a_400(alice, world, item):
+    response = alice.post(
+        "/api/v1/monitors",
+        {"name": "web", "kind": "http", "http": {"url": TARGET, "expected_status": [item]}},
+    )
+    assert_problem(response, "expected_status")
+    monitor = create(world["tenant_a"], kind="http", name="web", url=TARGET)
+    response = alice.patch(
+        f"/api/v1/monitors/{monitor.pk}", {"http": {"expected_status": ["200-299", item]}}
+    )
+    assert_problem(response, "expected_status")
+
+
+def test_expected_status_codes_and_ranges_are_still_accepted(alice):
+    response = alice.post(
+        "/api/v1/monitors",
+        {"name": "web", "kind": "http",
+         "http": {"url": TARGET, "expected_status": ["200-299", "301", 404]}},
+    )  # fmt: skip
+    assert response.status_code == 201, response.content
+    assert response.json()["http"]["expected_status"] == ["200-299", "301", "404"]
+
+
+@pytest.mark.parametrize("url", BAD_URLS)
+def test_a_monitor_url_urlsplit_cannot_parse_is_a_400(alice, world, url):
+    response = alice.post("/api/v1/monitors", {"name": "web", "kind": "http", "http": {"url": url}})
+    assert_problem(response, "url")
+    monitor = create(world["tenant_a"], kind="http", name="web", url=TARGET)
+    assert_problem(alice.patch(f"/api/v1/monitors/{monitor.pk}", {"http": {"url": url}}), "url")
+
+
+# --- Alert channels and webhook endpoints: URLs ----------------------------------------------
+
+
+@pytest.mark.parametrize("url", BAD_URLS)
+def test_an_alert_channel_url_urlsplit_cannot_parse_is_a_400(alice, url):
+    response = alice.post(
+        "/api/v1/alert-channels", {"name": "hook", "kind": "webhook", "config": {"url": url}}
+    )
+    assert_problem(response, "config.url")
+    created = alice.post(
+        "/api/v1/alert-channels",
+        {"name": "hook", "kind": "slack", "config": {"url": "https://hooks.example.com/x"}},
+    )
+    assert created.status_code == 201, created.content
+    response = alice.patch(
+        f"/api/v1/alert-channels/{created.json()['id']}", {"config": {"url": url}}
+    )
+    assert_problem(response, "config.url")
+
+
+@pytest.mark.parametrize("url", BAD_URLS)
+def test_a_webhook_endpoint_url_urlsplit_cannot_parse_is_refused(alice, world, url):
+    assert_problem(alice.post("/api/v1/webhook-endpoints", {"url": url}), "url")
+    tenant = world["tenant_a"]
+    with in_tenant(tenant), pytest.raises(InvalidInput) as raised:
+        webhook_services.webhook_endpoint_create(tenant=tenant, actor=SYSTEM, url=url)
+    assert raised.value.errors[0]["field"] == "url"
+
+
+# --- Timestamps ------------------------------------------------------------------------------
+
+
+def test_a_replay_since_the_year_1_answers_a_four_digit_year(alice, endpoint):
+    response = alice.post(
+        f"/api/v1/webhook-endpoints/{endpoint.pk}/replay", {"since": "0001-01-01T00:00:00Z"}
+    )
+    assert response.status_code == 202, response.content
+    assert response.json()["since"] == "0001-01-01T00:00:00.000000Z"
+    assert response["Location"].endswith("/deliveries?since=0001-01-01T00:00:00.000000Z")
+
+
+def test_a_maintenance_window_in_the_year_1_keeps_four_digit_years(alice):
+    response = alice.post(
+        "/api/v1/maintenance-windows",
+        {"name": "old", "starts_at": "0001-01-01T00:00:00Z", "ends_at": "0999-01-02T00:00:00Z"},
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["starts_at"] == "0001-01-01T00:00:00.000000Z"
+    assert response.json()["ends_at"] == "0999-01-02T00:00:00.000000Z"
