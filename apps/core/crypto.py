@@ -2,7 +2,9 @@
 
 Fernet (AES-128-CBC + HMAC-SHA256) from `cryptography`, over the key list in
 settings.FIELD_ENCRYPTION_KEYS: the first key encrypts, every key decrypts. Rotation: put a new
-key first, run the re-encrypting command (`manage.py encryption_rotate`), then drop the old key.
+key first, run the re-encrypting command (`manage.py encryption_rotate`), then drop the old key,
+no sooner than IDEMPOTENCY_KEY_TTL_S later (responses kept for Idempotency-Key replays, in Redis,
+are encrypted too and are not re-encrypted; apps.core.idempotency).
 With no key configured, one is derived from SECRET_KEY, which is fine locally and in tests only.
 
 Columns hold the Fernet token (text); callers encrypt and decrypt explicitly, so plaintext is

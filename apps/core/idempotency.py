@@ -2,11 +2,19 @@
 
 The same key with the same request returns the first response; with a different request it
 answers 422; while the first request still runs it answers 409. Server errors and 429s are not
-kept, so a client may retry them with the same key."""
+kept, so a client may retry them with the same key.
+
+A kept response may hold a secret shown once (a webhook signing secret, a git webhook secret),
+and a client that lost the first answer must get it again, so the response is kept, but
+encrypted (apps.core.crypto): Redis holds a Fernet token, the request's fingerprint as an HMAC
+(a plain hash of a body would let a guessable secret in it be tested offline), and the key's
+hash. Keep a retired FIELD_ENCRYPTION_KEYS key for IDEMPOTENCY_KEY_TTL_S after a rotation;
+a response no key opens answers 409 (use a new key)."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +23,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
-from .problems import ApplicationError, InvalidInput
+from . import crypto
+from .problems import ApplicationError, Conflict, InvalidInput
 
 MAX_KEY_LENGTH = 255
 LOCK_TTL_S = 120
@@ -50,12 +59,33 @@ class Replay(Exception):
         self.stored = stored
 
 
-def _fingerprint(method: str, path: str, body: bytes) -> str:
-    digest = hashlib.sha256()
+VERSION = 2  # entries with an HMAC fingerprint and an encrypted response
+
+
+def _fingerprint(method: str, path: str, body: bytes, *, keyed: bool = True) -> str:
+    """HMAC-SHA256 of the request under a key derived from SECRET_KEY (`keyed=False`: the plain
+    SHA-256 of entries written before VERSION 2, still replayed until they expire)."""
+    if keyed:
+        key = hashlib.sha256(b"quayside-idempotency:" + settings.SECRET_KEY.encode()).digest()
+        digest = hmac.new(key, digestmod=hashlib.sha256)
+    else:
+        digest = hashlib.sha256()
     for part in (method.encode(), path.encode(), body):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     return digest.hexdigest()
+
+
+def _stored(entry: dict) -> StoredResponse:
+    if entry.get("v") != VERSION:  # written before responses were encrypted
+        return StoredResponse(entry["status"], entry["data"], entry["headers"])
+    try:
+        kept = json.loads(crypto.decrypt(entry["response"]))
+    except crypto.DecryptionError as exc:
+        raise Conflict(
+            "The response kept for this Idempotency-Key can no longer be read. Use a new key."
+        ) from exc
+    return StoredResponse(kept["status"], kept["data"], kept["headers"])
 
 
 def claim(*, principal: str, key: str, method: str, path: str, body: bytes) -> Claim:
@@ -67,12 +97,15 @@ def claim(*, principal: str, key: str, method: str, path: str, body: bytes) -> C
     key_hash = hashlib.sha256(key.encode()).hexdigest()
     cache_key = f"idem:{connection.schema_name}:{principal}:{key_hash}"
     fingerprint = _fingerprint(method, path, body)
-    if cache.add(cache_key, {"state": "running", "fp": fingerprint}, timeout=LOCK_TTL_S):
+    running = {"v": VERSION, "state": "running", "fp": fingerprint}
+    if cache.add(cache_key, running, timeout=LOCK_TTL_S):
         return Claim(cache_key, fingerprint)
     entry = cache.get(cache_key)
     if entry is None:  # expired between add and get: take it now
-        cache.set(cache_key, {"state": "running", "fp": fingerprint}, timeout=LOCK_TTL_S)
+        cache.set(cache_key, running, timeout=LOCK_TTL_S)
         return Claim(cache_key, fingerprint)
+    if entry.get("v") != VERSION:
+        fingerprint = _fingerprint(method, path, body, keyed=False)
     if entry["fp"] != fingerprint:
         raise IdempotencyKeyReused(
             "This Idempotency-Key was used with a different request. Use a new key."
@@ -81,18 +114,18 @@ def claim(*, principal: str, key: str, method: str, path: str, body: bytes) -> C
         raise IdempotencyKeyInUse(
             "A request with this Idempotency-Key is still being processed. Retry shortly."
         )
-    raise Replay(StoredResponse(entry["status"], entry["data"], entry["headers"]))
+    raise Replay(_stored(entry))
 
 
 def complete(c: Claim, *, status: int, data: Any, headers: dict[str, str]) -> None:
     if status >= 500 or status == 429:
         cache.delete(c.cache_key)
         return
+    response = json.dumps({"status": status, "data": data, "headers": headers}, default=str)
     entry = {
+        "v": VERSION,
         "state": "done",
         "fp": c.fingerprint,
-        "status": status,
-        "data": json.loads(json.dumps(data, default=str)),
-        "headers": headers,
+        "response": crypto.encrypt(response),
     }
     cache.set(c.cache_key, entry, timeout=settings.IDEMPOTENCY_KEY_TTL_S)

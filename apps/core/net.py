@@ -8,9 +8,10 @@ keep-alive reconnects are guarded too, and the connection goes to the very addre
 checked (no second lookup that DNS rebinding could answer differently).
 
 Refused: every address that is not globally routable (private, loopback, link-local, CGNAT,
-unspecified, reserved, documentation) and multicast, IPv4-mapped IPv6 included. The operator
-may allow networks with settings.OUTBOUND_ALLOWED_NETWORKS (CIDRs; `0.0.0.0/0` and `::/0` allow
-everything), e.g. `127.0.0.0/8` in tests or a private range on a LAN install."""
+unspecified, reserved, documentation) and multicast, IPv4-mapped IPv6 included, and the whole
+local-use NAT64 prefix 64:ff9b:1::/48 (RFC 8215). The operator may allow networks with
+settings.OUTBOUND_ALLOWED_NETWORKS (CIDRs; `0.0.0.0/0` and `::/0` allow everything), e.g.
+`127.0.0.0/8` in tests or a private range on a LAN install."""
 
 from __future__ import annotations
 
@@ -52,6 +53,9 @@ def allowed_networks() -> tuple[ipaddress._BaseNetwork, ...]:
 
 
 NAT64_V6 = ipaddress.ip_network("64:ff9b::/96")
+# RFC 8215 local-use NAT64 prefix: where in it the IPv4 sits depends on the operator's prefix
+# length (RFC 6052), so it is not unwrapped but refused whole (Python 3.11 counts it global).
+NAT64_LOCAL_V6 = ipaddress.ip_network("64:ff9b:1::/48")
 SITE_LOCAL_V6 = ipaddress.ip_network("fec0::/10")  # deprecated, still routed on some networks
 
 
@@ -74,16 +78,19 @@ def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | No
 def ip_allowed(ip: str | IPAddress) -> bool:
     """Whether outbound connections may reach `ip` under the current settings."""
     address = ipaddress.ip_address(ip) if isinstance(ip, str) else ip
+    local_nat64 = False
     if isinstance(address, ipaddress.IPv6Address):
         embedded = _embedded_ipv4(address)
         if embedded is not None:
             address = embedded
         elif address in SITE_LOCAL_V6:
             return False
+        else:
+            local_nat64 = address in NAT64_LOCAL_V6
     for network in allowed_networks():
         if address.version == network.version and address in network:
             return True
-    return address.is_global and not address.is_multicast
+    return address.is_global and not address.is_multicast and not local_nat64
 
 
 def http_url_parts(url: str) -> SplitResult | None:

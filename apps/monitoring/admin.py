@@ -5,8 +5,8 @@ Like apps/deploy/admin.py: these rows live in tenant schemas, so every view runs
 schema of the tenant the operator picks (`?tenant=<slug>`, TenantScopedAdminMixin, the same
 choice as the deploy pages). The `…AdminBase` classes know nothing of that and are reused by the
 tenant console (console.py). Pages are read-only; actions call the services (audited there).
-A channel's webhook URL is never shown: only its masked form; an endpoint's secret never (its
-last 8 characters only)."""
+A channel's webhook URL is never shown: only its masked form; a monitor's URL only with its
+credentials masked; an endpoint's secret never (its last 8 characters only)."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ class MonitorAdminBase(ReadOnlyMixin, ModelAdmin):
     @admin.display(description="Target")
     def target(self, monitor: Monitor) -> str:
         if monitor.kind == "http":
-            return monitor.url
+            return monitor.url_masked
         if monitor.kind == "heartbeat":
             return f"heartbeat every {monitor.period_s} s"
         return f"{monitor.host}:{monitor.port}"

@@ -11,7 +11,8 @@ from .models import Incident, Monitor
 
 
 def monitor_data(monitor: Monitor) -> dict[str, Any]:
-    target = monitor.url or (f"{monitor.host}:{monitor.port}" if monitor.host else "")
+    # The URL with its credentials masked: payloads go to tenants' webhook receivers.
+    target = monitor.url_masked or (f"{monitor.host}:{monitor.port}" if monitor.host else "")
     return {
         "id": str(monitor.pk),
         "name": monitor.name,

@@ -14,6 +14,8 @@ from django.db.models import Q
 
 from apps.core.models import TimeStampedModel
 
+from .url_credentials import masked_url
+
 
 class MonitorKind(models.TextChoices):
     HTTP = "http"
@@ -52,8 +54,10 @@ class HttpMethod(models.TextChoices):
 class Monitor(TimeStampedModel):
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=20, choices=MonitorKind.choices)
-    # HTTP(S)
+    # HTTP(S). `url` never holds Basic credentials: they are split off and kept encrypted in
+    # `url_credentials_encrypted`; the URL is shown through `url_masked` (url_credentials.py).
     url = models.CharField(max_length=2000, blank=True)
+    url_credentials_encrypted = models.TextField(blank=True, default="")
     method = models.CharField(max_length=8, choices=HttpMethod.choices, default=HttpMethod.GET)
     expected_status = models.JSONField(default=list, blank=True)  # ["200-299", "301"]
     keyword = models.CharField(max_length=500, blank=True)
@@ -117,6 +121,10 @@ class Monitor(TimeStampedModel):
         if self.kind == MonitorKind.HEARTBEAT:
             return dt.timedelta(seconds=2 * ((self.period_s or 0) + (self.grace_s or 0)))
         return dt.timedelta(seconds=2 * self.interval_s + self.timeout_s)
+
+    @property
+    def url_masked(self) -> str:
+        return masked_url(self.url, has_credentials=bool(self.url_credentials_encrypted))
 
 
 def new_ping_token() -> uuid.UUID:

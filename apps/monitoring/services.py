@@ -39,7 +39,7 @@ from apps.core.problems import ApplicationError, Conflict, InvalidInput, QuotaEx
 from apps.tenants.models import Membership, Role
 from apps.tenants.selectors import tenant_limit
 
-from . import events, uptime
+from . import events, uptime, url_credentials
 from .checks.base import Outcome
 from .models import (
     AlertChannel,
@@ -164,6 +164,28 @@ def _validate(monitor: Monitor) -> None:
             )
 
 
+def _url_fields(url: str, monitor: Monitor | None = None) -> dict[str, str]:
+    """`url` as given by the caller, as columns: the URL without its Basic credentials, and
+    those encrypted (url_credentials.py). On an update (`monitor` given) the masked form sent
+    back unchanged keeps the stored credentials; any other URL replaces them (a URL without
+    credentials drops them). The mask in any other URL is refused, so credentials are never
+    carried over to another host or path."""
+    if monitor is not None and url == monitor.url_masked:
+        return {"url": monitor.url, "url_credentials_encrypted": monitor.url_credentials_encrypted}
+    bare, userinfo = url_credentials.split(url)
+    if userinfo == url_credentials.MASK:
+        raise InvalidInput(
+            "The URL holds masked credentials (***@): send the credentials themselves, or the "
+            "monitor's masked URL unchanged to keep them.",
+            field="url",
+        )
+    token = monitor.url_credentials_encrypted if monitor is not None else ""
+    with contextlib.suppress(crypto.DecryptionError):
+        if userinfo and token and crypto.decrypt(token) == userinfo:
+            return {"url": bare, "url_credentials_encrypted": token}  # the same: no new token
+    return {"url": bare, "url_credentials_encrypted": crypto.encrypt(userinfo) if userinfo else ""}
+
+
 def _schedule_sync(monitor: Monitor, tenant, *, run_now: bool = False) -> None:
     """Write the monitor's row in the public schedule index (not due while paused)."""
     now = timezone.now()
@@ -237,6 +259,8 @@ def monitor_create(
     if unknown:
         raise InvalidInput(f"{unknown[0]} does not apply to {kind} monitors.", field=unknown[0])
     values = {k: v for k, v in fields.items() if k in allowed and v is not None}
+    if values.get("url"):
+        values.update(_url_fields(values["url"]))
     values.setdefault("interval_s", settings.MONITORING_DEFAULT_INTERVAL_S)
     monitor = Monitor(kind=kind, created_by_id=actor.user_id, **values)
     if kind == MonitorKind.HEARTBEAT:
@@ -263,6 +287,8 @@ def monitor_update(
         raise InvalidInput(
             f"{unknown[0]} does not apply to {monitor.kind} monitors.", field=unknown[0]
         )
+    if isinstance(changes.get("url"), str):
+        changes.update(_url_fields(changes["url"], monitor))
     changed = [k for k, v in changes.items() if getattr(monitor, k) != v]
     for key in changed:
         setattr(monitor, key, changes[key])
@@ -277,7 +303,8 @@ def monitor_update(
         _validate(monitor)
         monitor.save()
         _schedule_sync(monitor, tenant)
-    _audit("monitor.updated", actor=actor, tenant=tenant, target=monitor, fields=sorted(changed))
+    fields = {"url" if k == "url_credentials_encrypted" else k for k in changed}
+    _audit("monitor.updated", actor=actor, tenant=tenant, target=monitor, fields=sorted(fields))
     if "name" in changed:
         _status_pages_forget()
     return monitor

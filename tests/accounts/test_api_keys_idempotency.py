@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 
 from apps.accounts.models import ApiKey
 from apps.accounts.services import api_key_create
+from apps.core import crypto
 from apps.core.heartbeat import redis_client
 
 pytestmark = pytest.mark.django_db
@@ -41,6 +42,11 @@ def test_a_replayed_create_makes_no_second_key_and_never_stores_the_raw_key(
     assert ApiKey.objects.filter(name=body["name"]).count() == 1
     raw_key = first.json()["key"].encode()
     values = _cached_values()
-    # The stored answer is there (its prefix is found), only the raw key is not.
-    assert any(first.json()["prefix"].encode() in value for value in values)
+    # The stored answer is there (encrypted: it opens to one with the key's prefix), only the
+    # raw key is not, not even inside the encrypted answer.
+    keys = redis_client().scan_iter(match=cache.make_key("idem:*"))
+    entries = [cache.get(key.decode().split(":", 2)[2]) for key in keys]  # prefix:version:key
+    answers = [crypto.decrypt(e["response"]) for e in entries if e and "response" in e]
+    assert any(first.json()["prefix"] in answer for answer in answers)
     assert not any(raw_key in value for value in values)
+    assert not any(raw_key.decode() in answer for answer in answers)

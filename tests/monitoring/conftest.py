@@ -51,6 +51,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Location", "http://10.0.0.1/admin")
             self.send_header("Content-Length", "0")
             self.end_headers()
+        elif path == "/auth":  # Basic user:p@ss (test_url_credentials.py)
+            ok = self.headers.get("Authorization") == "Basic dXNlcjpwQHNz"
+            self._send(200 if ok else 401, b"welcome" if ok else b"who are you")
         elif path == "/redirect":
             self.send_response(302)
             self.send_header("Location", "/ok")

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from apps.core import crypto
 from apps.monitoring.checks import CheckSpec, run_check
 
 
@@ -41,6 +42,11 @@ class _Handler(BaseHTTPRequestHandler):
             expected = "Basic " + base64.b64encode(b"user:p@ss").decode()
             ok = self.headers.get("Authorization") == expected
             self._send(200 if ok else 401, b"welcome" if ok else b"who are you")
+        elif self.path == "/elsewhere":  # another origin: localhost, not 127.0.0.1
+            port = self.server.server_address[1]
+            self._send(302, Location=f"http://localhost:{port}/auth")
+        elif self.path == "/here":
+            self._send(302, Location=f"http://127.0.0.1:{self.server.server_address[1]}/auth")
         elif self.path == "/loop":
             self._send(302, Location="/loop")
         elif self.path == "/done":
@@ -92,6 +98,20 @@ def test_credentials_in_the_url_are_sent_as_basic_auth(server):
     assert _check(server.replace("http://", "http://user:p%40ss@") + "/auth").ok
     outcome = _check(server + "/auth")
     assert not outcome.ok and outcome.status_code == 401
+
+
+def test_stored_credentials_go_to_the_monitors_origin_only(server):
+    token = crypto.encrypt("user:p%40ss")
+    assert _check(server + "/auth", url_credentials_encrypted=token).ok
+    assert _check(server + "/here", url_credentials_encrypted=token).ok  # same origin
+    outcome = _check(server + "/elsewhere", url_credentials_encrypted=token)
+    assert outcome.status_code == 401  # a redirect to another host does not get them
+    assert token not in repr(CheckSpec(kind="http", timeout_s=1, url_credentials_encrypted=token))
+
+
+def test_credentials_no_key_opens_are_a_failure_not_a_crash(server):
+    outcome = _check(server + "/auth", url_credentials_encrypted="not-a-token")
+    assert not outcome.ok and "cannot be decrypted" in outcome.error
 
 
 def test_see_other_after_a_post_becomes_a_get(server):

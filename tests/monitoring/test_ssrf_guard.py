@@ -13,7 +13,9 @@ from tests.monitoring.conftest import check_once, create
      "0.0.0.0",  # noqa: S104
      "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "224.0.0.1",
      # IPv6 forms that embed a private IPv4 (NAT64, 6to4, compatible, translated), site-local
-     "64:ff9b::a9fe:a9fe", "2002:7f00:1::1", "::7f00:1", "::ffff:0:7f00:1", "fec0::1"],
+     "64:ff9b::a9fe:a9fe", "2002:7f00:1::1", "::7f00:1", "::ffff:0:7f00:1", "fec0::1",
+     # RFC 8215 local-use NAT64 (Python 3.11 calls it global): refused whatever it embeds
+     "64:ff9b:1::a9fe:a9fe", "64:ff9b:1::808:808", "64:ff9b:1:ffff:ffff:ffff:ffff:ffff"],
 )  # fmt: skip
 def test_private_addresses_are_refused(settings, ip):
     settings.OUTBOUND_ALLOWED_NETWORKS = []
@@ -28,6 +30,14 @@ def test_private_addresses_are_refused(settings, ip):
 def test_public_addresses_are_allowed(settings, ip):
     settings.OUTBOUND_ALLOWED_NETWORKS = []
     assert net.ip_allowed(ip)
+
+
+def test_the_local_use_nat64_prefix_is_refused_unless_allowed_itself(settings):
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["0.0.0.0/0"]  # IPv4 everywhere: not this IPv6 range
+    assert not net.ip_allowed("64:ff9b:1::a9fe:a9fe")
+    assert not net.ip_allowed("64:ff9b:1:a9fe:a9:fe00::")  # the /48 layout of RFC 6052
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["64:ff9b:1::/48"]
+    assert net.ip_allowed("64:ff9b:1::a9fe:a9fe")
 
 
 def test_operator_can_allow_a_network(settings):

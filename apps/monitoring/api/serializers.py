@@ -20,7 +20,14 @@ from ..services import HTTP_FIELDS, SOCKET_FIELDS
 
 
 class HttpConfig(serializers.Serializer):
-    url = serializers.CharField(max_length=2000)
+    url = serializers.CharField(
+        max_length=2000,
+        help_text=(
+            "Basic credentials may be given in the URL (https://user:password@host/…): they are "
+            "stored encrypted and shown masked (https://***@host/…). On update, the masked URL "
+            "sent back unchanged keeps them; any other URL replaces them."
+        ),
+    )
     method = serializers.ChoiceField(choices=HttpMethod.choices, default=HttpMethod.GET)
     expected_status = serializers.ListField(
         child=serializers.CharField(max_length=7),
@@ -112,7 +119,9 @@ class MonitorOutput(serializers.Serializer):
     def get_http(self, monitor) -> dict | None:
         if monitor.kind != MonitorKind.HTTP:
             return None
-        return {field: getattr(monitor, field) for field in HTTP_FIELDS}
+        shown = {field: getattr(monitor, field) for field in HTTP_FIELDS}
+        shown["url"] = monitor.url_masked  # never the credentials (url_credentials.py)
+        return shown
 
     @extend_schema_field(SocketConfig(allow_null=True))
     def get_socket(self, monitor) -> dict | None:

@@ -24,6 +24,8 @@ class CheckSpec:
     port: int | None = None
     tls_expiry_days: int = 14
     max_body_bytes: int = 1024 * 1024
+    # The URL's Basic credentials as stored (a Fernet token; checks/http.py decrypts it).
+    url_credentials_encrypted: str = field(default="", repr=False)
 
     @classmethod
     def from_values(cls, values: dict, *, max_body_bytes: int = 1024 * 1024) -> CheckSpec:
@@ -48,7 +50,7 @@ class CheckSpec:
 MONITOR_FIELDS = (
     "kind", "timeout_s", "url", "method", "expected_status", "keyword", "keyword_mode",
     "json_path", "json_operator", "json_value", "max_response_ms", "verify_tls",
-    "follow_redirects", "host", "port", "tls_expiry_days",
+    "follow_redirects", "host", "port", "tls_expiry_days", "url_credentials_encrypted",
 )  # fmt: skip
 
 

@@ -4,7 +4,6 @@ max_body_bytes of it."""
 
 from __future__ import annotations
 
-import base64
 import functools
 import json
 import re
@@ -12,11 +11,14 @@ import time
 import zlib
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote_to_bytes, urljoin
+from urllib.parse import urljoin
 
 import httpcore
 import httpx
 
+from apps.core import crypto
+
+from ..url_credentials import basic_authorization
 from .base import CheckSpec, Outcome
 from .transport import BACKEND, ssl_context
 
@@ -105,11 +107,8 @@ def _target(url: str) -> _Target:
     if b":" in host:  # IPv6 literal
         host = b"[" + host + b"]"
     host_header = host if parsed.port is None else host + b":" + str(parsed.port).encode()
-    authorization = None
-    if parsed.userinfo:
-        user, _, password = parsed.userinfo.partition(b":")
-        credentials = unquote_to_bytes(user) + b":" + unquote_to_bytes(password)
-        authorization = b"Basic " + base64.b64encode(credentials)
+    # A monitor's own URL has no userinfo (url_credentials.py); one a redirect names may.
+    authorization = basic_authorization(parsed.userinfo.decode()) if parsed.userinfo else None
     return _Target(
         url=httpcore.URL(scheme=parsed.raw_scheme, host=parsed.raw_host, port=parsed.port,
                          target=parsed.raw_path),
@@ -118,9 +117,23 @@ def _target(url: str) -> _Target:
     )  # fmt: skip
 
 
-async def _exchange(spec: CheckSpec, method: str, url: str, read_body: bool):
-    """One request on a connection of its own: (status, headers, body)."""
+@functools.lru_cache(maxsize=65536)
+def _stored_authorization(token: str) -> bytes:
+    """The Authorization header for a monitor's encrypted URL credentials. Cached by token: a
+    Fernet decryption costs about as much as the rest of a check's request building."""
+    return basic_authorization(crypto.decrypt(token))
+
+
+async def _exchange(
+    spec: CheckSpec, method: str, url: str, read_body: bool, credentials: tuple | None
+):
+    """One request on a connection of its own: (status, headers, body). `credentials`:
+    (origin, Authorization value) of the monitor's own URL, sent to that origin only (a
+    redirect elsewhere does not get them, as with httpx)."""
     target = _target(url)
+    authorization = target.authorization
+    if authorization is None and credentials and target.url.origin == credentials[0]:
+        authorization = credentials[1]
     headers = [
         (b"Host", target.host_header),
         (b"User-Agent", USER_AGENT),
@@ -128,8 +141,8 @@ async def _exchange(spec: CheckSpec, method: str, url: str, read_body: bool):
         (b"Accept-Encoding", b"gzip, deflate"),
         (b"Connection", b"close"),
     ]
-    if target.authorization:
-        headers.append((b"Authorization", target.authorization))
+    if authorization:
+        headers.append((b"Authorization", authorization))
     timeout = spec.timeout_s
     request = httpcore.Request(
         method.encode(),
@@ -196,8 +209,14 @@ async def check_http(spec: CheckSpec) -> Outcome:
     started = time.perf_counter()
     method, url = spec.method, spec.url
     try:
+        credentials = None
+        if spec.url_credentials_encrypted:
+            credentials = (
+                _target(url).url.origin,
+                _stored_authorization(spec.url_credentials_encrypted),
+            )
         for _ in range(MAX_REDIRECTS + 1):
-            status, headers, body = await _exchange(spec, method, url, needs_body)
+            status, headers, body = await _exchange(spec, method, url, needs_body, credentials)
             location = _header(headers, b"location")
             if not (spec.follow_redirects and status in _REDIRECTS and location):
                 break
@@ -210,6 +229,8 @@ async def check_http(spec: CheckSpec) -> Outcome:
         return Outcome(ok=False, error=f"Timed out after {spec.timeout_s:g} s.")
     except (*_NETWORK_ERRORS, httpx.InvalidURL) as exc:
         return Outcome(ok=False, error=f"{type(exc).__name__}: {exc}"[:500] or "connection failed")
+    except crypto.DecryptionError:
+        return Outcome(ok=False, error="The URL's credentials cannot be decrypted (key missing).")
     elapsed_ms = int((time.perf_counter() - started) * 1000)
     outcome = Outcome(ok=True, response_ms=elapsed_ms, status_code=status)
 
