@@ -75,6 +75,12 @@ def rotate(token: str) -> str:
         raise DecryptionError("No configured key decrypts this value.") from exc
 
 
+def is_token(value: str) -> bool:
+    """Whether `value` looks like what encrypt() makes (every Fernet token starts so), not
+    plaintext stored before a column was encrypted."""
+    return value.startswith("gAAAAA")
+
+
 def needs_rotation(token: str) -> bool:
     """True when the first key cannot decrypt the token (an older key made it)."""
     try:

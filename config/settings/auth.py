@@ -39,12 +39,17 @@ ACCOUNT_RATE_LIMITS = {
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # --- MFA (allauth.mfa) ----------------------------------------------------------------------
+MFA_ADAPTER = "apps.accounts.auth.mfa_adapter.MFAAdapter"  # secrets encrypted at rest
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Quayside"
 # Accept the neighbouring 30 s step too: phone clocks drift.
 MFA_TOTP_TOLERANCE = 1
 # Staff must enrol an authenticator before the operator console (/admin/) lets them in.
 MFA_REQUIRED_FOR_STAFF = env.bool("MFA_REQUIRED_FOR_STAFF", default=False)
+
+# Encrypted values inside JSON columns, for `manage.py encryption_rotate` (which finds plain
+# encrypted columns by their `_encrypted` suffix): {"app_label.model": {"column": [keys]}}.
+FIELD_ENCRYPTION_JSON = {"mfa.authenticator": {"data": ["secret", "seed", "migrated_codes"]}}
 
 # --- Social login (allauth.socialaccount) ---------------------------------------------------
 SOCIALACCOUNT_ADAPTER = "apps.accounts.auth.adapters.SocialAccountAdapter"
