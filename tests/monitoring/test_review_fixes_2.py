@@ -18,6 +18,17 @@ from apps.monitoring.models import Incident, Monitor, UptimeRollup
 from tests.monitoring.conftest import create, in_tenant, reload, run_checks
 
 
+def _alerted_monitor(tenant, http_target) -> Monitor:
+    """An HTTP monitor (of a closed port) routed to a webhook alert channel."""
+    with in_tenant(tenant):
+        channel = services.alert_channel_create(
+            tenant=tenant, actor=services.SYSTEM, name="hook", kind="webhook",
+            config={"url": f"{http_target.url}/alert"},
+        )  # fmt: skip
+    return create(tenant, kind="http", name="api", url="http://127.0.0.1:9/",
+                  channel_ids=[channel.pk])  # fmt: skip
+
+
 def _heartbeat(tenant):
     return create(tenant, kind="heartbeat", name="nightly", period_s=60, grace_s=10)
 
@@ -137,13 +148,7 @@ def test_a_broker_that_refuses_the_alert_task_does_not_fail_the_committed_result
 
     monkeypatch.setattr(tasks.alerts_send, "delay", refuse)
     tenant = world["tenant_a"]
-    with in_tenant(tenant):
-        channel = services.alert_channel_create(
-            tenant=tenant, actor=services.SYSTEM, name="hook", kind="webhook",
-            config={"url": f"{http_target.url}/alert"},
-        )  # fmt: skip
-    monitor = create(tenant, kind="http", name="api", url="http://127.0.0.1:9/",
-                     channel_ids=[channel.pk])  # fmt: skip
+    monitor = _alerted_monitor(tenant, http_target)
     item = services.ResultItem(monitor.pk, Outcome(ok=False, error="refused"), timezone.now())
     with django_capture_on_commit_callbacks(execute=True), in_tenant(tenant):
         services.results_apply(tenant=tenant, items=[item])
@@ -179,13 +184,7 @@ def test_a_verdict_at_the_very_start_of_a_maintenance_window_is_not_alerted(worl
     from apps.monitoring.models import AlertLog
 
     tenant = world["tenant_a"]
-    with in_tenant(tenant):
-        channel = services.alert_channel_create(
-            tenant=tenant, actor=services.SYSTEM, name="hook", kind="webhook",
-            config={"url": f"{http_target.url}/alert"},
-        )  # fmt: skip
-    monitor = create(tenant, kind="http", name="api", url="http://127.0.0.1:9/",
-                     channel_ids=[channel.pk])  # fmt: skip
+    monitor = _alerted_monitor(tenant, http_target)
     when = timezone.now()
     with in_tenant(tenant):
         services.maintenance_window_create(
