@@ -309,13 +309,17 @@ class AppDomain(TimeStampedModel):
 
 
 class WebhookDelivery(models.Model):
-    """A git host's delivery, stored first (unique) so a redelivery is recognised."""
+    """A git host's delivery, stored first (unique) so a redelivery is recognised: by its
+    delivery id, and for pushes also by the SHA-256 of the body, since a provider's delivery id
+    is not covered by its signature (a captured push sent again under a new id is a replay)."""
 
     id = models.BigAutoField(primary_key=True)
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="webhook_deliveries")
     provider = models.CharField(max_length=10)
     delivery_id = models.CharField(max_length=100)
     event = models.CharField(max_length=50, blank=True)
+    # Pushes only (blank for other events and rows stored before it existed).
+    body_sha256 = models.CharField(max_length=64, blank=True, default="")
     outcome = models.CharField(max_length=100, blank=True)
     deployment = models.ForeignKey(
         Deployment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -327,7 +331,12 @@ class WebhookDelivery(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["provider", "delivery_id"], name="webhookdelivery_unique"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["app", "body_sha256"],
+                condition=~models.Q(body_sha256=""),
+                name="webhookdelivery_unique_body",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -31,6 +31,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core import crypto
 from apps.core.audit import audit_record
 from apps.core.metrics import metric_inc
 from apps.core.problems import QuotaExceeded
@@ -455,28 +456,55 @@ class Runner:
             self._record_end(state, failed_step, reason)
 
     def _record_end(self, state: str, failed_step: str, reason: str) -> None:
-        now = timezone.now()
-        if failed_step and failed_step in self.d.steps:
-            self.d.steps[failed_step]["finished_at"] = _now_iso()
-        self.d.state = state
-        self.d.failure_step = failed_step if state == S.FAILED else ""
-        self.d.failure_reason = reason[:5000]
-        self.d.finished_at = now
-        self._save("state", "steps", "failure_step", "failure_reason", "finished_at")
-        App.objects.filter(pk=self.app.pk, live_deployment__isnull=True).exclude(
-            status=AppStatus.STOPPED
-        ).update(status=AppStatus.FAILED)
-        audit_record(
-            action=f"deployment.{'failed' if state == S.FAILED else 'canceled'}",
-            tenant=self.tenant,
-            target=self.d,
-            metadata={"app": self.app.name, "step": failed_step, "reason": reason[:500]},
-        )
-        events.deployment_event(
-            f"deployment.{'failed' if state == S.FAILED else 'canceled'}",
-            self.d,
-            tenant=self.tenant,
-        )
+        _record_end(self.d, self.tenant, state, failed_step, reason)
+
+
+def _record_end(deployment: Deployment, tenant, state: str, failed_step: str, reason: str) -> None:
+    """A deployment's final failed/canceled state, its audit row and its event."""
+    now = timezone.now()
+    if failed_step and failed_step in deployment.steps:
+        deployment.steps[failed_step]["finished_at"] = _now_iso()
+    deployment.state = state
+    deployment.failure_step = failed_step if state == S.FAILED else ""
+    deployment.failure_reason = reason[:5000]
+    deployment.finished_at = now
+    deployment.save(
+        update_fields=[
+            "state",
+            "steps",
+            "failure_step",
+            "failure_reason",
+            "finished_at",
+            "updated_at",
+        ]
+    )
+    App.objects.filter(pk=deployment.app_id, live_deployment__isnull=True).exclude(
+        status=AppStatus.STOPPED
+    ).update(status=AppStatus.FAILED)
+    audit_record(
+        action=f"deployment.{'failed' if state == S.FAILED else 'canceled'}",
+        tenant=tenant,
+        target=deployment,
+        metadata={"app": deployment.app.name, "step": failed_step, "reason": reason[:500]},
+    )
+    events.deployment_event(
+        f"deployment.{'failed' if state == S.FAILED else 'canceled'}", deployment, tenant=tenant
+    )
+
+
+def _fail_without_runner(deployment: Deployment, exc: Exception, *, what: str) -> None:
+    """Fail a deployment whose Runner could not even be made (an env var no configured key
+    decrypts, an unknown runtime provider), so that its app's slot is not held for ever."""
+    if isinstance(exc, crypto.DecryptionError):
+        cause = "an env var of the app cannot be decrypted with the configured keys"
+    elif isinstance(exc, RuntimeProblem):
+        cause = exc.message
+    else:
+        cause = f"internal error ({type(exc).__name__})"
+    reason = f"{what}: {cause}; the previous release keeps serving."
+    DeploymentLog.objects.create(deployment=deployment, stream=LogStream.SYSTEM, line=reason)
+    with transaction.atomic():
+        _record_end(deployment, services.current_tenant(), S.FAILED, "", reason)
 
 
 def _worker_name() -> str:
@@ -533,9 +561,14 @@ def deployment_execute(deployment_id) -> str:
     if deployment is None:
         current = Deployment.objects.filter(pk=deployment_id).values_list("state", flat=True)
         return f"not run ({current.first() or 'missing'})"
-    runner = Runner(deployment)
     try:
-        runner.run()
+        try:
+            runner = Runner(deployment)
+        except Exception as exc:
+            logger.exception("Deployment %s could not start", deployment.pk)
+            _fail_without_runner(deployment, exc, what="The deployment could not start")
+        else:
+            runner.run()
     finally:
         _release_slot(deployment)
     metric_inc("quayside_deployments_total", outcome=deployment.state)
@@ -560,7 +593,21 @@ def deployment_reap(deployment_id) -> str:
         deployment.heartbeat_at = timezone.now()
         deployment.worker = f"reaper@{_worker_name()}"
         deployment.save(update_fields=["heartbeat_at", "worker", "updated_at"])
-    runner = Runner(deployment)
+    try:
+        runner = Runner(deployment)
+    except Exception as exc:
+        logger.exception("Reaping deployment %s failed", deployment.pk)
+        try:
+            _fail_without_runner(
+                deployment,
+                exc,
+                what=f"The worker running this deployment stopped during {stolen_state}, "
+                "and it cannot be cleaned up (the reconciler will)",
+            )
+        finally:
+            _release_slot(deployment)
+        metric_inc("quayside_deployments_total", outcome=S.FAILED)
+        return S.FAILED
     runner.step = stolen_state
     try:
         routed = runner.provider.routed_to(runner.app_key)

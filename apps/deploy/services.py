@@ -42,10 +42,13 @@ from .runtime.git import display_url, parse_git_url, validate_ref
 
 logger = logging.getLogger(__name__)
 
-APP_NAME = re.compile(r"^[a-z][a-z0-9-]{0,28}[a-z0-9]$")
-ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
+# Used with fullmatch (and \Z in lookaheads): `$` also matches before a final newline.
+APP_NAME = re.compile(r"[a-z][a-z0-9-]{0,28}[a-z0-9]")
+ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
 RESERVED_ENV_KEYS = frozenset({"PORT", "HOME", "PATH", "QUAYSIDE_SOCKET", "VIRTUAL_ENV"})
-HOSTNAME = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+HOSTNAME = re.compile(r"(?=.{4,253}\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+# Printable ASCII without spaces, starting with "/" (what a URL path may carry unencoded).
+HEALTH_PATH = re.compile(r"/[\x21-\x7e]{0,199}")
 MAX_ENV_VALUE = 32 * 1024
 MAX_PROCESSES_PER_TYPE = 50
 
@@ -132,7 +135,7 @@ def routes_sync_quietly() -> bool:
 # --- Apps ---------------------------------------------------------------------------------
 def _validate_name(name: str) -> str:
     name = (name or "").strip().lower()
-    if not APP_NAME.match(name) or "--" in name:
+    if not APP_NAME.fullmatch(name) or "--" in name:
         raise InvalidInput(
             "Use 2 to 30 lower-case letters, digits and single hyphens, starting with a letter.",
             field="name",
@@ -160,8 +163,11 @@ def _validate_branch(branch: str) -> str:
 
 def _validate_health_path(path: str) -> str:
     path = (path or "").strip()
-    if path and (not path.startswith("/") or len(path) > 200 or any(c.isspace() for c in path)):
-        raise InvalidInput("A path such as /healthz.", field="health_check_path")
+    if path and not HEALTH_PATH.fullmatch(path):
+        raise InvalidInput(
+            "A path such as /healthz: up to 200 printable ASCII characters, no spaces.",
+            field="health_check_path",
+        )
     return path
 
 
@@ -335,14 +341,16 @@ def env_vars_update(
     deployed at once when `restart` and the app has a build."""
     if not changes:
         raise InvalidInput("Name at least one variable to set or unset.", field="vars")
+    app = App.objects.select_for_update().get(pk=app.pk)
     for key, value in changes.items():
-        if not ENV_KEY.match(key):
-            raise InvalidInput(f"'{key}' is not a valid variable name.", field=f"vars.{key}")
+        if not ENV_KEY.fullmatch(key):
+            if value is None and EnvVar.objects.filter(app=app, key=key).exists():
+                continue  # a name stored before names were checked to their end may be unset
+            raise InvalidInput(f"{key!r} is not a valid variable name.", field=f"vars.{key}")
         if key in RESERVED_ENV_KEYS or key.startswith("QUAYSIDE_"):
             raise InvalidInput(f"{key} is set by Quayside itself.", field=f"vars.{key}")
         if value is not None and (not isinstance(value, str) or len(value) > MAX_ENV_VALUE):
             raise InvalidInput("Values are strings of at most 32 KiB.", field=f"vars.{key}")
-    app = App.objects.select_for_update().get(pk=app.pk)
     for key, value in sorted(changes.items()):
         if value is None:
             EnvVar.objects.filter(app=app, key=key).delete()
@@ -625,7 +633,7 @@ def domain_record_value(domain: AppDomain) -> str:
 @transaction.atomic
 def domain_add(*, app: App, tenant, actor: Actor, hostname: str) -> AppDomain:
     hostname = (hostname or "").strip().lower().rstrip(".")
-    if not HOSTNAME.match(hostname):
+    if not HOSTNAME.fullmatch(hostname):
         raise InvalidInput("That is not a hostname such as www.example.com.", field="hostname")
     for reserved in (settings.APPS_DOMAIN, settings.BASE_DOMAIN):
         if hostname == reserved or hostname.endswith("." + reserved):

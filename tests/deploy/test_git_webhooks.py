@@ -1,6 +1,6 @@
 """Git push webhooks: GitHub (HMAC-SHA256 of the body) and GitLab (token) deliveries start a
 deployment of the pushed commit on the app's branch; forged ones are 401; redeliveries are
-recognised by their delivery id and do nothing."""
+recognised by their delivery id, and replayed pushes by their body, and do nothing."""
 
 import hashlib
 import hmac
@@ -11,6 +11,7 @@ import pytest
 from django_tenants.utils import tenant_context
 
 from apps.deploy.models import Deployment, WebhookDelivery
+from apps.tenants.models import Tenant, TenantStatus
 
 from .factories import deployed_app
 
@@ -110,3 +111,67 @@ def test_unknown_apps_and_bad_bodies(client, objs):
     )  # fmt: skip
     assert response.status_code == 400
     assert client.get(f"/webhooks/git/{objs['app'].pk}/").status_code == 405
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"HTTP_X_GITLAB_TOKEN": "\xe9", "HTTP_X_GITLAB_EVENT": "Push Hook"},
+        {"HTTP_X_HUB_SIGNATURE_256": "sha256=\xe9\xe9", "HTTP_X_GITHUB_EVENT": "push"},
+    ],
+)
+def test_secrets_and_signatures_outside_ascii_are_401_not_500(world, client, objs, headers):
+    response = client.post(
+        f"/webhooks/git/{objs['app'].pk}/",
+        data=json.dumps({"ref": "refs/heads/main", "after": SHA}),
+        content_type="application/json",
+        **headers,
+    )
+    assert response.status_code == 401
+    assert response.json()["type"] == "/problems/not-authenticated"
+    assert _deployments(world, objs) == []
+
+
+def test_a_replayed_push_under_a_new_delivery_id_does_not_deploy_again(world, client, objs):
+    """The delivery id is not signed: an old push sent again under a fresh id is a replay and
+    must not roll the app back to its commit."""
+    old = {"ref": "refs/heads/main", "before": "a" * 40, "after": SHA}
+    assert _github(client, objs, old, delivery="d-old").status_code == 202
+    newer = {"ref": "refs/heads/main", "before": SHA, "after": "c" * 40}
+    assert _github(client, objs, newer, delivery="d-new").status_code == 202
+
+    replay = _github(client, objs, old, delivery="d-forged")
+    assert replay.status_code == 200 and replay.json()["status"] == "duplicate"
+    assert [d.ref for d in _deployments(world, objs)].count(SHA) == 1
+
+
+def test_a_replayed_gitlab_push_under_a_new_uuid_does_not_deploy_again(world, client, objs):
+    body = json.dumps({"ref": "refs/heads/main", "checkout_sha": SHA})
+
+    def send(uuid_):
+        return client.post(
+            f"/webhooks/git/{objs['app'].pk}/", data=body, content_type="application/json",
+            HTTP_X_GITLAB_TOKEN=objs["secret"], HTTP_X_GITLAB_EVENT="Push Hook",
+            HTTP_X_GITLAB_EVENT_UUID=uuid_,
+        )  # fmt: skip
+
+    assert send("gl-1").status_code == 202
+    again = send("gl-2")
+    assert again.status_code == 200 and again.json()["status"] == "duplicate"
+    assert len(_deployments(world, objs)) == 1
+
+
+def test_pings_and_other_events_with_the_same_body_are_not_replays(world, client, objs):
+    assert _github(client, objs, {"zen": "hi"}, event="ping").json()["status"] == "pong"
+    assert _github(client, objs, {"zen": "hi"}, event="ping").json()["status"] == "pong"
+
+
+def test_a_push_to_a_suspended_tenants_app_is_ignored_not_deployed(world, client, objs):
+    """2xx, not 423: git hosts count 4xx answers as failures (GitLab disables such hooks)."""
+    Tenant.objects.filter(pk=world["tenant_a"].pk).update(status=TenantStatus.SUSPENDED)
+    response = _github(client, objs, {"ref": "refs/heads/main", "after": SHA})
+    assert response.status_code == 200
+    assert response.json()["status"] == "ignored: tenant suspended"
+    assert _deployments(world, objs) == []
+    forged = _github(client, objs, {"ref": "refs/heads/main", "after": SHA}, secret="guess")
+    assert forged.status_code == 401

@@ -8,6 +8,7 @@ of another tenant (or a malformed id) is 404."""
 from __future__ import annotations
 
 import json
+import re
 import time
 
 from django.db import connection
@@ -557,7 +558,8 @@ class DeploymentViewSet(_AppScoped):
         query.is_valid(raise_exception=True)
         after = query.validated_data["after"]
         last_event = request.headers.get("Last-Event-ID", "")
-        if last_event.isdigit():
+        # ASCII digits only, and few enough for a bigint: "²".isdigit() is True but int() fails.
+        if re.fullmatch(r"[0-9]{1,18}", last_event):
             after = max(after, int(last_event))
         wants_stream = query.validated_data["follow"] or "text/event-stream" in request.headers.get(
             "Accept", ""

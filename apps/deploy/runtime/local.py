@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import shlex
 import shutil
 import sys
@@ -46,6 +47,7 @@ from .supervisor import ProgramConfig, Supervisor
 PROGRAM_PREFIX = "q-"
 UNIX_PATH_MAX = 107
 PLATFORM_PATH = "/usr/local/bin:/usr/bin:/bin"
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def caddy_binary() -> str:
@@ -292,6 +294,9 @@ files={self.supervisor_dir / "conf.d"}/*.conf
             script = run_dir / f"{process_type}.sh"
             env = self._environment(spec, process_type)
             lines = ["#!/bin/sh", "# Written by Quayside for one deployment; holds its config."]
+            for key in env:
+                if not ENV_NAME.fullmatch(key):  # the script names it unquoted
+                    raise RuntimeProblem(f"The env var name {key!r} is not a shell name: unset it.")
             lines += [f"export {key}={shlex.quote(value)}" for key, value in sorted(env.items())]
             lines.append('export QUAYSIDE_PROCESS_NUM="$1"')
             lines.append('export PORT="$(($2 + $1))"')
@@ -530,7 +535,7 @@ def _probe(socket: Path, host: str, path: str) -> str:
     try:
         with httpx.Client(transport=httpx.HTTPTransport(uds=str(socket)), timeout=2.0) as client:
             response = client.get(f"http://{host}{path}", headers={"Host": host})
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:  # InvalidURL is no HTTPError
         return f"{type(exc).__name__}"
     if 200 <= response.status_code < 400:
         return "ok"
