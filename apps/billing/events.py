@@ -59,7 +59,7 @@ def _account(obj: dict) -> BillingAccount | None:
     customer = object_customer(obj)
     if customer:
         found = (
-            BillingAccount.objects.select_for_update()
+            BillingAccount.objects.select_for_update(of=("self",))
             .select_related("plan", "tenant")
             .filter(stripe_customer_id=customer)
             .first()
