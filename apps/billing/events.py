@@ -49,8 +49,11 @@ def handles(*types: str):
 
 
 def object_customer(obj: dict) -> str:
+    """The object's Stripe customer id; "" when it has none (or not a string)."""
     customer = obj.get("customer") or ""
-    return customer.get("id", "") if isinstance(customer, dict) else customer
+    if isinstance(customer, dict):
+        customer = customer.get("id") or ""
+    return customer if isinstance(customer, str) else ""
 
 
 def _account(obj: dict) -> BillingAccount | None:
@@ -59,7 +62,7 @@ def _account(obj: dict) -> BillingAccount | None:
     customer = object_customer(obj)
     if customer:
         found = (
-            BillingAccount.objects.select_for_update()
+            BillingAccount.objects.select_for_update(of=("self",))
             .select_related("plan", "tenant")
             .filter(stripe_customer_id=customer)
             .first()
@@ -117,6 +120,22 @@ def _checkout_completed(event: StripeEvent, session: dict) -> str | None:
         )
         return None
     return f"checkout mode {session.get('mode')!r} is not used here"
+
+
+@handles("checkout.session.async_payment_succeeded")
+def _checkout_async_paid(event: StripeEvent, session: dict) -> str | None:
+    """A delayed payment method (bank debit, transfer) settled after `completed` reported the
+    session unpaid. Only bundle purchases are paid this way here; like a paid `completed`, and
+    once per session (bundle_purchase_complete skips a session already invoiced)."""
+    account = _account(session)
+    if account is None:
+        return NOT_OURS
+    if session.get("mode") != "payment":
+        return f"checkout mode {session.get('mode')!r} is not paid asynchronously here"
+    services.bundle_purchase_complete(
+        account=account, session=session, paid_at=event.stripe_created
+    )
+    return None
 
 
 @handles(

@@ -25,7 +25,7 @@ from apps.core.outbox import event_emit
 from apps.core.platform_config import config_get
 from apps.core.problems import ApplicationError, Conflict, InvalidInput
 from apps.tenants import services as tenant_services
-from apps.tenants.models import Membership, Role
+from apps.tenants.models import Membership, Role, Tenant, TenantStatus
 from apps.tenants.roles import role_at_least
 
 from . import selectors, stripe_client
@@ -95,9 +95,11 @@ def _audit(action: str, account: BillingAccount, *, actor=None, severity="info",
 
 
 def _lock(account: BillingAccount | uuid.UUID | str) -> BillingAccount:
-    """The account row, locked for the rest of the caller's transaction."""
+    """The account row, locked for the rest of the caller's transaction. Only that row: the
+    joined plan and tenant are read, not locked (a plan row is shared by every account on it)."""
     pk = account.pk if isinstance(account, BillingAccount) else account
-    return BillingAccount.objects.select_for_update().select_related("plan", "tenant").get(pk=pk)
+    accounts = BillingAccount.objects.select_for_update(of=("self",))
+    return accounts.select_related("plan", "tenant").get(pk=pk)
 
 
 def _period_key(now: dt.datetime | None = None) -> str:
@@ -304,8 +306,6 @@ def billing_account_ensure(*, tenant) -> BillingAccount:
 
 def billing_accounts_backfill() -> int:
     """Accounts for tenants that have none yet (tenants cannot call billing when created)."""
-    from apps.tenants.models import Tenant, TenantStatus
-
     made = 0
     for tenant in Tenant.objects.filter(
         billing_account__isnull=True, status=TenantStatus.ACTIVE
@@ -418,16 +418,24 @@ def subscription_apply(
     `fetched=True` marks an object Stripe just returned (a re-read, or the answer to our own
     write): current by definition, applied without the check. Each change at Stripe has its
     event, so the account converges on the newest state whatever the order of delivery.
-    Returns "applied", "stale" or "foreign" (an ended subscription that is not the account's)."""
+    While the account has a live subscription, an event of another one only takes the account
+    over when it is live and newer than the state applied (or `fetched`); else "foreign".
+
+    Dunning: an active or trialing state ends an episode (and lifts a billing suspension) unless
+    the event is not newer than the payment failure that started it; a cancellation ends it too
+    (the account drops to free: nothing left to suspend it for).
+    Returns "applied", "stale" or "foreign" (a subscription that is not the account's)."""
     sub_id = subscription["id"]
     stripe_status = subscription.get("status", "")
     known_at = account.subscription_state_at
     if account.stripe_subscription_id and account.stripe_subscription_id != sub_id:
         current_live = account.status != SubscriptionStatus.CANCELED
-        if current_live and STATUS_FROM_STRIPE.get(stripe_status) in (
+        incoming_live = STATUS_FROM_STRIPE.get(stripe_status) not in (
             None,
             SubscriptionStatus.CANCELED,
-        ):
+        )
+        newer = fetched or event_at is None or known_at is None or event_at > known_at
+        if current_live and not (incoming_live and newer):
             return "foreign"
     elif account.stripe_subscription_id == sub_id and event_at and known_at and not fetched:
         if event_at < known_at:
@@ -435,6 +443,7 @@ def subscription_apply(
         if event_at == known_at:
             subscription = stripe_client.subscription_retrieve(sub_id)
             stripe_status = subscription.get("status", "")
+            fetched = True
 
     status = STATUS_FROM_STRIPE.get(stripe_status)
     price = _subscription_price(subscription)
@@ -473,21 +482,40 @@ def subscription_apply(
         account.save()
         _plan_switch(account, selectors.plan_free(), reason="subscription canceled")
         _credits_expire_subscription(account, key=f"expiry:{sub_id}")
+        if account.past_due_since is not None or account.suspended_by_billing:
+            dunning_clear(account=account, reason="subscription canceled", paid=False)
         if before_status != status:
             _audit("subscription.canceled", account, subscription=sub_id)
         return "applied"
 
+    in_dunning = (
+        account.past_due_since is not None
+        or account.suspended_by_billing
+        or before_status in (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID)
+    )
+    # A state from before the payment failure that started the episode (a late delivery; the
+    # same second counts as before: a renewal's update and its failed payment share it).
+    before_failure = (
+        not fetched
+        and event_at is not None
+        and account.past_due_since is not None
+        and event_at <= account.past_due_since
+    )
+    live = status not in (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID)
     account.status = status
+    if live and in_dunning and before_failure:
+        account.status = before_status  # the newer failure stands
     account.canceled_at = None
     account.interval = interval or price["interval"]
     account.current_period_start = _ts(price["period_start"])
     account.current_period_end = _ts(price["period_end"])
     account.save()
     _plan_switch(account, plan, reason=f"stripe subscription {stripe_status}")
-    if status in (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID):
-        dunning_start(account=account, reason=f"subscription {stripe_status}")
-    elif before_status in (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID):
+    if not live:
+        dunning_start(account=account, reason=f"subscription {stripe_status}", at=event_at)
+    elif in_dunning and not before_failure:
         dunning_clear(account=account, reason=f"subscription {stripe_status}")
+    status = account.status
     if before_status != status:
         _audit("subscription.status_changed", account, status_from=before_status, status_to=status)
     return "applied"
@@ -1130,11 +1158,22 @@ def invoice_record_from_stripe(*, account: BillingAccount, stripe_invoice: dict)
 def invoice_paid_from_stripe(
     *, account: BillingAccount, stripe_invoice: dict, paid_at: dt.datetime | None = None
 ) -> Invoice | None:
-    """A Stripe invoice was paid: end any dunning, record the transaction, issue our invoice."""
-    if account.status in (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID):
-        account.status = SubscriptionStatus.ACTIVE
-        account.save(update_fields=["status", "updated_at"])
-        dunning_clear(account=account, reason=f"invoice {stripe_invoice['id']} paid")
+    """A Stripe invoice was paid: record the transaction, issue our invoice, and end any dunning
+    unless another invoice of the current subscription is still open (an old invoice's payment
+    delivered late does not end the episode a newer failed one started)."""
+    past_due = account.status in (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID)
+    if past_due or account.past_due_since is not None or account.suspended_by_billing:
+        still_open = Invoice.objects.filter(
+            account=account, kind=InvoiceKind.SUBSCRIPTION, status=InvoiceStatus.OPEN
+        ).exclude(stripe_invoice_id=stripe_invoice["id"])
+        if account.subscription_started_at is not None:
+            # Open invoices of an earlier, ended subscription are not this one's to pay.
+            still_open = still_open.filter(created_at__gte=account.subscription_started_at)
+        if not still_open.exists():
+            if past_due:
+                account.status = SubscriptionStatus.ACTIVE
+                account.save(update_fields=["status", "updated_at"])
+            dunning_clear(account=account, reason=f"invoice {stripe_invoice['id']} paid")
     amount_paid = int(stripe_invoice.get("amount_paid") or 0)
     if amount_paid <= 0:  # trials and fully discounted periods: nothing to invoice
         return None
@@ -1295,8 +1334,10 @@ def dunning_start(*, account: BillingAccount, reason: str, at: dt.datetime | Non
     return True
 
 
-def dunning_clear(*, account: BillingAccount, reason: str) -> None:
-    """Paid again: the episode ends and a tenant billing suspended is resumed."""
+def dunning_clear(*, account: BillingAccount, reason: str, paid: bool = True) -> None:
+    """Paid again (or, `paid=False`, the subscription ended and the account is on free): the
+    episode ends and a tenant billing suspended is resumed. A suspension billing did not make
+    (an operator's) is never lifted here."""
     was_suspended = account.suspended_by_billing
     account.past_due_since = None
     account.suspended_by_billing = False
@@ -1307,7 +1348,12 @@ def dunning_clear(*, account: BillingAccount, reason: str) -> None:
             account,
             kind="billing.reactivated",
             title=f"{account.tenant.name} is active again",
-            body="Thank you: the payment went through and the tenant is no longer suspended.",
+            body=(
+                "Thank you: the payment went through and the tenant is no longer suspended."
+                if paid
+                else "The subscription ended: the tenant is on the free plan and no longer "
+                "suspended."
+            ),
             email=True,
         )
     _audit("subscription.recovered", account, reason=reason, resumed=was_suspended)
@@ -1328,7 +1374,12 @@ def dunning_enforce(*, now: dt.datetime | None = None) -> int:
                 continue
             if account.past_due_since > deadline:
                 continue
-            tenant_services.tenant_suspend(tenant=account.tenant, reason="Billing: payment overdue")
+            tenant = Tenant.objects.select_for_update().get(pk=account.tenant_id)
+            if tenant.status == TenantStatus.SUSPENDED:
+                # Suspended already (an operator): not billing's to lift on payment. The episode
+                # goes on; checked again at the next run in case the operator resumes it.
+                continue
+            tenant_services.tenant_suspend(tenant=tenant, reason="Billing: payment overdue")
             account.suspended_by_billing = True
             account.save(update_fields=["suspended_by_billing", "updated_at"])
             _tell(

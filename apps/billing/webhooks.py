@@ -4,7 +4,10 @@ In order, and nothing else in the request: verify the `Stripe-Signature` header 
 scheme (HMAC-SHA256 of "<t>.<body>" under the endpoint secret, `t` within the tolerance), parse,
 insert the raw event (unique by Stripe's event id: a duplicate delivery hits the constraint and
 answers 200 without being processed again), and enqueue its processing once the row is
-committed. Forged, stale or unparsable deliveries answer 400 and write nothing."""
+committed. Forged, stale or unparsable deliveries answer 400 and write nothing, and so do
+signed events whose fields are not what Stripe sends (a `created` out of range, an `id` or `type`
+that is not a string, NaN): storing them would fail, and Stripe would retry for days. Text
+PostgreSQL cannot store (NUL, lone surrogates) is dropped from the stored copy."""
 
 from __future__ import annotations
 
@@ -45,7 +48,56 @@ RETURNING id
 """
 
 
-def stripe_event_record(data: dict, raw: str) -> int | None:
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not JSON PostgreSQL stores")
+
+
+def _clean(value):
+    """`value` with NUL characters and lone surrogates (which jsonb and text refuse) removed."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            value = value.replace("\x00", "")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = value.encode("utf-8", "ignore").decode("utf-8")
+        return value
+    if isinstance(value, dict):
+        return {_clean(key): _clean(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_clean(item) for item in value]
+    return value
+
+
+def stripe_event_parse(payload: bytes) -> tuple[dict, str, dt.datetime]:
+    """A verified body as (event, text to store, created); ValueError when it is not a Stripe
+    event this installation can store."""
+    try:
+        text = payload.decode("utf-8")
+        data = json.loads(text, parse_constant=_reject_constant)
+    except UnicodeDecodeError as exc:
+        raise ValueError("not UTF-8") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("data"), dict):
+        raise ValueError("not an event")
+    if not isinstance(data["data"].get("object"), dict):
+        raise ValueError("no object")
+    for field in ("id", "type"):
+        if not isinstance(data.get(field), str) or not data[field]:
+            raise ValueError(f"no {field}")
+    created = data.get("created")
+    if not isinstance(created, int) or isinstance(created, bool):
+        raise ValueError("created is not a timestamp")
+    try:
+        created_at = dt.datetime.fromtimestamp(created, tz=dt.UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise ValueError("created is out of range") from exc
+    cleaned = _clean(data)
+    if cleaned != data:
+        data, text = cleaned, json.dumps(cleaned)
+    return data, text, created_at
+
+
+def stripe_event_record(data: dict, raw: str, created_at: dt.datetime | None = None) -> int | None:
     """Store a verified event as received; its id when new, None for a duplicate. Processing
     is enqueued once the row is committed (at once in autocommit)."""
     obj = data["data"]["object"]
@@ -61,7 +113,7 @@ def stripe_event_record(data: dict, raw: str) -> int | None:
         str(data["type"])[:100],
         str(data.get("api_version") or "")[:40],
         bool(data.get("livemode")),
-        dt.datetime.fromtimestamp(int(data["created"]), tz=dt.UTC),
+        created_at or dt.datetime.fromtimestamp(int(data["created"]), tz=dt.UTC),
         customer_id,
         str(obj.get("id", ""))[:255],
         raw,
@@ -100,15 +152,14 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
             settings.STRIPE_WEBHOOK_SECRET,
             tolerance=settings.STRIPE_WEBHOOK_TOLERANCE_S,
         )
-    except stripe.SignatureVerificationError as exc:
-        logger.warning("Stripe webhook refused: %s", exc.user_message or exc)
+    except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError) as exc:
+        # The SDK decodes the body as UTF-8 before it checks anything (and parses the header).
+        logger.warning("Stripe webhook refused: %s", getattr(exc, "user_message", None) or exc)
         return _bad(request, "The Stripe-Signature is missing, does not match, or is too old.")
     try:
-        data = json.loads(payload)
-        if not isinstance(data["data"]["object"], dict) or not data["id"] or not data["type"]:
-            raise ValueError("incomplete event")
-        int(data["created"])
-    except (ValueError, KeyError, TypeError):
+        data, text, created_at = stripe_event_parse(payload)
+    except ValueError as exc:
+        logger.warning("Stripe webhook refused: %s", exc)
         return _bad(request, "The body is not a Stripe event.")
-    created = stripe_event_record(data, payload.decode("utf-8"))
+    created = stripe_event_record(data, text, created_at)
     return JsonResponse({"received": True, "duplicate": created is None})
