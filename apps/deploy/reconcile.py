@@ -3,9 +3,13 @@
 - `reap_all` finds running deployments whose worker stopped writing heartbeats, in every tenant,
   and finishes or fails them (pipeline.deployment_reap); it re-sends queued deployments whose
   task message was lost.
-- `reconcile_app` compares one app's desired state (its live deployment: release and formation,
-  or "stopped") with what the runtime reports, and repairs it: starts what is missing or dead,
-  points traffic back at the live deployment, stops processes of any other deployment.
+- `reconcile_app` compares one app's desired state (its live deployment: release and formation;
+  or "stopped", when the app was stopped or its tenant is suspended) with what the runtime
+  reports, and repairs it: starts what is missing or dead, points traffic back at the live
+  deployment, stops processes of any other deployment.
+- `reconcile_tenant` does that for every app of one tenant at once (queued when the tenant is
+  suspended or resumed: desired state is "stopped" while the tenant is not active) and pushes
+  the router's host table.
 - `reconcile_all` does that for every app of every tenant, removes the runtime's leftovers of apps
   that no longer exist, and pushes the router's host table (which also re-pushes it after a
   Caddy restart)."""
@@ -19,10 +23,11 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from apps.tenants.models import Tenant
+from apps.tenants.models import Tenant, TenantStatus
 
 from . import pipeline, selectors, services
 from .models import App, AppStatus, Deployment
@@ -81,8 +86,10 @@ def reconcile_app(app_id, *, provider=None, stale_after_s: float | None = None) 
             .filter(pk=app.live_deployment_id)
             .first()
         )
+        # Desired: the live deployment, unless the app was stopped or its tenant is not active
+        # (suspended). Read after the app's lock, so a reconcile queued by a resume sees it.
         wanted = None
-        if live is not None and app.status != AppStatus.STOPPED:
+        if live is not None and app.status != AppStatus.STOPPED and selectors.apps_may_run():
             wanted = pipeline.deployment_key(live)
         app_key = app.pk.hex
         for key_app, key in sorted(provider.program_keys()):
@@ -100,6 +107,38 @@ def reconcile_app(app_id, *, provider=None, stale_after_s: float | None = None) 
             provider.route(spec)
             actions.append(f"routed traffic back to deployment {wanted}")
     return actions
+
+
+def reconcile_tenant(tenant_id) -> dict:
+    """Every app of one tenant, then the router's host table: what a suspension or a resume
+    needs at once (the periodic reconcile_all would get there too, later)."""
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is None or tenant.status in (TenantStatus.DELETED, TenantStatus.PROVISIONING):
+        return {}  # a deleted tenant's leftovers are reconcile_all's orphans
+    provider = get_provider()
+    try:
+        provider.ensure_ready(wait_s=0)
+    except RuntimeProblem as exc:
+        logger.warning("Reconcile of tenant %s skipped: %s", tenant.slug, exc.message)
+        return {"skipped": exc.message}
+    report: dict = {"apps": {}}
+    with tenant_context(tenant):
+        app_ids = list(
+            App.objects.filter(
+                Q(live_deployment__isnull=False) | Q(active_deployment__isnull=False)
+            ).values_list("pk", flat=True)
+        )
+        for app_id in app_ids:
+            try:
+                actions = reconcile_app(app_id, provider=provider)
+            except Exception:
+                logger.exception("Reconciling app %s failed", app_id)
+                continue
+            if actions:
+                report["apps"][str(app_id)] = actions
+                logger.info("Reconciled app %s: %s", app_id, "; ".join(actions))
+    report["router_changed"] = services.routes_sync_quietly()
+    return report
 
 
 def reconcile_all(*, stale_after_s: float | None = None) -> dict:

@@ -118,6 +118,18 @@ def process_count_for_tenant(*, exclude_app: App | None = None) -> int:
     return sum(rows.values_list("count", flat=True))
 
 
+def apps_may_run() -> bool:
+    """May the current tenant's apps run? Only while the tenant is active: a suspended tenant's
+    apps are stopped and unrouted, and come back (those whose status is still `running`) when it
+    is resumed. Read from the tenant row itself, so deploy keeps no copy of it."""
+    status = (
+        Tenant.objects.filter(schema_name=connection.schema_name)
+        .values_list("status", flat=True)
+        .first()
+    )
+    return status == TenantStatus.ACTIVE
+
+
 def app_hostname(*, app: App, tenant_slug: str) -> str:
     return f"{app.name}-{tenant_slug}.{settings.APPS_DOMAIN}"
 
@@ -128,14 +140,16 @@ class TenantSchema:
     schema_name: str
     slug: str
     tenant_id: uuid.UUID
+    status: str = TenantStatus.ACTIVE
 
 
 def tenant_schemas() -> list[TenantSchema]:
-    """Schemas of tenants whose apps may run (not deleted, not half-made)."""
+    """Schemas of tenants whose apps the runtime knows (not deleted, not half-made); a suspended
+    tenant's are here too: the reconciler stops them and the router answers 503 for them."""
     rows = (
         Tenant.objects.exclude(status__in=[TenantStatus.DELETED, TenantStatus.PROVISIONING])
         .exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
-        .values_list("schema_name", "slug", "id")
+        .values_list("schema_name", "slug", "id", "status")
         .order_by("schema_name")
     )
     return [TenantSchema(*row) for row in rows]
@@ -200,9 +214,11 @@ def _json(value):
 
 def routes_desired() -> list[Route]:
     """The router's host table: every app with a live deployment, across tenants, oldest app
-    first (so a hostname two apps claim goes to the older one)."""
+    first (so a hostname two apps claim goes to the older one). Stopped apps, and every app of
+    a suspended tenant, keep their hosts (answered 503) but no upstream."""
     schemas = tenant_schemas()
     slugs = {s.schema_name: s.slug for s in schemas}
+    suspended = {s.schema_name for s in schemas if s.status != TenantStatus.ACTIVE}
     select = """
         SELECT %s, a.id, a.name, a.status, a.created_at, d.formation, b.kind, r.process_types,
                ARRAY(SELECT x.hostname FROM {schema}.deploy_appdomain x
@@ -217,6 +233,9 @@ def routes_desired() -> list[Route]:
     for schema, app_id, name, status, _created, formation, kind, process_types, domains in rows:
         formation, process_types = _json(formation), _json(process_types)
         hosts = (f"{name}-{slugs[schema]}.{settings.APPS_DOMAIN}".lower(), *domains)
+        if schema in suspended:
+            routes.append(Route(app_key=app_id.hex, hosts=hosts, kind="suspended"))
+            continue
         if status == "stopped":
             routes.append(Route(app_key=app_id.hex, hosts=hosts, kind="stopped"))
             continue

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.core import crypto
@@ -37,6 +38,7 @@ from .models import (
     Release,
     ReleaseStatus,
 )
+from .redaction import Redactor
 from .runtime import RuntimeProblem, get_provider
 from .runtime.git import display_url, parse_git_url, validate_ref
 
@@ -51,6 +53,8 @@ HOSTNAME = re.compile(r"(?=.{4,253}\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-
 HEALTH_PATH = re.compile(r"/[\x21-\x7e]{0,199}")
 MAX_ENV_VALUE = 32 * 1024
 MAX_PROCESSES_PER_TYPE = 50
+# Runtime logs are redacted with the configs of this many latest releases (besides the live one).
+LOG_SECRET_RELEASES = 10
 
 
 @dataclass(frozen=True)
@@ -277,6 +281,47 @@ def config_of(app: App) -> dict[str, str]:
 
 def release_config(release: Release) -> dict[str, str]:
     return json.loads(crypto.decrypt(release.config_encrypted))
+
+
+def git_credentials(app: App) -> list[str]:
+    """The secret part of the app's git URL: its password, or the user when there is no
+    password (`https://<token>@host/…`); an ssh user (`git@…`) is no secret."""
+    try:
+        source = parse_git_url(git_url(app), allow_local=True)
+    except ValueError:
+        return []
+    return [source.password] if source.password else [s for s in [source.username] if s]
+
+
+def log_secrets(app: App) -> set[str]:
+    """Every secret an app's processes may print, for redacting their output: the env vars now;
+    the config of the live release, of a deployment in progress and of the latest
+    LOG_SECRET_RELEASES releases (processes still draining, or running on after a var was
+    changed or unset without a restart, print the old value); the git URL's credentials."""
+    values = set(config_of(app).values())
+    recent = Release.objects.filter(app=app).order_by("-version").values("pk")
+    deployments = [pk for pk in (app.live_deployment_id, app.active_deployment_id) if pk]
+    releases = (
+        Release.objects.filter(app=app)
+        .filter(Q(pk__in=recent[:LOG_SECRET_RELEASES]) | Q(deployments__pk__in=deployments))
+        .only("pk", "config_encrypted")
+        .distinct()
+    )
+    for release in releases:
+        values.update(release_config(release).values())
+    values.update(git_credentials(app))
+    return {value for value in values if value}
+
+
+def app_runtime_logs(*, app: App, lines: int) -> list[str]:
+    """Recent output of the app's processes, every secret they may print redacted; nothing when
+    the runtime does not answer."""
+    redact = Redactor(log_secrets(app))
+    try:
+        output = get_provider().logs(app.pk.hex, lines=lines)
+    except RuntimeProblem:
+        return []
+    return [redact(line) for line in output]
 
 
 def _release_make(

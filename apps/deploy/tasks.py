@@ -3,7 +3,7 @@ bodies are idempotent (a task run twice, or killed half way, does no harm).
 
 deploy.run runs in the tenant schema it was sent from (tenant-schemas-celery); the beat tasks
 (deploy.reap, deploy.reconcile, deploy.logs_purge, deploy.runtime_report, deploy.stats_refresh)
-run in the public schema and visit every tenant themselves."""
+and deploy.reconcile_tenant run in the public schema and visit the tenants themselves."""
 
 from __future__ import annotations
 
@@ -52,6 +52,12 @@ def app_reconcile_task(app_id: str) -> list[str]:
     actions = reconcile.reconcile_app(app_id)
     routes_sync_quietly()
     return actions
+
+
+@shared_task(name="deploy.reconcile_tenant")
+def tenant_reconcile_task(tenant_id: str) -> dict:
+    """Every app of one tenant, right after it was suspended or resumed (suspension.py)."""
+    return reconcile.reconcile_tenant(tenant_id)
 
 
 @shared_task(name="deploy.logs_purge")

@@ -307,7 +307,7 @@ from .tenancy import *  # noqa: E402, F403
 
 # --- Outbox (apps/core/outbox.py) ------------------------------------------------------------
 # Who reacts to domain events, in this order (dotted paths to `consume(events)`).
-OUTBOX_CONSUMERS: list[str] = [*MONITORING_OUTBOX_CONSUMERS]  # noqa: F405
+OUTBOX_CONSUMERS: list[str] = [*DEPLOY_OUTBOX_CONSUMERS, *MONITORING_OUTBOX_CONSUMERS]  # noqa: F405
 OUTBOX_DISPATCH_ON_COMMIT = True
 OUTBOX_DISPATCH_BATCH = 500
 OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=7)

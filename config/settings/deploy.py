@@ -70,6 +70,11 @@ DEPLOY_DEFAULT_MAX_PROCESSES = env.int("DEPLOY_DEFAULT_MAX_PROCESSES", default=1
 DEPLOY_DNS_NAMESERVERS = env.list("DEPLOY_DNS_NAMESERVERS", default=[])
 DEPLOY_DNS_TIMEOUT_S = env.float("DEPLOY_DNS_TIMEOUT_S", default=3.0)
 
+# --- Outbox consumers (base.py puts them in OUTBOX_CONSUMERS) -------------------------------
+DEPLOY_OUTBOX_CONSUMERS = [
+    "apps.deploy.suspension.outbox_consume",  # a suspended tenant's apps stop; resumed, restart
+]
+
 # --- Periodic tasks (base.py merges them into CELERY_BEAT_SCHEDULE) -------------------------
 DEPLOY_BEAT_SCHEDULE = {
     "deploy.reap": {"task": "deploy.reap", "schedule": 30.0},

@@ -220,11 +220,14 @@ def git_repo(tmp_path) -> GitRepo:
 def _no_broker_from_deploy_tests(monkeypatch):
     """Services enqueue pipeline tasks after commit; here tests run them inline, so record
     instead of sending (a test that wants a real worker sends its task itself)."""
-    from apps.deploy import services
+    from apps.deploy import services, suspension
 
     sent: list = []
     monkeypatch.setattr(services, "enqueue_deployment", lambda pk: sent.append(("deploy", pk)))
     monkeypatch.setattr(services, "enqueue_reconcile", lambda pk: sent.append(("reconcile", pk)))
+    monkeypatch.setattr(
+        suspension, "enqueue_tenant_reconcile", lambda pk: sent.append(("reconcile_tenant", pk))
+    )
     return sent
 
 

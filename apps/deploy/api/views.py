@@ -34,7 +34,6 @@ from apps.tenants.permissions import is_api_key
 
 from .. import selectors, services
 from ..models import FINAL_STATES, App, Deployment
-from ..redaction import Redactor
 from ..runtime import RuntimeProblem, get_provider
 from . import serializers as s
 
@@ -426,7 +425,8 @@ class AppViewSet(_Base):
     @extend_schema(
         parameters=[ID, OpenApiParameter("lines", int, description="How many (100, ≤ 2000).")],
         responses=s.RuntimeLogsOutput,
-        description="Recent output of the app's processes, env var values redacted.",
+        description="Recent output of the app's processes, secrets redacted (env var values now "
+        "and of recent releases, git URL credentials).",
         examples=[OpenApiExample("Lines", response_only=True, value={
             "lines": ["a2b4c6d81e3f-web-0: [INFO] Listening at: unix:/…/web-0.sock"]})],
     )  # fmt: skip
@@ -435,12 +435,8 @@ class AppViewSet(_Base):
         app = self.get_object()
         query = s.RuntimeLogsInput(data=request.query_params)
         query.is_valid(raise_exception=True)
-        redact = Redactor(services.config_of(app).values())
-        try:
-            lines = get_provider().logs(app.pk.hex, lines=query.validated_data["lines"])
-        except RuntimeProblem:
-            lines = []
-        return Response({"lines": [redact(line) for line in lines]})
+        lines = services.app_runtime_logs(app=app, lines=query.validated_data["lines"])
+        return Response({"lines": lines})
 
     @extend_schema(
         request=None,

@@ -80,7 +80,7 @@ class Route:
 
     app_key: str
     hosts: tuple[str, ...]
-    kind: str  # "python" | "static" | "stopped"
+    kind: str  # "python" | "static" | "stopped" | "suspended" (the last two: 503, no upstream)
     web_count: int = 0
 
 

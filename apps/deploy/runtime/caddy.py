@@ -20,6 +20,11 @@ import httpx
 from .base import Route, RuntimeProblem
 
 SERVER = "quayside"
+# What the router answers (503) for the hosts of an app that does not run, by route kind.
+UNAVAILABLE_BODIES = {
+    "stopped": "This app is not running.\n",
+    "suspended": "This app is unavailable: its account is suspended.\n",
+}
 
 
 def render_config(
@@ -56,11 +61,11 @@ def render_config(
             }
         elif route.kind == "static":
             handler = {"handler": "file_server", "root": site_root_for(route.app_key)}
-        else:
+        else:  # "stopped", "suspended"
             handler = {
                 "handler": "static_response",
                 "status_code": 503,
-                "body": "This app is not running.\n",
+                "body": UNAVAILABLE_BODIES.get(route.kind, UNAVAILABLE_BODIES["stopped"]),
             }
         rendered.append(
             {
