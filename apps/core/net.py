@@ -1,7 +1,8 @@
 """Outbound connections that cannot be pointed at our own network (SSRF guard).
 
 Anything that connects to an address a tenant chose (uptime checks, outgoing webhooks, alert
-webhooks) goes through this module. The guard checks the address actually connected to, after DNS
+webhooks, git fetches: apps.deploy.runtime.git pins git to the address `resolve` returns) goes
+through this module. The guard checks the address actually connected to, after DNS
 resolution, not the host name: a name that resolves to 127.0.0.1 or 169.254.169.254 is refused as
 firmly as the literal. For HTTP the check sits in httpcore's network backend, so redirects and
 keep-alive reconnects are guarded too, and the connection goes to the very address that was
@@ -41,6 +42,11 @@ except ImportError:
 
 class BlockedTarget(Exception):
     """The target resolves to an address outbound connections may not reach."""
+
+
+class Unresolved(BlockedTarget):
+    """The target's name does not resolve (yet): there is no address to judge. Saving a
+    target may let it pass; connecting cannot."""
 
 
 @functools.lru_cache(maxsize=8)
@@ -118,7 +124,7 @@ def _pick(infos: list, host: str) -> str:
     """The first resolved address; every resolved address must be allowed (a name that
     mixes public and private answers is refused, rather than raced)."""
     if not infos:
-        raise BlockedTarget(f"{host} does not resolve.")
+        raise Unresolved(f"{host} does not resolve.")
     addresses = [info[4][0] for info in infos]
     for address in addresses:
         check_ip(address, host=host)
@@ -140,7 +146,7 @@ def resolve(host: str, port: int) -> str:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise BlockedTarget(f"{host} does not resolve: {exc.strerror}.") from exc
+        raise Unresolved(f"{host} does not resolve: {exc.strerror}.") from exc
     return _pick(infos, host)
 
 
@@ -157,7 +163,7 @@ async def aresolve(host: str, port: int) -> str:
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise BlockedTarget(f"{host} does not resolve: {exc.strerror}.") from exc
+        raise Unresolved(f"{host} does not resolve: {exc.strerror}.") from exc
     return _pick(infos, host)
 
 

@@ -56,7 +56,7 @@ from .models import (
 from .redaction import Redactor
 from .runtime import RuntimeProblem, get_provider
 from .runtime.base import Artefact, ReleaseSpec
-from .runtime.git import GitSource, fetch, parse_git_url
+from .runtime.git import GitSource, fetch
 
 logger = logging.getLogger(__name__)
 
@@ -225,9 +225,9 @@ class Runner:
 
     def step_fetching(self) -> None:
         self.provider.ensure_ready(wait_s=15)
-        allow_local = settings.DEPLOY_ALLOW_LOCAL_GIT or settings.DEBUG
+        allow_local = services.git_allow_local()
         try:
-            source: GitSource = parse_git_url(services.git_url(self.app), allow_local=allow_local)
+            source: GitSource = services.git_source(services.git_url(self.app))
         except ValueError as exc:
             raise StepFailed(f"The app's git URL cannot be used: {exc}") from exc
         self.add_secrets(source.secrets)

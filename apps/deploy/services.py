@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from apps.core import crypto
 from apps.core.audit import audit_record
+from apps.core.net import BlockedTarget, Unresolved
 from apps.core.problems import Conflict, InvalidInput, QuotaExceeded
 from apps.tenants.selectors import tenant_limit
 
@@ -40,7 +41,7 @@ from .models import (
 )
 from .redaction import Redactor
 from .runtime import RuntimeProblem, get_provider
-from .runtime.git import display_url, parse_git_url, validate_ref
+from .runtime.git import GitSource, display_url, parse_git_url, remote_address, validate_ref
 
 logger = logging.getLogger(__name__)
 
@@ -147,15 +148,46 @@ def _validate_name(name: str) -> str:
     return name
 
 
+def git_allow_local() -> bool:
+    return settings.DEPLOY_ALLOW_LOCAL_GIT or settings.DEBUG
+
+
+def git_source(url: str) -> GitSource:
+    """`url` parsed under the operator's rules (DEPLOY_GIT_ALLOWED_SCHEMES, local
+    repositories); raises ValueError with a message for people."""
+    return parse_git_url(
+        url, allow_local=git_allow_local(), schemes=settings.DEPLOY_GIT_ALLOWED_SCHEMES
+    )
+
+
 def _git_fields(git_url: str) -> dict[str, str]:
+    """The columns for a new git URL. Its host is resolved now and must be one outbound
+    connections may reach (apps.core.net): a URL pointing at our own network is refused when
+    saved, not only when fetched. A name that does not resolve yet passes; the fetch resolves
+    it again (and connects to the address it checked)."""
     if not git_url:
         return {"git_url_display": "", "git_url_encrypted": ""}
-    allow_local = settings.DEPLOY_ALLOW_LOCAL_GIT or settings.DEBUG
     try:
-        parse_git_url(git_url, allow_local=allow_local)
+        source = git_source(git_url)
     except ValueError as exc:
         raise InvalidInput(str(exc), field="git_url") from exc
-    return {"git_url_display": display_url(git_url), "git_url_encrypted": crypto.encrypt(git_url)}
+    shown = display_url(git_url)
+    limit = App._meta.get_field("git_url_display").max_length
+    if len(git_url) > limit or len(shown) > limit:
+        raise InvalidInput(
+            f"The git URL is too long: at most {limit} characters, credentials included "
+            "(they are shown as ***).",
+            field="git_url",
+        )
+    try:
+        remote_address(source)
+    except Unresolved:
+        pass
+    except BlockedTarget as exc:
+        raise InvalidInput(
+            f"{exc} Git repositories cannot be fetched from there.", field="git_url", code="blocked"
+        ) from exc
+    return {"git_url_display": shown, "git_url_encrypted": crypto.encrypt(git_url)}
 
 
 def _validate_branch(branch: str) -> str:

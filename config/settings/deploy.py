@@ -38,6 +38,10 @@ DEPLOY_RUN_AS_USER = env("DEPLOY_RUN_AS_USER", default="nobody")
 DEPLOY_APP_PYTHON = env("DEPLOY_APP_PYTHON", default="")
 # Clone from local paths and file:// URLs (the demo app does). Always allowed with DEBUG on.
 DEPLOY_ALLOW_LOCAL_GIT = env.bool("DEPLOY_ALLOW_LOCAL_GIT", default=False)
+# Remote git protocols apps may use: https, ssh (git@host:path too), http, git. http and git://
+# are neither encrypted nor authenticated, so they are off unless listed. Whatever the protocol,
+# the repository's host must be one outbound connections may reach (OUTBOUND_ALLOWED_NETWORKS).
+DEPLOY_GIT_ALLOWED_SCHEMES = env.list("DEPLOY_GIT_ALLOWED_SCHEMES", default=["https", "ssh"])
 
 # --- Pipeline -------------------------------------------------------------------------------
 DEPLOY_GIT_TIMEOUT_S = env.int("DEPLOY_GIT_TIMEOUT_S", default=120)

@@ -21,3 +21,7 @@ ROOT_URL = env("ROOT_URL", default=f"http://{BASE_DOMAIN}:{env('PORT', default='
 OUTBOUND_ALLOWED_NETWORKS = env.list(
     "OUTBOUND_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"]
 )
+# A git server on this machine (e.g. http://localhost:3000/…) may be used in local mode.
+DEPLOY_GIT_ALLOWED_SCHEMES = env.list(
+    "DEPLOY_GIT_ALLOWED_SCHEMES", default=["https", "ssh", "http", "git"]
+)

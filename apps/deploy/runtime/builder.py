@@ -8,6 +8,9 @@
 - A static site: an `index.html` (no Procfile), served by Caddy itself. Symlinks are refused (Caddy
   must never serve files from outside the site).
 - Anything else is refused with a message that says what is missing.
+
+The files read here (Procfile, requirements.txt, pyproject.toml) are read only from inside the
+checkout: a symlink out of it refuses the build (`checkout_file`).
 """
 
 from __future__ import annotations
@@ -82,13 +85,36 @@ def parse_procfile(text: str) -> dict[str, str]:
     return entries
 
 
+def checkout_file(source_dir: str, name: str) -> Path | None:
+    """`name` at the top of the checkout, when it is a file there. A symlink is followed only
+    inside the checkout: one that leads out of it (`Procfile -> /etc/passwd`) refuses the
+    build, or the worker would read a file of the host and show its lines (process types, the
+    build log) to the tenant."""
+    path = Path(source_dir) / name
+    if not path.is_symlink():
+        return path if path.is_file() else None
+    try:
+        target = path.resolve(strict=False)
+        inside = target.is_relative_to(Path(source_dir).resolve(strict=True))
+    except (OSError, RuntimeError):  # a symlink loop
+        inside = False
+    if not inside:
+        raise BuildRefused(
+            f"{name} is a symlink that leads out of the repository; Quayside only reads files "
+            "inside it."
+        )
+    return target if target.is_file() else None
+
+
 def detect(source_dir: str) -> str:
-    root = Path(source_dir)
-    has_procfile = (root / "Procfile").is_file()
-    has_python = (root / "requirements.txt").is_file() or (root / "pyproject.toml").is_file()
-    if has_python and (has_procfile or (root / "wsgi.py").is_file()):
+    def present(name: str) -> bool:
+        return checkout_file(source_dir, name) is not None
+
+    has_procfile = present("Procfile")
+    has_python = present("requirements.txt") or present("pyproject.toml")
+    if has_python and (has_procfile or present("wsgi.py")):
         return "python"
-    if (root / "index.html").is_file() and not has_procfile:
+    if present("index.html") and not has_procfile:
         return "static"
     if has_python:
         raise BuildRefused(
@@ -109,9 +135,8 @@ def detect(source_dir: str) -> str:
 
 def dependencies_of(source_dir: str) -> tuple[str, list[str]]:
     """('requirements', file text) or ('pyproject', [requirement, …])."""
-    root = Path(source_dir)
-    requirements = root / "requirements.txt"
-    if requirements.is_file():
+    requirements = checkout_file(source_dir, "requirements.txt")
+    if requirements is not None:
         text = requirements.read_text()
         for line in text.splitlines():
             stripped = line.strip()
@@ -121,8 +146,11 @@ def dependencies_of(source_dir: str) -> tuple[str, list[str]]:
                     "(no includes, editable installs or local paths)."
                 )
         return "requirements", [text]
+    pyproject = checkout_file(source_dir, "pyproject.toml")
+    if pyproject is None:
+        raise BuildRefused("There is no requirements.txt or pyproject.toml.")
     try:
-        data = tomllib.loads((root / "pyproject.toml").read_text())
+        data = tomllib.loads(pyproject.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise BuildRefused(f"pyproject.toml is not valid TOML: {exc}") from exc
     deps = data.get("project", {}).get("dependencies", [])
@@ -203,7 +231,7 @@ class PythonBuilder:
             if pyproject_deps:
                 args = [*pip, *pyproject_deps]
             else:
-                args = [*pip, "-r", str(Path(source_dir) / "requirements.txt")]
+                args = [*pip, "-r", str(checkout_file(source_dir, "requirements.txt"))]
             log("Installing dependencies.")
             status = run_streamed(
                 args, cwd=source_dir, env={**env, "PYTHONPATH": str(self.tools_dir)},
@@ -249,10 +277,10 @@ def build(source_dir: str, *, python_builder: PythonBuilder, log: LogSink, tick:
         refuse_symlinks(source_dir)
         log("Static site: index.html found; Caddy serves the files as they are.")
         return Artefact(kind="static", source_dir=source_dir)
-    procfile = Path(source_dir) / "Procfile"
-    entries = parse_procfile(procfile.read_text()) if procfile.is_file() else {}
+    procfile = checkout_file(source_dir, "Procfile")
+    entries = parse_procfile(procfile.read_text()) if procfile is not None else {}
     release_command = entries.pop("release", "")
-    if "web" not in entries and (Path(source_dir) / "wsgi.py").is_file():
+    if "web" not in entries and checkout_file(source_dir, "wsgi.py") is not None:
         entries["web"] = DEFAULT_WEB
         log(f"No web process in a Procfile: using `{DEFAULT_WEB}`.")
     if not entries:
