@@ -348,7 +348,7 @@ class InvoiceLineInline(TabularInline):
 
 @admin.register(Invoice)
 class InvoiceAdmin(ModelAdmin):
-    list_display = ("number", "tenant", "status", "kind", "total", "issued_at", "pdf")
+    list_display = ("number", "tenant", "status", "kind", "discount", "total", "issued_at", "pdf")
     list_filter = ("status", "kind")
     list_select_related = ("account__tenant",)
     search_fields = ("number", "stripe_invoice_id", "account__tenant__slug")
@@ -359,6 +359,10 @@ class InvoiceAdmin(ModelAdmin):
     @admin.display(description="Tenant")
     def tenant(self, invoice: Invoice) -> str:
         return invoice.account.tenant.slug
+
+    @admin.display(description="Discount")
+    def discount(self, invoice: Invoice) -> str:
+        return money(invoice.discount_cents, invoice.currency) if invoice.discount_cents else "-"
 
     @admin.display(description="Total")
     def total(self, invoice: Invoice) -> str:

@@ -322,7 +322,9 @@ class Invoice(TimeStampedModel):
     )
     kind = models.CharField(max_length=12, choices=InvoiceKind.choices)
     currency = models.CharField(max_length=3)
+    # subtotal_cents - discount_cents + tax_cents == total_cents (a discount is not a tax).
     subtotal_cents = models.IntegerField(default=0)
+    discount_cents = models.IntegerField(default=0)
     tax_cents = models.IntegerField(default=0)
     total_cents = models.IntegerField(default=0)
     amount_refunded_cents = models.PositiveIntegerField(default=0)

@@ -120,6 +120,8 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         pdf.cell(widths[3], 7, money(cents, invoice.currency), align="R", **line)
 
     total_row("Subtotal", invoice.subtotal_cents)
+    if invoice.discount_cents:
+        total_row("Discount", -invoice.discount_cents)
     if invoice.tax_cents:
         total_row("Tax", invoice.tax_cents)
     total_row("Total", invoice.total_cents, bold=True)

@@ -1075,6 +1075,59 @@ def invoice_issue(*, invoice: Invoice, issued_at: dt.datetime | None = None) -> 
     return invoice
 
 
+def _amounts_sum(items) -> int | None:
+    """The sum of a Stripe list of `{amount, ...}`; None when Stripe did not send the list."""
+    if items is None:
+        return None
+    return sum(int(item.get("amount") or 0) for item in items)
+
+
+def _amounts_split(
+    *, total: int, subtotal: int | None, discount: int | None, tax: int | None
+) -> tuple[int, int, int, int]:
+    """(subtotal, discount, tax, total) with subtotal - discount + tax == total, from what Stripe
+    sent (None: not sent). Stripe's total and tax are kept; the discount is what the subtotal
+    and the tax leave (coupons, and Stripe's own pre-tax credits); without a tax figure the
+    tax is what the subtotal and the discount leave; without either, the difference is a tax
+    when the total is higher and a discount when it is lower (never a negative tax)."""
+    if subtotal is None:
+        tax, discount = tax or 0, discount or 0
+        return total + discount - tax, discount, tax, total
+    if tax is None and discount is None:
+        rest = total - subtotal
+        return subtotal, max(-rest, 0), max(rest, 0), total
+    if tax is None:
+        tax = total - subtotal + discount
+        if tax < 0:  # more off than the named discounts: the rest is a discount too
+            discount, tax = discount - tax, 0
+        return subtotal, discount, tax, total
+    discount = subtotal + tax - total
+    if discount < 0:  # a charge the subtotal does not show: trust Stripe's total and tax
+        return total - tax, 0, tax, total
+    return subtotal, discount, tax, total
+
+
+def _invoice_amounts(stripe_invoice: dict) -> tuple[int, int, int, int]:
+    """(subtotal, discount, tax, total) of a Stripe invoice in the pinned API version (no `tax`
+    nor `total_tax_amounts` there: `total_taxes`, `total_discount_amounts`, and the
+    `*_excluding_tax` figures). Taxes included in prices are taken out of the subtotal, so that
+    subtotal - discount + tax == total holds for exclusive and inclusive taxes alike."""
+    total = int(stripe_invoice.get("total") or stripe_invoice.get("amount_due") or 0)
+    taxes = stripe_invoice.get("total_taxes")
+    tax = _amounts_sum(taxes)
+    if tax is None and stripe_invoice.get("total_excluding_tax") is not None:
+        tax = total - int(stripe_invoice["total_excluding_tax"])
+    if stripe_invoice.get("subtotal_excluding_tax") is not None:
+        subtotal = int(stripe_invoice["subtotal_excluding_tax"])
+    elif stripe_invoice.get("subtotal") is not None:
+        inclusive = [t for t in taxes or [] if t.get("tax_behavior") == "inclusive"]
+        subtotal = int(stripe_invoice["subtotal"]) - (_amounts_sum(inclusive) or 0)
+    else:
+        subtotal = None
+    discount = _amounts_sum(stripe_invoice.get("total_discount_amounts"))
+    return _amounts_split(total=total, subtotal=subtotal, discount=discount, tax=tax)
+
+
 def _lines_from_stripe(stripe_invoice: dict) -> list[dict]:
     lines = []
     for index, line in enumerate((stripe_invoice.get("lines") or {}).get("data") or []):
@@ -1110,13 +1163,13 @@ def _stripe_payment_refs(stripe_invoice: dict) -> tuple[str, str]:
 
 def _invoice_fill(invoice: Invoice, stripe_invoice: dict) -> list[dict]:
     """Copy a Stripe invoice's figures onto ours (unsaved); returns its lines."""
-    total = int(stripe_invoice.get("total") or stripe_invoice.get("amount_due") or 0)
-    subtotal = int(stripe_invoice.get("subtotal") or total)
+    subtotal, discount, tax, total = _invoice_amounts(stripe_invoice)
     intent, charge = _stripe_payment_refs(stripe_invoice)
     invoice.currency = stripe_invoice.get("currency") or invoice.account.plan.currency
     invoice.subtotal_cents = subtotal
+    invoice.discount_cents = discount
+    invoice.tax_cents = tax
     invoice.total_cents = total
-    invoice.tax_cents = total - subtotal
     invoice.hosted_invoice_url = stripe_invoice.get("hosted_invoice_url") or ""
     invoice.stripe_payment_intent_id = intent or invoice.stripe_payment_intent_id
     invoice.stripe_charge_id = charge or invoice.stripe_charge_id
@@ -1210,7 +1263,16 @@ def bundle_purchase_complete(
     if bundle is None:
         raise Conflict(f"Checkout {session['id']} names no credit bundle we know.")
     amount = int(session.get("amount_total") or bundle.price_cents)
-    subtotal = int(session.get("amount_subtotal") or amount)
+    # total_details names the discount and the tax (exclusive and inclusive): the subtotal
+    # follows from them, so a price that includes its tax shows it net of that tax.
+    details = session.get("total_details") or {}
+    named = details.get("amount_discount") is not None and details.get("amount_tax") is not None
+    subtotal, discount, tax, _ = _amounts_split(
+        total=amount,
+        subtotal=None if named else session.get("amount_subtotal"),
+        discount=details.get("amount_discount"),
+        tax=details.get("amount_tax"),
+    )
     currency = session.get("currency") or bundle.currency
     description = f"{bundle.name} ({bundle.credits} credits)"
     invoice = Invoice(
@@ -1218,8 +1280,9 @@ def bundle_purchase_complete(
         kind=InvoiceKind.BUNDLE,
         currency=currency,
         subtotal_cents=subtotal,
+        discount_cents=discount,
+        tax_cents=tax,
         total_cents=amount,
-        tax_cents=amount - subtotal,
         stripe_checkout_session_id=session["id"],
         stripe_payment_intent_id=session.get("payment_intent") or "",
     )
@@ -1229,8 +1292,8 @@ def bundle_purchase_complete(
         invoice=invoice,
         description=description,
         quantity=1,
-        unit_amount_cents=amount,
-        amount_cents=amount,
+        unit_amount_cents=subtotal,
+        amount_cents=subtotal,
     )
     Transaction.objects.create(
         account=account,

@@ -199,6 +199,10 @@ class InvoiceOutput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=InvoiceKind.choices)
     currency = serializers.CharField()
     subtotal_cents = serializers.IntegerField()
+    discount_cents = serializers.IntegerField(
+        help_text="Coupons and credits taken off the subtotal (positive): "
+        "subtotal_cents - discount_cents + tax_cents == total_cents."
+    )
     tax_cents = serializers.IntegerField()
     total_cents = serializers.IntegerField()
     amount_refunded_cents = serializers.IntegerField()
@@ -267,6 +271,7 @@ EXAMPLE_INVOICE = {
     "kind": "subscription",
     "currency": "usd",
     "subtotal_cents": 27840,
+    "discount_cents": 0,
     "tax_cents": 0,
     "total_cents": 27840,
     "amount_refunded_cents": 0,
