@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 import logging
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -1128,18 +1129,50 @@ def _invoice_amounts(stripe_invoice: dict) -> tuple[int, int, int, int]:
     return _amounts_split(total=total, subtotal=subtotal, discount=discount, tax=tax)
 
 
+def _line_unit_amount(line: dict) -> int | None:
+    """A Stripe line's unit price in whole minor units, when it says one: `pricing.
+    unit_amount_decimal` in the pinned API version (`price.unit_amount` in older ones)."""
+    raw = (line.get("pricing") or {}).get("unit_amount_decimal")
+    if raw is None:
+        price = line.get("price")
+        raw = price.get("unit_amount") if isinstance(price, dict) else None
+    if raw is None:
+        return None
+    try:
+        unit = Decimal(str(raw))
+    except ArithmeticError:
+        return None
+    return int(unit) if unit.is_finite() and unit == unit.to_integral_value() else None
+
+
+def _line_quantity_and_unit(line: dict, amount: int) -> tuple[int, int]:
+    """(quantity, unit amount) such that quantity * unit == amount: Stripe's unit price when it
+    gives one that adds up, else the amount divided when it divides exactly, else one unit of
+    the whole amount (a unit price rounded to the cent would not add up to the line)."""
+    quantity = int(line.get("quantity") or 1)
+    unit = _line_unit_amount(line)
+    if unit is not None and unit * quantity == amount:
+        return quantity, unit
+    if amount % quantity == 0:
+        return quantity, amount // quantity
+    return 1, amount
+
+
 def _lines_from_stripe(stripe_invoice: dict) -> list[dict]:
     lines = []
     for index, line in enumerate((stripe_invoice.get("lines") or {}).get("data") or []):
-        quantity = line.get("quantity") or 1
         amount = int(line.get("amount") or 0)
+        quantity, unit = _line_quantity_and_unit(line, amount)
+        description = line.get("description") or "Subscription"
+        if quantity != int(line.get("quantity") or 1):
+            description = f"{description} (quantity {line['quantity']})"
         period = line.get("period") or {}
         lines.append(
             {
                 "position": index,
-                "description": (line.get("description") or "Subscription")[:300],
+                "description": description[:300],
                 "quantity": quantity,
-                "unit_amount_cents": amount // quantity if quantity else amount,
+                "unit_amount_cents": unit,
                 "amount_cents": amount,
                 "period_start": _ts(period.get("start")),
                 "period_end": _ts(period.get("end")),

@@ -154,3 +154,63 @@ def test_the_admin_shows_the_discount(account, webhook, client, superuser):
     assert "USD 14.50" in listing
     page = client.get(f"/admin/billing/invoice/{invoice.pk}/change/").content.decode()
     assert "Discount cents" in page
+
+
+def _line_test_invoice(invoice_id: str, lines: list[dict]) -> dict:
+    total = sum(line["amount"] for line in lines)
+    return _stripe_invoice(
+        invoice_id,
+        subtotal=total,
+        total=total,
+        amount_paid=total,
+        total_taxes=[],
+        total_discount_amounts=[],
+        lines={"data": lines},
+    )
+
+
+def test_a_line_that_does_not_divide_is_one_unit_of_its_amount(account, webhook):
+    webhook(
+        "invoice.paid",
+        _line_test_invoice(
+            "in_thirds",
+            [
+                {"description": "Seats", "amount": 1000, "quantity": 3},
+                {"description": "Credit", "amount": -1000, "quantity": 3},
+                {"description": "Extra", "amount": 1500, "quantity": 3},
+            ],
+        ),
+    )
+    seats, credit, extra = Invoice.objects.get(stripe_invoice_id="in_thirds").lines.all()
+    assert (seats.quantity, seats.unit_amount_cents, seats.amount_cents) == (1, 1000, 1000)
+    assert seats.description == "Seats (quantity 3)"
+    assert (credit.quantity, credit.unit_amount_cents, credit.amount_cents) == (1, -1000, -1000)
+    assert (extra.quantity, extra.unit_amount_cents, extra.amount_cents) == (3, 500, 1500)
+    for line in (seats, credit, extra):
+        assert line.quantity * line.unit_amount_cents == line.amount_cents
+
+
+def test_a_line_takes_stripe_s_unit_price_when_it_adds_up(account, webhook):
+    webhook(
+        "invoice.paid",
+        _line_test_invoice(
+            "in_priced",
+            [
+                {
+                    "description": "Seats",
+                    "amount": 1200,
+                    "quantity": 4,
+                    "pricing": {"type": "price_details", "unit_amount_decimal": "300"},
+                },
+                {  # a unit price that does not add up to the line is not shown
+                    "description": "Prorated",
+                    "amount": 1000,
+                    "quantity": 3,
+                    "pricing": {"type": "price_details", "unit_amount_decimal": "333.3333"},
+                },
+            ],
+        ),
+    )
+    seats, prorated = Invoice.objects.get(stripe_invoice_id="in_priced").lines.all()
+    assert (seats.quantity, seats.unit_amount_cents) == (4, 300)
+    assert (prorated.quantity, prorated.unit_amount_cents, prorated.amount_cents) == (1, 1000, 1000)
