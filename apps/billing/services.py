@@ -687,6 +687,13 @@ def _cancel_at_period_end(account: BillingAccount, *, cancel: bool, actor) -> Bi
             raise Conflict("There is no subscription to cancel.")
         if account.cancel_at_period_end == cancel:
             return account
+        if cancel and not account.is_paid_subscription and account.current_period_end is None:
+            # A plan without Stripe (billing waived) runs until changed: there is no period end
+            # to cancel at, and ending it at once is not what was asked.
+            raise Conflict(
+                "This plan has no billing period (billing is waived), so it has no end to cancel "
+                "at: it runs until changed. To end it now, switch to the free plan."
+            )
         if account.is_paid_subscription:
             subscription = stripe_client.subscription_update(
                 subscription_id=account.stripe_subscription_id,

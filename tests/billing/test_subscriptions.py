@@ -184,6 +184,46 @@ def test_nothing_to_cancel_on_the_free_plan(client_for, world):
     assert response.json()["type"] == "/problems/conflict"
 
 
+def test_a_waived_plan_without_a_period_is_not_cancelled_at_a_period_end(
+    client_for, world, account, pro
+):
+    """It runs until changed: "at period end" would never come (it answered 200 and never
+    ended), and ending it at once is not what was asked. 409, nothing changes; the free plan
+    ends it now; once an operator sets a period end, it can be cancelled at it."""
+    import datetime as dt
+
+    services.operator_waive(account=account, waived=True, actor=world["operator"])
+    alice = client_for(world["alice"], world["tenant_a"])
+    response = alice.post("/api/v1/billing/checkout", {"plan": pro.slug}, format="json")
+    assert response.json()["activated"] is True
+
+    response = alice.post("/api/v1/billing/subscription/cancel")
+    assert response.status_code == 409, response.json()
+    assert response.json()["type"] == "/problems/conflict"
+    assert "free plan" in response.json()["detail"]
+    account = reload(account)
+    assert account.plan == pro and account.cancel_at_period_end is False
+    assert services.subscriptions_end_local(now=dt.datetime(2100, 1, 1, tzinfo=dt.UTC)) == 0
+
+    end = dt.datetime(2030, 1, 31, tzinfo=dt.UTC)
+    services.operator_period_end_set(account=account, period_end=end, actor=world["operator"])
+    response = alice.post("/api/v1/billing/subscription/cancel")
+    assert response.status_code == 200 and response.json()["cancel_at_period_end"] is True
+    assert services.subscriptions_end_local(now=end - dt.timedelta(seconds=1)) == 0
+    assert services.subscriptions_end_local(now=end) == 1
+    account = reload(account)
+    assert account.plan == selectors.plan_free() and account.status == "canceled"
+
+
+def test_a_waived_plan_ends_now_on_the_free_plan(client_for, world, account, pro):
+    services.operator_waive(account=account, waived=True, actor=world["operator"])
+    alice = client_for(world["alice"], world["tenant_a"])
+    alice.post("/api/v1/billing/checkout", {"plan": pro.slug}, format="json")
+    response = alice.post("/api/v1/billing/checkout", {"plan": "free"}, format="json")
+    assert response.json()["activated"] is True
+    assert reload(account).plan == selectors.plan_free()
+
+
 def test_operator_waives_assigns_edits_and_cancels(world, sdk, account, pro, webhook):
     operator = world["operator"]
     with pytest.raises(Exception, match="Waive"):
