@@ -16,7 +16,11 @@ failed by `deployment_reap`, which the reaper task calls; the reconciler (reconc
 brings the runtime back to what the database says.
 
 One deployment per app at a time: `App.active_deployment` is the slot, claimed under a row lock;
-a deployment that finds it taken stays queued and is started when the holder lets go."""
+a deployment that finds it taken stays queued and is started when the holder lets go.
+
+A deployment of a suspended tenant is not started: the API refuses new ones (423) and git pushes
+are ignored, but one queued before the suspension (or by a rollback or the reaper) is canceled
+when it would be claimed, with nothing fetched or built (`_refuse`)."""
 
 from __future__ import annotations
 
@@ -35,6 +39,7 @@ from apps.core import crypto
 from apps.core.audit import audit_record
 from apps.core.metrics import metric_inc
 from apps.core.problems import QuotaExceeded
+from apps.tenants.models import TenantStatus
 
 from . import events, selectors, services
 from .models import (
@@ -65,6 +70,7 @@ FULL = [S.FETCHING, S.BUILDING, S.RELEASING, S.STARTING, S.VERIFYING, S.SWITCHIN
 REUSE = [S.RELEASING, S.STARTING, S.VERIFYING, S.SWITCHING]
 LOG_FLUSH_LINES = 50
 LOG_FLUSH_S = 0.5
+SUSPENDED_REASON = "The tenant is suspended; nothing was deployed."
 
 
 class StepFailed(Exception):
@@ -459,8 +465,17 @@ class Runner:
         _record_end(self.d, self.tenant, state, failed_step, reason)
 
 
-def _record_end(deployment: Deployment, tenant, state: str, failed_step: str, reason: str) -> None:
-    """A deployment's final failed/canceled state, its audit row and its event."""
+def _record_end(
+    deployment: Deployment,
+    tenant,
+    state: str,
+    failed_step: str,
+    reason: str,
+    *,
+    app_failed: bool = True,
+) -> None:
+    """A deployment's final failed/canceled state, its audit row and its event. `app_failed`:
+    an app with nothing live (and not stopped) is marked failed, unless nothing was tried."""
     now = timezone.now()
     if failed_step and failed_step in deployment.steps:
         deployment.steps[failed_step]["finished_at"] = _now_iso()
@@ -478,9 +493,10 @@ def _record_end(deployment: Deployment, tenant, state: str, failed_step: str, re
             "updated_at",
         ]
     )
-    App.objects.filter(pk=deployment.app_id, live_deployment__isnull=True).exclude(
-        status=AppStatus.STOPPED
-    ).update(status=AppStatus.FAILED)
+    if app_failed:
+        App.objects.filter(pk=deployment.app_id, live_deployment__isnull=True).exclude(
+            status=AppStatus.STOPPED
+        ).update(status=AppStatus.FAILED)
     audit_record(
         action=f"deployment.{'failed' if state == S.FAILED else 'canceled'}",
         tenant=tenant,
@@ -507,13 +523,28 @@ def _fail_without_runner(deployment: Deployment, exc: Exception, *, what: str) -
         _record_end(deployment, services.current_tenant(), S.FAILED, "", reason)
 
 
+def _refuse(deployment: Deployment, app: App, reason: str) -> None:
+    """Cancel a queued deployment that must not run (its tenant is suspended), in the claim's
+    transaction: nothing is fetched or built, the app keeps its status and live deployment, the
+    slot is let go if this deployment held it, and the app's next queued deployment is sent
+    once this commits (it is refused in turn while the tenant stays suspended)."""
+    DeploymentLog.objects.create(deployment=deployment, stream=LogStream.SYSTEM, line=reason)
+    _record_end(deployment, services.current_tenant(), S.CANCELED, "", reason, app_failed=False)
+    if app.active_deployment_id == deployment.pk:
+        app.active_deployment = None
+        app.save(update_fields=["active_deployment", "updated_at"])
+    metric_inc("quayside_deployments_total", outcome=S.CANCELED)
+    transaction.on_commit(functools.partial(start_next, app.pk))
+
+
 def _worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def _claim(deployment_id) -> Deployment | None:
     """Take the app's deployment slot for this deployment and mark it started, or None when it
-    must wait (another deployment holds the slot), is done, or another worker runs it."""
+    must wait (another deployment holds the slot), is done, another worker runs it, or it was
+    canceled here (cancel requested, or its tenant is suspended)."""
     with transaction.atomic():
         deployment = (
             Deployment.objects.select_for_update(of=("self",))
@@ -523,6 +554,11 @@ def _claim(deployment_id) -> Deployment | None:
         if deployment is None or deployment.is_final or deployment.state in RUNNING_STATES:
             return None
         app = App.objects.select_for_update().get(pk=deployment.app_id)
+        if selectors.tenant_status() == TenantStatus.SUSPENDED:
+            # Read after the app's lock, like the reconciler. No need to wait for the slot:
+            # this one will not run.
+            _refuse(deployment, app, SUSPENDED_REASON)
+            return None
         if app.active_deployment_id not in (None, deployment.pk):
             return None
         if deployment.cancel_requested:

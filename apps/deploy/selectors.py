@@ -118,16 +118,21 @@ def process_count_for_tenant(*, exclude_app: App | None = None) -> int:
     return sum(rows.values_list("count", flat=True))
 
 
-def apps_may_run() -> bool:
-    """May the current tenant's apps run? Only while the tenant is active: a suspended tenant's
-    apps are stopped and unrouted, and come back (those whose status is still `running`) when it
-    is resumed. Read from the tenant row itself, so deploy keeps no copy of it."""
-    status = (
+def tenant_status() -> str | None:
+    """The current tenant's status, read from its row now (not the tenant object a request or
+    task carries, which may be older), so deploy keeps no copy of it."""
+    return (
         Tenant.objects.filter(schema_name=connection.schema_name)
         .values_list("status", flat=True)
         .first()
     )
-    return status == TenantStatus.ACTIVE
+
+
+def apps_may_run() -> bool:
+    """May the current tenant's apps run? Only while the tenant is active: a suspended tenant's
+    apps are stopped and unrouted, and come back (those whose status is still `running`) when it
+    is resumed."""
+    return tenant_status() == TenantStatus.ACTIVE
 
 
 def app_hostname(*, app: App, tenant_slug: str) -> str:

@@ -41,7 +41,14 @@ from .models import (
 )
 from .redaction import Redactor
 from .runtime import RuntimeProblem, get_provider
-from .runtime.git import GitSource, display_url, parse_git_url, remote_address, validate_ref
+from .runtime.git import (
+    REMOTE_SCHEMES,
+    GitSource,
+    display_url,
+    parse_git_url,
+    remote_address,
+    validate_ref,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -316,20 +323,24 @@ def release_config(release: Release) -> dict[str, str]:
 
 
 def git_credentials(app: App) -> list[str]:
-    """The secret part of the app's git URL: its password, or the user when there is no
-    password (`https://<token>@host/…`); an ssh user (`git@…`) is no secret."""
+    """The secret parts of the app's git URL, the very set build logs are redacted of
+    (GitSource.secrets, which the pipeline adds when it fetches): its user and password
+    (`https://<token>@host/…` included) and its query's values (`?private_token=…`); an ssh
+    user (`git@…`) is no secret. Parsed under every protocol git may know, not only those the
+    operator allows now: a URL saved before the setting changed is still redacted."""
     try:
-        source = parse_git_url(git_url(app), allow_local=True)
+        source = parse_git_url(git_url(app), allow_local=True, schemes=REMOTE_SCHEMES)
     except ValueError:
         return []
-    return [source.password] if source.password else [s for s in [source.username] if s]
+    return source.secrets
 
 
 def log_secrets(app: App) -> set[str]:
     """Every secret an app's processes may print, for redacting their output: the env vars now;
     the config of the live release, of a deployment in progress and of the latest
     LOG_SECRET_RELEASES releases (processes still draining, or running on after a var was
-    changed or unset without a restart, print the old value); the git URL's credentials."""
+    changed or unset without a restart, print the old value); the git URL's secrets, as build
+    logs have them (git_credentials)."""
     values = set(config_of(app).values())
     recent = Release.objects.filter(app=app).order_by("-version").values("pk")
     deployments = [pk for pk in (app.live_deployment_id, app.active_deployment_id) if pk]

@@ -7,14 +7,26 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.tenants.models import TenantStatus
+
 from .. import selectors, services
 from ..models import DeploymentKind, DeploymentState, LogStream
 
 
-def _tenant_slug(context) -> str:
+def _tenant(context):
     request = context.get("request")
-    tenant = context.get("tenant") or getattr(getattr(request, "_request", request), "tenant", None)
-    return getattr(tenant, "slug", "")
+    return context.get("tenant") or getattr(getattr(request, "_request", request), "tenant", None)
+
+
+def _tenant_slug(context) -> str:
+    return getattr(_tenant(context), "slug", "")
+
+
+def tenant_suspended(context) -> bool:
+    """Is the tenant the answer is about suspended? Its apps then do not run, whatever their
+    own status says (that status is the tenant's choice, and comes back on resume). Read from
+    the tenant the request (or event) carries: one tenant per answer, no query per app."""
+    return getattr(_tenant(context), "status", None) == TenantStatus.SUSPENDED
 
 
 def _public_url(hostname: str) -> str:
@@ -31,7 +43,14 @@ class ReleaseRef(serializers.Serializer):
 class AppOutput(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
-    status = serializers.CharField(help_text="new, running, stopped or failed")
+    status = serializers.CharField(
+        help_text="new, running, stopped or failed: the app's own status, which it keeps while "
+        "its tenant is suspended (see `suspended`)."
+    )
+    suspended = serializers.SerializerMethodField(
+        help_text="True while the tenant is suspended: the app does not run (its hosts answer "
+        "503), whatever `status` says; it runs again on resume if `status` is running."
+    )
     git_url = serializers.CharField(source="git_url_display", help_text="Credentials masked.")
     branch = serializers.CharField()
     provider = serializers.CharField()
@@ -45,6 +64,9 @@ class AppOutput(serializers.Serializer):
     webhook_url = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+    def get_suspended(self, app) -> bool:
+        return tenant_suspended(self.context)
 
     def get_hostname(self, app) -> str:
         return selectors.app_hostname(app=app, tenant_slug=_tenant_slug(self.context))
@@ -255,7 +277,11 @@ class ProcessOutput(serializers.Serializer):
 
 
 class StatusOutput(serializers.Serializer):
-    status = serializers.CharField()
+    status = serializers.CharField(
+        help_text="new, running, stopped or failed (the app's status), or suspended while the "
+        "tenant is suspended: nothing runs then, whatever the app's status."
+    )
+    suspended = serializers.BooleanField(help_text="True while the tenant is suspended.")
     url = serializers.CharField()
     current_release = ReleaseRef(allow_null=True)
     live_deployment_id = serializers.UUIDField(allow_null=True)

@@ -49,6 +49,7 @@ APP_EXAMPLE = {
     "id": "7d4c1f7e-3b9e-4d53-a3a2-5b6f0c9d8e21",
     "name": "hello",
     "status": "running",
+    "suspended": False,
     "git_url": "https://***@github.com/acme/hello.git",
     "branch": "main",
     "provider": "local",
@@ -378,7 +379,7 @@ class AppViewSet(_Base):
         parameters=[ID],
         description="Processes as the runtime sees them, their health, CPU and memory.",
         examples=[OpenApiExample("Running", response_only=True, value={
-            "status": "running", "url": APP_EXAMPLE["url"],
+            "status": "running", "suspended": False, "url": APP_EXAMPLE["url"],
             "current_release": APP_EXAMPLE["current_release"],
             "live_deployment_id": APP_EXAMPLE["live_deployment_id"], "active_deployment": None,
             "formation": {"web": 1},
@@ -408,8 +409,12 @@ class AppViewSet(_Base):
         active = None
         if app.active_deployment_id:
             active = Deployment.objects.filter(pk=app.active_deployment_id).first()
+        suspended = s.tenant_suspended(self.context())
         body = {
-            "status": app.status,
+            # A suspended tenant's apps are stopped and unrouted (suspension.py) while their own
+            # status (the tenant's choice, restored on resume) stays in the database.
+            "status": "suspended" if suspended else app.status,
+            "suspended": suspended,
             "url": s.AppOutput(app, context=self.context()).data["url"],
             "current_release": s.ReleaseRef(app.current_release).data
             if app.current_release
