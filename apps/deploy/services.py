@@ -56,6 +56,8 @@ logger = logging.getLogger(__name__)
 APP_NAME = re.compile(r"[a-z][a-z0-9-]{0,28}[a-z0-9]")
 ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
 RESERVED_ENV_KEYS = frozenset({"PORT", "HOME", "PATH", "QUAYSIDE_SOCKET", "VIRTUAL_ENV"})
+# A DNS label (`<name>-<tenant slug>` of an app's default hostname) is at most 63 characters.
+DNS_LABEL_MAX = 63
 HOSTNAME = re.compile(r"(?=.{4,253}\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 # Printable ASCII without spaces, starting with "/" (what a URL path may carry unencoded).
 HEALTH_PATH = re.compile(r"/[\x21-\x7e]{0,199}")
@@ -226,7 +228,17 @@ def app_create(
 ) -> tuple[App, str]:
     """A new app and its webhook secret (returned this once)."""
     name = _validate_name(name)
-    hostname = f"{name}-{tenant.slug}.{settings.APPS_DOMAIN}"
+    label = f"{name}-{tenant.slug}"
+    if len(label) > DNS_LABEL_MAX:
+        longest = DNS_LABEL_MAX - len(tenant.slug) - 1
+        raise InvalidInput(
+            f"The app's hostname label '{label}' would be {len(label)} characters; DNS allows "
+            f"at most {DNS_LABEL_MAX}. With this team's slug '{tenant.slug}', use a name of at "
+            f"most {longest} characters.",
+            field="name",
+            code="too_long",
+        )
+    hostname = f"{label}.{settings.APPS_DOMAIN}"
     if App.objects.filter(name=name).exists():
         raise InvalidInput(f"There is already an app called '{name}'.", field="name", code="taken")
     if selectors.hostname_taken(hostname):
