@@ -29,6 +29,7 @@ from .models import (
     Deployment,
     DeploymentLog,
     DeploymentState,
+    DomainStatus,
     EnvVar,
     Formation,
     Release,
@@ -188,7 +189,9 @@ def app_locate(app_id) -> TenantSchema | None:
 
 
 def hostname_taken(hostname: str, *, exclude_app_id=None) -> bool:
-    """Is `hostname` some app's default hostname or custom domain, in any tenant?"""
+    """Is `hostname` some app's default hostname or verified custom domain, in any tenant? A
+    pending domain takes nothing: several tenants may claim a hostname, the first to verify it
+    gets it (services.domain_verify)."""
     hostname = hostname.lower()
     schemas = tenant_schemas()
     suffix = "." + settings.APPS_DOMAIN
@@ -203,13 +206,35 @@ def hostname_taken(hostname: str, *, exclude_app_id=None) -> bool:
                 if any(str(row[1]) != str(exclude_app_id) for row in rows):
                     return True
     for _schema, app_id in _union(
-        "SELECT %s, app_id FROM {schema}.deploy_appdomain WHERE hostname = %s",
-        [hostname],
+        "SELECT %s, app_id FROM {schema}.deploy_appdomain WHERE hostname = %s AND status = %s",
+        [hostname, DomainStatus.VERIFIED.value],
         schemas,
     ):
         if str(app_id) != str(exclude_app_id):
             return True
     return False
+
+
+@dataclass(frozen=True)
+class DomainClaim:
+    schema: TenantSchema
+    domain_id: Any
+    app_id: uuid.UUID
+    app_name: str
+    status: str
+
+
+def domain_claims(hostname: str) -> list[DomainClaim]:
+    """Every tenant's row for the custom domain `hostname`, pending or verified."""
+    schemas = tenant_schemas()
+    by_name = {s.schema_name: s for s in schemas}
+    rows = _union(
+        "SELECT %s, d.id, d.app_id, a.name, d.status FROM {schema}.deploy_appdomain d "
+        "JOIN {schema}.deploy_app a ON a.id = d.app_id WHERE d.hostname = %s",
+        [hostname.lower()],
+        schemas,
+    )
+    return [DomainClaim(by_name[row[0]], *row[1:]) for row in rows]
 
 
 def _json(value):

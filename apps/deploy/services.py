@@ -21,8 +21,10 @@ from django.utils import timezone
 
 from apps.core import crypto
 from apps.core.audit import audit_record
+from apps.core.inbox import inbox_send
 from apps.core.net import BlockedTarget, Unresolved
 from apps.core.problems import Conflict, InvalidInput, QuotaExceeded
+from apps.tenants.models import Membership, Role, Tenant
 from apps.tenants.selectors import tenant_limit
 
 from . import events, selectors
@@ -730,14 +732,28 @@ def domain_record_value(domain: AppDomain) -> str:
     return f"quayside-verification={domain.verification_token}"
 
 
+def _hostname_lock(hostname: str) -> None:
+    """Serialise the claims on a custom hostname across tenants until the transaction ends.
+    Each tenant's domains live in its own schema, so no unique index spans them: adding and
+    verifying take this lock, then look at every schema (selectors.domain_claims)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"quayside.domain:{hostname}"]
+        )
+
+
 @transaction.atomic
 def domain_add(*, app: App, tenant, actor: Actor, hostname: str) -> AppDomain:
+    """A pending claim on `hostname`. Other tenants may hold pending claims on it too (a
+    pending domain takes nothing, so nobody can squat one): the first to verify it gets it. A
+    hostname verified by anyone, or claimed already in this tenant, is refused."""
     hostname = (hostname or "").strip().lower().rstrip(".")
     if not HOSTNAME.fullmatch(hostname):
         raise InvalidInput("That is not a hostname such as www.example.com.", field="hostname")
     for reserved in (settings.APPS_DOMAIN, settings.BASE_DOMAIN):
         if hostname == reserved or hostname.endswith("." + reserved):
             raise InvalidInput(f"Hostnames under {reserved} are Quayside's.", field="hostname")
+    _hostname_lock(hostname)
     if AppDomain.objects.filter(hostname=hostname).exists() or selectors.hostname_taken(hostname):
         raise InvalidInput(f"{hostname} is already in use.", field="hostname", code="taken")
     try:
@@ -777,7 +793,9 @@ def _txt_values(name: str) -> list[str]:
 
 def domain_verify(*, domain: AppDomain, tenant, actor: Actor) -> AppDomain:
     """Look for the TXT record; verified domains are routed at once. Not verified: the domain
-    says why in `last_error`."""
+    says why in `last_error` (also when another tenant verified the hostname first). Verifying
+    drops the other tenants' pending claims on the hostname and tells their owners and admins
+    (domain.claim_dropped, in their inbox); a claim dropped so answers 409 here."""
     name, expected = domain_record_name(domain), domain_record_value(domain)
     error = ""
     try:
@@ -787,7 +805,16 @@ def domain_verify(*, domain: AppDomain, tenant, actor: Actor) -> AppDomain:
     except LookupError as exc:
         error = str(exc)
     with transaction.atomic():
-        domain = AppDomain.objects.select_for_update().get(pk=domain.pk)
+        _hostname_lock(domain.hostname)
+        current = AppDomain.objects.select_for_update().filter(pk=domain.pk).first()
+        if current is None:
+            raise Conflict(
+                f"{domain.hostname} was verified by another account first; this claim was dropped."
+            )
+        domain = current
+        pending = domain.status != DomainStatus.VERIFIED
+        if not error and pending and selectors.hostname_taken(domain.hostname):
+            error = f"{domain.hostname} was verified by another account first."
         domain.last_checked_at = timezone.now()
         domain.last_error = error[:255]
         fields = ["last_checked_at", "last_error", "updated_at"]
@@ -800,8 +827,52 @@ def domain_verify(*, domain: AppDomain, tenant, actor: Actor) -> AppDomain:
                 hostname=domain.hostname,
             )  # fmt: skip
             transaction.on_commit(routes_sync_quietly)
+            _domain_claims_drop(domain)
         domain.save(update_fields=fields)
     return domain
+
+
+def _domain_claims_drop(domain: AppDomain) -> None:
+    """Delete the other tenants' pending claims on `domain.hostname`, just verified here (under
+    _hostname_lock), and tell each of those tenants' owners and admins."""
+    here = connection.schema_name
+    for claim in selectors.domain_claims(domain.hostname):
+        if claim.schema.schema_name == here or claim.status != DomainStatus.PENDING:
+            continue
+        quoted = connection.ops.quote_name(claim.schema.schema_name)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {quoted}.deploy_appdomain WHERE id = %s AND status = %s RETURNING id",
+                [claim.domain_id, DomainStatus.PENDING.value],
+            )
+            if cursor.fetchone() is None:
+                continue
+        other = Tenant.objects.filter(pk=claim.schema.tenant_id).first()
+        audit_record(
+            action="domain.claim_dropped",
+            tenant=other,
+            target_type="deploy.app",
+            target_id=str(claim.app_id),
+            metadata={"hostname": domain.hostname, "app": claim.app_name},
+        )
+        body = (
+            f"Another Quayside account published the TXT record for {domain.hostname} and "
+            f"verified it first, so the pending domain was removed from the app "
+            f"'{claim.app_name}'. If you control this hostname, check who else can change its "
+            "DNS, then contact support."
+        )
+        recipients = Membership.objects.filter(
+            tenant_id=claim.schema.tenant_id, role__in=[Role.OWNER, Role.ADMIN]
+        ).select_related("user")
+        for membership in recipients:
+            inbox_send(
+                user=membership.user,
+                kind="domain.claim_dropped",
+                title=f"{domain.hostname} was verified by another account",
+                body=body,
+                tenant=other,
+                data={"app_id": str(claim.app_id), "hostname": domain.hostname},
+            )
 
 
 @transaction.atomic

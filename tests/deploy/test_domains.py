@@ -90,16 +90,73 @@ def test_add_verify_and_remove_a_domain(world, client_for, dns_server, settings)
 
 def test_domains_are_unique_and_not_ours(world, client_for, settings):
     alice = client_for(world["alice"], world["tenant_a"])
-    bob = client_for(world["bob"], world["tenant_b"])
     a = alice.post("/api/v1/apps", {"name": "one"}, format="json").json()
-    b = bob.post("/api/v1/apps", {"name": "two"}, format="json").json()
+    a2 = alice.post("/api/v1/apps", {"name": "one-more"}, format="json").json()
     ok = alice.post(f"/api/v1/apps/{a['id']}/domains", {"hostname": "shop.example.com"})
     assert ok.status_code == 201
-    taken = bob.post(f"/api/v1/apps/{b['id']}/domains", {"hostname": "shop.example.com"})
+    taken = alice.post(f"/api/v1/apps/{a2['id']}/domains", {"hostname": "shop.example.com"})
     assert taken.status_code == 400 and taken.json()["errors"][0]["code"] == "taken"
     for hostname in (f"x.{settings.APPS_DOMAIN}", "not a host", "localhost"):
         response = alice.post(f"/api/v1/apps/{a['id']}/domains", {"hostname": hostname})
         assert response.status_code == 400, hostname
+
+
+def test_a_pending_domain_does_not_squat_the_first_to_verify_gets_it(world, client_for, dns_server):
+    """Alice's pending claim does not stop Bob's tenant from claiming the hostname; Bob verifies
+    first, so Bob gets it, Alice's claim is dropped (her owners are told) and nobody else may add
+    it again."""
+    from apps.core.models import InboxMessage
+
+    alice = client_for(world["alice"], world["tenant_a"])
+    bob = client_for(world["bob"], world["tenant_b"])
+    a = alice.post("/api/v1/apps", {"name": "one"}, format="json").json()
+    b = bob.post("/api/v1/apps", {"name": "two"}, format="json").json()
+    squat = alice.post(f"/api/v1/apps/{a['id']}/domains", {"hostname": "shop.example.com"})
+    assert squat.status_code == 201
+    claim = bob.post(f"/api/v1/apps/{b['id']}/domains", {"hostname": "shop.example.com"})
+    assert claim.status_code == 201, claim.json()
+    claim = claim.json()
+
+    record = claim["verification"]
+    dns_server.records[record["name"]] = [record["value"]]
+    verified = bob.post(f"/api/v1/apps/{b['id']}/domains/{claim['id']}/verify").json()
+    assert verified["status"] == "verified", verified
+
+    assert alice.get(f"/api/v1/apps/{a['id']}/domains").json()["results"] == []
+    told = InboxMessage.objects.filter(user=world["alice"], kind="domain.claim_dropped")
+    assert told.count() == 1 and "shop.example.com" in told.get().title
+    assert not InboxMessage.objects.filter(user=world["bob"], kind="domain.claim_dropped")
+    gone = alice.post(f"/api/v1/apps/{a['id']}/domains/{squat.json()['id']}/verify")
+    assert gone.status_code == 404
+
+    again = alice.post(f"/api/v1/apps/{a['id']}/domains", {"hostname": "shop.example.com"})
+    assert again.status_code == 400 and again.json()["errors"][0]["code"] == "taken"
+
+
+def test_verifying_a_claim_dropped_meanwhile_is_a_conflict(world, dns_server):
+    """Alice's request loaded her pending domain just before Bob's verification dropped it."""
+    from django_tenants.utils import tenant_context
+
+    from apps.core.problems import Conflict
+    from apps.deploy import services
+
+    claims = {}
+    for key in ("tenant_a", "tenant_b"):
+        tenant = world[key]
+        with tenant_context(tenant):
+            app, _secret = services.app_create(tenant=tenant, actor=services.SYSTEM, name="web")
+            claims[key] = services.domain_add(
+                app=app, tenant=tenant, actor=services.SYSTEM, hostname="race.example.com"
+            )
+    first = claims["tenant_b"]
+    dns_server.records[services.domain_record_name(first)] = [services.domain_record_value(first)]
+    with tenant_context(world["tenant_b"]):
+        done = services.domain_verify(domain=first, tenant=world["tenant_b"], actor=services.SYSTEM)
+        assert done.status == "verified"
+    late = claims["tenant_a"]
+    dns_server.records[services.domain_record_name(late)] = [services.domain_record_value(late)]
+    with tenant_context(world["tenant_a"]), pytest.raises(Conflict):
+        services.domain_verify(domain=late, tenant=world["tenant_a"], actor=services.SYSTEM)
 
 
 @pytest.mark.runtime
