@@ -28,7 +28,7 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
 from apps.core.api.pagination import CursorPagination
-from apps.core.api.views import GenericViewSet
+from apps.core.api.views import GenericViewSet, not_idempotent
 from apps.tenants.models import Role
 from apps.tenants.permissions import is_api_key
 
@@ -750,11 +750,13 @@ class EnvVarViewSet(_AppScoped):
     @extend_schema(
         request=None,
         responses=s.EnvVarRevealOutput,
-        description="The value of one variable. Audited (env_var.revealed).",
+        description="The value of one variable. Audited (env_var.revealed), every time: an "
+        "`Idempotency-Key` is ignored here (nothing is replayed, the value is not kept).",
         examples=[OpenApiExample("Value", response_only=True,
                                  value={"key": "SECRET_KEY", "value": "s3cr3t"})],
     )  # fmt: skip
     @action(detail=True, methods=["post"])
+    @not_idempotent
     def reveal(self, request, app_pk=None, key=None):
         value = services.env_var_reveal(
             app=self.get_app(), key=key, tenant=self.tenant, actor=self.actor()
