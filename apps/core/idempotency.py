@@ -9,7 +9,11 @@ and a client that lost the first answer must get it again, so the response is ke
 encrypted (apps.core.crypto): Redis holds a Fernet token, the request's fingerprint as an HMAC
 (a plain hash of a body would let a guessable secret in it be tested offline), and the key's
 hash. Keep a retired FIELD_ENCRYPTION_KEYS key for IDEMPOTENCY_KEY_TTL_S after a rotation;
-a response no key opens answers 409 (use a new key)."""
+a response no key opens answers 409 (use a new key).
+
+A view opts out with `idempotent = False` (class) or `@not_idempotent` (one action, see
+apps/core/api/views.py): the key is then ignored, every call runs and nothing is kept. Revealing
+an env var does so: it changes nothing, and each reveal must be audited."""
 
 from __future__ import annotations
 

@@ -61,6 +61,11 @@ DEPLOY_STALE_AFTER_S = env.int("DEPLOY_STALE_AFTER_S", default=120)
 DEPLOY_HEARTBEAT_EVERY_S = 5
 # Deployment logs older than this are deleted by the `deploy.logs_purge` beat task.
 DEPLOY_LOG_RETENTION_DAYS = env.int("DEPLOY_LOG_RETENTION_DAYS", default=30)
+# A deployment log stream (`?follow=1`, server-sent events) holds a web worker: it ends after
+# this many seconds with a `reconnect` event (the client resumes with Last-Event-ID), and one
+# caller (user or API key) may hold at most DEPLOY_LOG_STREAMS_PER_USER at once (more: 429).
+DEPLOY_LOG_STREAM_MAX_S = env.float("DEPLOY_LOG_STREAM_MAX_S", default=300.0)
+DEPLOY_LOG_STREAMS_PER_USER = env.int("DEPLOY_LOG_STREAMS_PER_USER", default=4)
 # Env var values shorter than this are not redacted from logs (they would blank out every "1").
 DEPLOY_REDACT_MIN_LENGTH = 4
 

@@ -139,3 +139,25 @@ def test_an_entry_kept_before_encryption_is_still_replayed(client_for, world):
     assert again.json() == {"slug": "kept-before"}
     assert not Tenant.objects.filter(slug="kept-before").exists()
     cache.delete(cache_key)
+
+
+@pytest.mark.usefixtures("_no_idempotency_keys")
+def test_a_reveal_is_never_replayed_and_every_call_is_audited(client_for, world):
+    """Revealing an env var changes nothing, so a repeated Idempotency-Key brings nothing, while
+    a replay would hand the value out again unaudited (and keep it in Redis): the key is
+    ignored there (`@not_idempotent`)."""
+    from apps.core.models import AuditEvent
+    from tests.deploy.factories import deployed_app
+
+    app = deployed_app(world["tenant_a"], world["alice"])["app"]
+    client = client_for(world["alice"], world["tenant_a"])
+    path = f"/api/v1/apps/{app.pk}/env-vars/SECRET_KEY/reveal"
+    audited = AuditEvent.objects.filter(action="env_var.revealed")
+    before = audited.count()
+    first = client.post(path, HTTP_IDEMPOTENCY_KEY="reveal-1")
+    again = client.post(path, HTTP_IDEMPOTENCY_KEY="reveal-1")
+    assert first.status_code == again.status_code == 200
+    assert again.json() == {"key": "SECRET_KEY", "value": "very-secret-value"}
+    assert "Idempotent-Replayed" not in again
+    assert audited.count() == before + 2
+    assert _stored_values() == []

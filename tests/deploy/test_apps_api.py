@@ -250,3 +250,84 @@ def test_roles_viewers_read_members_operate_admins_manage(world, client_for):
     assert member.patch(base, {"branch": "x"}, format="json").status_code == 403
     forbidden = viewer.post(f"{base}/deploy", {}, format="json")
     assert forbidden["Content-Type"] == "application/problem+json"
+
+
+def _running_logs_url(world):
+    objs = deployed_app(world["tenant_a"], world["alice"])
+    with tenant_context(world["tenant_a"]):
+        Deployment.objects.filter(pk=objs["deployment"].pk).update(state="building")
+    return f"/api/v1/apps/{objs['app'].pk}/deployments/{objs['deployment'].pk}/logs"
+
+
+def test_log_streams_per_user_are_capped_and_an_ended_one_frees_its_slot(world, alice, settings):
+    """A stream holds a web worker: one caller may hold DEPLOY_LOG_STREAMS_PER_USER at once."""
+    settings.DEPLOY_LOG_STREAMS_PER_USER = 1
+    settings.DEPLOY_LOG_STREAM_MAX_S = 0.5
+    url = _running_logs_url(world)
+    first = alice.get(url, {"follow": "true"})
+    assert first.status_code == 200
+    events = iter(first.streaming_content)
+    assert "event: log" in next(events).decode()  # open, mid-stream
+    second = alice.get(url, {"follow": "true"})
+    assert second.status_code == 429
+    assert second.json()["type"] == "/problems/rate-limited"
+    assert int(second["Retry-After"]) >= 1
+    assert alice.get(url).status_code == 200  # the JSON pages are not streams
+    assert "event: reconnect" in b"".join(events).decode()  # the first one ends
+    third = alice.get(url, HTTP_ACCEPT="text/event-stream")
+    assert third.status_code == 200
+    b"".join(third.streaming_content)
+
+
+def test_a_stream_closed_by_the_client_gives_its_slot_back_even_unstarted(settings):
+    from apps.deploy.api.views import _Stream, _StreamSlot
+
+    settings.DEPLOY_LOG_STREAMS_PER_USER = 1
+
+    def events():
+        yield "one"
+        yield "two"
+
+    for started in (False, True):
+        slot = _StreamSlot.take("user:slot-test")
+        stream = _Stream(events(), slot.release)
+        if started:
+            next(stream)
+        stream.close()  # what the WSGI server does when the client goes away
+        stream.close()
+        _StreamSlot.take("user:slot-test").release()  # free again, and given back only once
+    slot = _StreamSlot.take("user:slot-test")
+    with pytest.raises(Exception, match="log streams at once"):
+        _StreamSlot.take("user:slot-test")
+    slot.release()
+
+
+def test_a_log_stream_ends_after_its_maximum_and_tells_the_client_to_reconnect(
+    world, alice, settings
+):
+    settings.DEPLOY_LOG_STREAM_MAX_S = 0.2
+    settings.DEPLOY_LOG_STREAMS_PER_USER = 1
+    url = _running_logs_url(world)
+    stream = alice.get(url, {"follow": "true"})
+    text = b"".join(stream.streaming_content).decode()  # ends by itself: the deployment doesn't
+    last_id = text.split("id: ")[1].split("\n")[0]
+    assert "event: end" not in text
+    assert text.endswith(
+        f'retry: 1000\nid: {last_id}\nevent: reconnect\ndata: {{"after": {last_id}}}\n\n'
+    )
+    resumed = alice.get(url, {"follow": "true"}, HTTP_LAST_EVENT_ID=last_id)  # slot given back
+    assert resumed.status_code == 200
+    assert "event: log" not in b"".join(resumed.streaming_content).decode()
+
+
+def test_a_log_stream_holds_no_database_connection_between_polls(
+    world, alice, settings, monkeypatch
+):
+    from apps.deploy.api import views
+
+    settings.DEPLOY_LOG_STREAM_MAX_S = 1.2
+    released = []
+    monkeypatch.setattr(views, "SSE_POLL_S", 0.3)
+    monkeypatch.setattr(views, "_release_db_connection", lambda: released.append(1))
+    b"".join(alice.get(_running_logs_url(world), {"follow": "true"}).streaming_content)
+    assert len(released) >= 3  # once after every poll

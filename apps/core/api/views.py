@@ -27,16 +27,34 @@ def _replay_response(stored: idempotency.StoredResponse) -> Response:
     return response
 
 
-class IdempotentMixin:
-    """Honours `Idempotency-Key` on POST (see apps/core/idempotency.py)."""
+def not_idempotent(func):
+    """Mark a view action as outside `Idempotency-Key` handling: the key is ignored, every call
+    runs, and nothing of its answer is kept in Redis. For actions that change nothing but must
+    run (and be audited) every time, like revealing a secret."""
+    func.idempotent = False
+    return func
 
+
+class IdempotentMixin:
+    """Honours `Idempotency-Key` on POST (see apps/core/idempotency.py).
+
+    Opt-out: `idempotent = False` on the view class, or on one action (`@not_idempotent`)."""
+
+    idempotent = True
     _idempotency_claim: idempotency.Claim | None = None
+
+    def _is_idempotent(self, request) -> bool:
+        name = getattr(self, "action", None) or request.method.lower()
+        handler = getattr(self, name, None)
+        if handler is not None and getattr(handler, "idempotent", True) is False:
+            return False
+        return self.idempotent
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         self._idempotency_claim = None
         key = request.headers.get("Idempotency-Key")
-        if request.method == "POST" and key is not None:
+        if request.method == "POST" and key is not None and self._is_idempotent(request):
             self._idempotency_claim = idempotency.claim(
                 principal=principal_of(request),
                 key=key,

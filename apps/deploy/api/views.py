@@ -11,6 +11,8 @@ import json
 import re
 import time
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.http import StreamingHttpResponse
 from django_tenants.utils import tenant_context
@@ -23,12 +25,13 @@ from drf_spectacular.utils import (
 )
 from rest_framework import renderers, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, Throttled
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
 from apps.core.api.pagination import CursorPagination
-from apps.core.api.views import GenericViewSet
+from apps.core.api.principals import principal_of
+from apps.core.api.views import GenericViewSet, not_idempotent
 from apps.tenants.models import Role
 from apps.tenants.permissions import is_api_key
 
@@ -41,7 +44,8 @@ APP_ID = OpenApiParameter("app_pk", OpenApiTypes.UUID, OpenApiParameter.PATH, de
 ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 SSE_POLL_S = 0.5
 SSE_KEEPALIVE_S = 15
-SSE_MAX_S = 3600
+SSE_RETRY_MS = 1000  # the `retry:` a client waits before it reconnects after a stream's end
+SSE_BUSY_RETRY_AFTER_S = 30
 
 _T = "2026-11-23T10:00:00.000000Z"
 _DEPLOYMENT_ID = "a2b4c6d8-1e3f-4a5b-8c7d-9e0f1a2b3c4d"
@@ -536,7 +540,10 @@ class DeploymentViewSet(_AppScoped):
             OpenApiParameter(
                 "follow", bool,
                 description="Stream as server-sent events until the deployment ends "
-                "(also with `Accept: text/event-stream`); resume with Last-Event-ID.",
+                "(also with `Accept: text/event-stream`); resume with Last-Event-ID. A stream "
+                "lasts at most DEPLOY_LOG_STREAM_MAX_S (300 s), then sends a `reconnect` event "
+                "(with `retry:`) and ends; more than DEPLOY_LOG_STREAMS_PER_USER (4) streams "
+                "at once answer 429 `rate-limited` with Retry-After.",
             ),
             OpenApiParameter("Last-Event-ID", str, OpenApiParameter.HEADER, required=False),
         ],
@@ -566,8 +573,9 @@ class DeploymentViewSet(_AppScoped):
             "Accept", ""
         )
         if wants_stream:
+            slot = _StreamSlot.take(principal_of(request))
             response = StreamingHttpResponse(
-                _event_stream(connection.tenant, deployment.pk, after),
+                _Stream(_event_stream(connection.tenant, deployment.pk, after), slot.release),
                 content_type="text/event-stream",
             )
             response["Cache-Control"] = "no-cache"
@@ -585,10 +593,85 @@ class DeploymentViewSet(_AppScoped):
         )
 
 
+class _StreamSlot:
+    """One of a caller's DEPLOY_LOG_STREAMS_PER_USER concurrent log streams: a Redis counter per
+    caller, taken when a stream is answered and given back when it is closed. The counter lives
+    a little longer than a stream may, so slots a killed worker never gave back come back then."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.held = True
+
+    @classmethod
+    def take(cls, principal: str) -> _StreamSlot:
+        key = f"sse:deploy-logs:{principal}"
+        ttl = int(settings.DEPLOY_LOG_STREAM_MAX_S) + 60
+        cache.add(key, 0, timeout=ttl)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 0, timeout=ttl)
+            count = cache.incr(key)
+        cache.touch(key, ttl)
+        if count > settings.DEPLOY_LOG_STREAMS_PER_USER:
+            cls(key).release()
+            raise Throttled(
+                wait=min(SSE_BUSY_RETRY_AFTER_S, settings.DEPLOY_LOG_STREAM_MAX_S),
+                detail=f"At most {settings.DEPLOY_LOG_STREAMS_PER_USER} log streams at once; "
+                "close one or read the logs without `follow`.",
+            )
+        return cls(key)
+
+    def release(self) -> None:
+        if not self.held:
+            return
+        self.held = False
+        try:
+            if cache.decr(self.key) <= 0:
+                cache.delete(self.key)
+        except ValueError:  # already expired
+            pass
+
+
+class _Stream:
+    """The event stream, giving its slot back when it ends or is closed (a client that went
+    away), even if it was never started."""
+
+    def __init__(self, events, release) -> None:
+        self.events = events
+        self.release = release
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        try:
+            return next(self.events)
+        except BaseException:
+            self.release()
+            raise
+
+    def close(self) -> None:
+        try:
+            self.events.close()
+        finally:
+            self.release()
+
+
+def _release_db_connection() -> None:
+    """Close the database connection between polls, so a stream holds none while it waits
+    (the next poll opens one). Not inside a transaction (tests, ATOMIC_REQUESTS)."""
+    if not connection.in_atomic_block:
+        connection.close()
+
+
 def _event_stream(tenant, deployment_id, after: int):
-    """Server-sent events: one `log` event per line (its id the cursor), then `end`."""
+    """Server-sent events: one `log` event per line (its id the cursor), then `end`; or, after
+    DEPLOY_LOG_STREAM_MAX_S, a `reconnect` event (with `retry:`) and the end of the response,
+    the client resuming with Last-Event-ID."""
     started = last_sent = time.monotonic()
-    while time.monotonic() - started < SSE_MAX_S:
+    max_s = settings.DEPLOY_LOG_STREAM_MAX_S
+    while time.monotonic() - started < max_s:
         with tenant_context(tenant):
             deployment = Deployment.objects.filter(pk=deployment_id).only("state").first()
             lines = (
@@ -596,6 +679,7 @@ def _event_stream(tenant, deployment_id, after: int):
                 if deployment
                 else []
             )
+        _release_db_connection()
         for line in lines:
             after = line.id
             payload = json.dumps({"stream": line.stream, "line": line.line})
@@ -610,6 +694,8 @@ def _event_stream(tenant, deployment_id, after: int):
                 yield ": keep-alive\n\n"
                 last_sent = time.monotonic()
             time.sleep(SSE_POLL_S)
+    payload = json.dumps({"after": after})
+    yield f"retry: {SSE_RETRY_MS}\nid: {after}\nevent: reconnect\ndata: {payload}\n\n"
 
 
 # --- Releases -----------------------------------------------------------------------------
@@ -750,11 +836,13 @@ class EnvVarViewSet(_AppScoped):
     @extend_schema(
         request=None,
         responses=s.EnvVarRevealOutput,
-        description="The value of one variable. Audited (env_var.revealed).",
+        description="The value of one variable. Audited (env_var.revealed), every time: an "
+        "`Idempotency-Key` is ignored here (nothing is replayed, the value is not kept).",
         examples=[OpenApiExample("Value", response_only=True,
                                  value={"key": "SECRET_KEY", "value": "s3cr3t"})],
     )  # fmt: skip
     @action(detail=True, methods=["post"])
+    @not_idempotent
     def reveal(self, request, app_pk=None, key=None):
         value = services.env_var_reveal(
             app=self.get_app(), key=key, tenant=self.tenant, actor=self.actor()
