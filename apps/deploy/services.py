@@ -22,6 +22,7 @@ from django.utils import timezone
 from apps.core import crypto
 from apps.core.audit import audit_record
 from apps.core.inbox import inbox_send
+from apps.core.locks import advisory_xact_lock
 from apps.core.net import BlockedTarget, Unresolved
 from apps.core.problems import Conflict, InvalidInput, QuotaExceeded
 from apps.tenants.models import Membership, Role, Tenant
@@ -736,10 +737,7 @@ def _hostname_lock(hostname: str) -> None:
     """Serialise the claims on a custom hostname across tenants until the transaction ends.
     Each tenant's domains live in its own schema, so no unique index spans them: adding and
     verifying take this lock, then look at every schema (selectors.domain_claims)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"quayside.domain:{hostname}"]
-        )
+    advisory_xact_lock(f"quayside.domain:{hostname}")
 
 
 @transaction.atomic
