@@ -34,6 +34,25 @@ TITLES: dict[str, str] = {
     "unavailable": "Service unavailable",
 }
 
+# Which problem types each status can carry: the OpenAPI document declares these per answer
+# (apps/core/api/schema_hooks.py), and docs/problems.md has a page per slug.
+SLUGS_BY_STATUS: dict[int, tuple[str, ...]] = {
+    400: ("validation-error", "malformed-request"),
+    401: ("not-authenticated",),
+    402: ("payment-required", "insufficient-credits"),
+    403: ("permission-denied",),
+    404: ("not-found",),
+    405: ("method-not-allowed",),
+    406: ("not-acceptable",),
+    409: ("conflict", "quota-exceeded", "version-conflict", "idempotency-key-in-use"),
+    415: ("unsupported-media-type",),
+    422: ("idempotency-key-reused",),
+    423: ("tenant-suspended",),
+    429: ("rate-limited",),
+    500: ("server-error",),
+    503: ("unavailable",),
+}
+
 
 def problem_type(slug: str) -> str:
     return f"/problems/{slug}"

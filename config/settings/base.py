@@ -184,6 +184,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "apps.core.api.exceptions.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "apps.core.api.schema.AutoSchema",
+    # OPTIONS: name, methods, media types (DRF's default needs a serializer_class; see the module).
+    "DEFAULT_METADATA_CLASS": "apps.core.api.metadata.ApiMetadata",
     "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%S.%fZ",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -211,6 +213,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        # OPTIONS on every path, typed problem answers, the headers every answer carries.
+        "apps.core.api.schema_hooks.add_options_and_headers",
+    ],
     # Enums that share a field name across apps get names of their own.
     "ENUM_NAME_OVERRIDES": {
         "ApiKeyStatusEnum": "apps.accounts.models.ApiKeyStatus",

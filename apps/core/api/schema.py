@@ -5,6 +5,8 @@ from drf_spectacular import openapi
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
+from apps.core.problems import SLUGS_BY_STATUS, problem_type
+
 
 class ProblemFieldError(serializers.Serializer):
     field = serializers.CharField()
@@ -24,9 +26,23 @@ class Problem(serializers.Serializer):
     errors = ProblemFieldError(many=True, required=False)
 
 
-COMMON_ERRORS = ("400", "401", "404", "429", "500")
-WRITE_ERRORS = ("409",)
+# The problem answers every operation can give: bad input (query, NUL, header), no or bad
+# credentials, a role or credential kind that may not (API keys on person-only routes, roles in
+# tenants), an unknown tenant or object, a throttle, a bug.
+COMMON_ERRORS = ("400", "401", "403", "404", "429", "500")
+OPTIONS_ERRORS = COMMON_ERRORS
+# Writes also: state or limits forbid it, the tenant is suspended, the body is not JSON.
+WRITE_ERRORS = ("409", "415", "423")
+# POST also: an Idempotency-Key sent before with another body.
+POST_ERRORS = ("422",)
 PROBLEM_MEDIA = ["application/problem+json"]
+
+
+def problem_response_description(code: str) -> str:
+    """'Problem details: `/problems/not-found`.' for a status code's answer."""
+    slugs = SLUGS_BY_STATUS.get(int(code), ())
+    types = " or ".join(f"`{problem_type(slug)}`" for slug in slugs)
+    return f"Problem details: {types}." if types else "Problem details."
 
 TENANT_HEADER = OpenApiParameter(
     "X-Tenant-ID",
@@ -53,7 +69,11 @@ class AutoSchema(openapi.AutoSchema):
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
-        codes = COMMON_ERRORS + (WRITE_ERRORS if self.method != "GET" else ())
+        codes = COMMON_ERRORS
+        if self.method not in ("GET", "HEAD"):
+            codes += WRITE_ERRORS
+        if self.method == "POST":
+            codes += POST_ERRORS
         for code in codes:
             if code not in responses:
                 responses[code] = self._get_response_for_code(
