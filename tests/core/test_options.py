@@ -61,8 +61,9 @@ def test_options_has_the_same_authentication_and_tenancy_answers_as_get(world, c
         assert answer.status_code == 401, path
         assert answer["Content-Type"] == "application/problem+json"
     tenant = {"HTTP_X_TENANT_ID": world["tenant_a"].slug}
-    get, options = anonymous.get("/api/v1/api-keys/", **tenant), anonymous.options(
-        "/api/v1/api-keys/", **tenant
+    get, options = (
+        anonymous.get("/api/v1/api-keys/", **tenant),
+        anonymous.options("/api/v1/api-keys/", **tenant),
     )
     assert options.status_code == get.status_code
     assert options.json()["type"] == get.json()["type"]

@@ -44,6 +44,7 @@ def problem_response_description(code: str) -> str:
     types = " or ".join(f"`{problem_type(slug)}`" for slug in slugs)
     return f"Problem details: {types}." if types else "Problem details."
 
+
 TENANT_HEADER = OpenApiParameter(
     "X-Tenant-ID",
     str,
