@@ -331,3 +331,21 @@ def test_a_log_stream_holds_no_database_connection_between_polls(
     monkeypatch.setattr(views, "_release_db_connection", lambda: released.append(1))
     b"".join(alice.get(_running_logs_url(world), {"follow": "true"}).streaming_content)
     assert len(released) >= 3  # once after every poll
+
+
+def test_the_schema_declares_log_events_apart_from_the_json_page(api_client):
+    """The stream's answer is server-sent events, not a LogPageOutput (issue 11, defect 3)."""
+    schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    logs = schema["paths"]["/api/v1/apps/{app_pk}/deployments/{id}/logs/"]["get"]
+    content = logs["responses"]["200"]["content"]
+    assert content["application/json"]["schema"] == {"$ref": "#/components/schemas/LogPageOutput"}
+    events = content["text/event-stream"]
+    assert events["schema"] == {"type": "string"}
+    assert "event: log" in events["examples"]["Events"]["value"]
+    assert "event: reconnect" in logs["description"] and "event: end" in logs["description"]
+
+
+def test_release_rollback_of_is_declared_nullable(api_client):
+    schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    field = schema["components"]["schemas"]["ReleaseOutput"]["properties"]["rollback_of"]
+    assert field["type"] == "integer" and field["nullable"] is True

@@ -13,6 +13,7 @@ from apps.core.integrations import integrations_check
 from apps.core.models import Node
 from apps.core.nodes import stale_cutoff
 
+from .schema import ObjectAutoSchema
 from .views import GenericViewSet
 
 _ANY_ROLE = "viewer"  # tenant roles do not apply to operator routes (core names no app)
@@ -113,6 +114,7 @@ class IntegrationViewSet(GenericViewSet):
     permission_classes = [IsAuthenticated, IsAdminUser]
     required_roles = {"list": _ANY_ROLE}
     pagination_class = None
+    schema = ObjectAutoSchema()  # one report, not a list
 
     def get_queryset(self):
         return Node.objects.none()

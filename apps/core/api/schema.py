@@ -81,3 +81,11 @@ class AutoSchema(openapi.AutoSchema):
                     Problem, code, media_types=PROBLEM_MEDIA, direction=direction
                 )
         return responses
+
+
+class ObjectAutoSchema(AutoSchema):
+    """For a `list` route that answers one object (a report), not an array of them:
+    drf-spectacular takes every `list` action for a collection."""
+
+    def _is_list_view(self, serializer=None) -> bool:
+        return False

@@ -186,7 +186,9 @@ class ReleaseOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field(
+        serializers.IntegerField(allow_null=True, help_text="Version rolled back to, if any.")
+    )
     def get_rollback_of(self, release) -> int | None:
         return release.rollback_of.version if release.rollback_of_id else None
 

@@ -20,6 +20,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
+    OpenApiResponse,
     extend_schema,
     extend_schema_view,
 )
@@ -135,6 +136,19 @@ def actor_of(request) -> services.Actor:
     if is_api_key(request.auth):
         return services.Actor(api_key=request.auth)
     return services.Actor(user=request.user)
+
+
+LOG_EVENTS = (
+    "Server-sent events, not JSON: per line `id: <line id>`, `event: log`, `data: "
+    '{"stream": "build|release|runtime", "line": "..."}`; when the deployment is over '
+    '`event: end`, `data: {"state": "<final state>"}`; after DEPLOY_LOG_STREAM_MAX_S `retry: '
+    '<ms>`, `id: <last line id>`, `event: reconnect`, `data: {"after": <last line id>}` (resume '
+    "with Last-Event-ID). Lines starting with `:` keep the connection alive."
+)
+_LOG_EVENTS_EXAMPLE = (
+    'id: 41\nevent: log\ndata: {"stream": "build", "line": "Installing dependencies."}\n\n'
+    'event: end\ndata: {"state": "live"}\n\n'
+)
 
 
 class EventStreamRenderer(renderers.BaseRenderer):
@@ -547,9 +561,17 @@ class DeploymentViewSet(_AppScoped):
             ),
             OpenApiParameter("Last-Event-ID", str, OpenApiParameter.HEADER, required=False),
         ],
-        responses={200: s.LogPageOutput},
+        responses={
+            (200, "application/json"): s.LogPageOutput,
+            (200, "text/event-stream"): OpenApiResponse(
+                OpenApiTypes.STR,
+                description=LOG_EVENTS,
+                examples=[OpenApiExample("Events", value=_LOG_EVENTS_EXAMPLE)],
+            ),
+        },
         description="Build, release and runtime output of the deployment, env var values and "
-        "git credentials redacted. Each line's id is its cursor.",
+        "git credentials redacted. Each line's id is its cursor. With `follow=true` or "
+        f"`Accept: text/event-stream` the answer is a stream: {LOG_EVENTS}",
         examples=[OpenApiExample("Lines", response_only=True, value={
             "results": [{"id": 41, "stream": "build", "line": "Installing dependencies.",
                          "created_at": _T}],
