@@ -119,6 +119,18 @@ def process_count_for_tenant(*, exclude_app: App | None = None) -> int:
     return sum(rows.values_list("count", flat=True))
 
 
+def app_count_for_tenant() -> int:
+    """The tenant's apps (this schema holds only its own), for the `apps` limit."""
+    return App.objects.count()
+
+
+def custom_domain_count_for_tenant() -> int:
+    """The tenant's custom domains, for the `custom_domains` limit: pending claims count as
+    well as verified ones, so that verifying a claim never needs a free place (and a tenant
+    cannot hold more claims than its plan sells)."""
+    return AppDomain.objects.count()
+
+
 def tenant_status() -> str | None:
     """The current tenant's status, read from its row now (not the tenant object a request or
     task carries, which may be older), so deploy keeps no copy of it."""

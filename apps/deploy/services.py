@@ -28,7 +28,7 @@ from apps.core.problems import Conflict, InvalidInput, QuotaExceeded
 from apps.tenants.models import Membership, Role, Tenant
 from apps.tenants.selectors import tenant_limit
 
-from . import events, selectors
+from . import events, quota, selectors
 from .models import (
     RUNNING_STATES,
     App,
@@ -242,6 +242,7 @@ def app_create(
             code="too_long",
         )
     hostname = f"{label}.{settings.APPS_DOMAIN}"
+    quota.check_app_quota(tenant=tenant)
     if App.objects.filter(name=name).exists():
         raise InvalidInput(f"There is already an app called '{name}'.", field="name", code="taken")
     if selectors.hostname_taken(hostname):
@@ -744,13 +745,15 @@ def _hostname_lock(hostname: str) -> None:
 def domain_add(*, app: App, tenant, actor: Actor, hostname: str) -> AppDomain:
     """A pending claim on `hostname`. Other tenants may hold pending claims on it too (a
     pending domain takes nothing, so nobody can squat one): the first to verify it gets it. A
-    hostname verified by anyone, or claimed already in this tenant, is refused."""
+    hostname verified by anyone, or claimed already in this tenant, is refused, and so is one
+    more claim beyond the tenant's `custom_domains` limit (pending claims count)."""
     hostname = (hostname or "").strip().lower().rstrip(".")
     if not HOSTNAME.fullmatch(hostname):
         raise InvalidInput("That is not a hostname such as www.example.com.", field="hostname")
     for reserved in (settings.APPS_DOMAIN, settings.BASE_DOMAIN):
         if hostname == reserved or hostname.endswith("." + reserved):
             raise InvalidInput(f"Hostnames under {reserved} are Quayside's.", field="hostname")
+    quota.check_domain_quota(tenant=tenant)  # its lock first, then the hostname's (always)
     _hostname_lock(hostname)
     if AppDomain.objects.filter(hostname=hostname).exists() or selectors.hostname_taken(hostname):
         raise InvalidInput(f"{hostname} is already in use.", field="hostname", code="taken")

@@ -175,6 +175,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": [
         "apps.core.api.throttling.ReadRateThrottle",
         "apps.core.api.throttling.WriteRateThrottle",
+        # The tenant's plan limit `api_requests_per_min`, shared by all its callers.
+        "apps.tenants.api.throttling.TenantRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "read": env("THROTTLE_READ_RATE", default="100/min"),
@@ -189,6 +191,9 @@ REST_FRAMEWORK = {
     "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%S.%fZ",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# TenantRateThrottle (the plans' `api_requests_per_min`); off only where no tenant should ever
+# be rate-limited by its plan (the test settings: the free plan carries a limit).
+THROTTLE_TENANT_ENABLED = env.bool("THROTTLE_TENANT_ENABLED", default=True)
 # ISO 8601 has four-digit years, but glibc's %Y leaves years before 1000 unpadded ("1-01-01").
 # %4Y pads them where the C library supports it (glibc does); elsewhere the format keeps %Y.
 if datetime.datetime(1, 1, 1).strftime("%4Y") == "0001":

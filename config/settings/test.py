@@ -23,6 +23,10 @@ REST_FRAMEWORK = {
     # High enough that ordinary tests never meet them; throttle tests set their own.
     "DEFAULT_THROTTLE_RATES": {"read": "10000/min", "write": "10000/min"},
 }
+# Tenants on the free plan (billing tests make their accounts) carry `api_requests_per_min`, and
+# the per-tenant counters outlive each test's rolled-back transaction: ordinary tests must never
+# meet that limit. tests/tenants/test_tenant_rate_limit.py turns it back on.
+THROTTLE_TENANT_ENABLED = False
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -1,6 +1,9 @@
 """Fixed-window rate limits kept in Redis through Django's cache (atomic INCR per window).
 
-Reads and writes have separate budgets per principal: the API key, else the user, else the IP."""
+Reads and writes have separate budgets per principal: the API key, else the user, else the IP.
+Other budgets (the tenant's `api_requests_per_min`, apps/tenants/api/throttling.py) count with
+`window_hit()` and report with `ratelimit_record()`, so that the RateLimit-* headers
+(ApiHeadersMiddleware) describe the one budget closest to running out."""
 
 from __future__ import annotations
 
@@ -21,12 +24,44 @@ class RateState:
     limit: int
     remaining: int
     reset_s: int
+    exceeded: bool = False  # this request was over the limit (it is refused)
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
     """'100/min' -> (100, 60)."""
     count, period = rate.split("/")
     return int(count), _PERIODS[period.strip()[0].lower()]
+
+
+def window_hit(name: str, *, limit: int, period: int) -> RateState:
+    """Count one request against the budget `name` (`limit` per `period` seconds, in fixed
+    windows aligned on the clock) and say where it stands. Refused requests count too."""
+    now = time.time()
+    window = int(now // period)
+    key = f"{name}:{window}"
+    cache.add(key, 0, timeout=period + 1)
+    try:
+        used = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=period + 1)
+        used = 1
+    reset_s = max(1, int((window + 1) * period - now + 0.999))
+    return RateState(limit, max(0, limit - used), reset_s, exceeded=used > limit)
+
+
+def _urgency(state: RateState) -> tuple[bool, int, int]:
+    return (not state.exceeded, state.remaining, -state.reset_s)
+
+
+def ratelimit_record(request, state: RateState) -> None:
+    """Leave `state` on the request for the RateLimit-* headers unless a budget already there
+    is closer to running out. Closest: one this request exceeded, then the fewest requests
+    remaining, then the later reset (so that on a 429 RateLimit-Reset agrees with Retry-After,
+    which DRF takes as the longest wait of the throttles that refused)."""
+    raw = getattr(request, "_request", request)
+    current = getattr(raw, "ratelimit", None)
+    if current is None or _urgency(state) < _urgency(current):
+        raw.ratelimit = state
 
 
 class ScopedRateThrottle(BaseThrottle):
@@ -51,19 +86,12 @@ class ScopedRateThrottle(BaseThrottle):
         if not rate:
             return True
         limit, period = parse_rate(rate)
-        now = time.time()
-        window = int(now // period)
-        key = f"throttle:{self.scope}:{principal_of(request)}:{window}"
-        cache.add(key, 0, timeout=period + 1)
-        try:
-            used = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=period + 1)
-            used = 1
-        reset_s = max(1, int((window + 1) * period - now + 0.999))
-        request._request.ratelimit = RateState(limit, max(0, limit - used), reset_s)
-        if used > limit:
-            self._wait = reset_s
+        state = window_hit(
+            f"throttle:{self.scope}:{principal_of(request)}", limit=limit, period=period
+        )
+        ratelimit_record(request, state)
+        if state.exceeded:
+            self._wait = state.reset_s
             return False
         return True
 

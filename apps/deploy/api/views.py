@@ -238,6 +238,8 @@ class AppViewSet(_Base):
     @extend_schema(
         request=s.AppCreateInput,
         responses={201: s.AppCreatedOutput},
+        description="A new app (201, with its webhook secret shown this once). Beyond the "
+        "tenant's `apps` limit: 409 quota-exceeded.",
         examples=[
             OpenApiExample(
                 "From GitHub",
@@ -920,6 +922,8 @@ class DomainViewSet(_AppScoped):
     @extend_schema(
         request=s.DomainInput,
         responses={201: s.DomainOutput},
+        description="A pending claim on a custom hostname. Beyond the tenant's "
+        "`custom_domains` limit (pending and verified domains count): 409 quota-exceeded.",
         examples=[
             OpenApiExample("www", value={"hostname": "www.example.com"}, request_only=True),
             OpenApiExample("Added", value=DOMAIN_EXAMPLE, response_only=True,
