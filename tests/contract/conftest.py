@@ -122,7 +122,7 @@ def contract_server(transactional_db, stripe_api) -> Iterator[LiveServer]:  # no
     }
     command = [
         sys.executable, "-m", "gunicorn", "config.wsgi:application",
-        "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "2",
+        "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4",
         "--log-level", "warning",
     ]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, env=env)
