@@ -5,11 +5,13 @@ from django.urls import include, path
 
 from apps.accounts.auth_urls import page_urlpatterns
 from apps.core.views import healthz, metrics, readyz
+from apps.tenants.views import root_landing
 
 handler404 = "apps.core.views.handler404"
 handler500 = "apps.core.views.handler500"
 
 urlpatterns = [
+    path("", root_landing, name="root-landing"),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics, name="metrics"),

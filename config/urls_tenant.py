@@ -4,19 +4,23 @@ from django.urls import include, path
 
 from apps.accounts import console as accounts_console
 from apps.accounts.auth_urls import page_urlpatterns
+from apps.billing import console as billing_console
 from apps.core.views import healthz, readyz
 from apps.deploy import console as deploy_console
 from apps.monitoring import console as monitoring_console
 from apps.tenants.console import console_site
+from apps.tenants.views import tenant_landing
 
 # Importing these registers their models in the tenant console (API keys; apps, deployments;
-# monitors, incidents, alert channels, maintenance windows, silences, alert logs, status pages).
-CONSOLE_SECTIONS = (accounts_console, deploy_console, monitoring_console)
+# monitors, incidents, alert channels, maintenance windows, silences, alert logs, status pages)
+# and its pages (billing: plan, usage, checkout, portal, invoices).
+CONSOLE_SECTIONS = (accounts_console, billing_console, deploy_console, monitoring_console)
 
 handler404 = "apps.core.views.handler404"
 handler500 = "apps.core.views.handler500"
 
 urlpatterns = [
+    path("", tenant_landing, name="tenant-landing"),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("console/", console_site.urls),

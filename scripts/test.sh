@@ -10,6 +10,9 @@ source scripts/lib.sh
 
 export DJANGO_SETTINGS_MODULE=config.settings.test
 
+# Chromium and its driver for the browser tests (installed when missing and running as root).
+bash scripts/browser_deps.sh
+
 ruff_status=0
 .venv/bin/ruff check . || ruff_status=$?
 

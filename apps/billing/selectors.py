@@ -13,6 +13,10 @@ from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from apps.tenants.models import Role
+from apps.tenants.roles import role_at_least
+from apps.tenants.selectors import LimitUsage, tenant_usage
+
 from .models import (
     LIMIT_FIELDS,
     BillingAccount,
@@ -106,6 +110,14 @@ def billing_account_for_tenant(tenant) -> BillingAccount | None:
     return BillingAccount.objects.select_related("plan").filter(tenant=tenant).first()
 
 
+def may_buy(*, account: BillingAccount, role: str | None) -> bool:
+    """Who may buy, open the portal and cancel: the owner, and admins when the owner allows it
+    (`admins_can_buy`). The services refuse anyone else; pages offer them no such button."""
+    if role_at_least(role, Role.OWNER):
+        return True
+    return account.admins_can_buy and role_at_least(role, Role.ADMIN)
+
+
 def billing_account_for_customer(customer_id: str) -> BillingAccount | None:
     if not customer_id:
         return None
@@ -169,6 +181,38 @@ def invoice_get_for_account(*, account: BillingAccount, invoice_id) -> Invoice |
         .filter(pk=invoice_id)
         .first()
     )
+
+
+# --- The console's billing page -------------------------------------------------------------
+
+# The limits the page shows, in this order: the plan's (LIMIT_FIELDS) plus the webhook endpoints
+# monitoring limits (an operator override; plans do not set it yet).
+USAGE_LIMITS = (
+    "users",
+    "apps",
+    "processes",
+    "monitors",
+    "webhook_endpoints",
+    "custom_domains",
+    "api_requests_per_min",
+)
+CONSOLE_INVOICES = 24  # the newest, on the page; every one is in the API
+
+
+def limits_usage(*, tenant) -> list[LimitUsage]:
+    """Each limit in force and what the tenant uses of it, counted by the app that owns the
+    counted things (apps.tenants.usage): billing imports neither deploy nor monitoring."""
+    return tenant_usage(tenant=tenant, names=USAGE_LIMITS)
+
+
+def invoices_recent(*, account: BillingAccount, limit: int = CONSOLE_INVOICES) -> list[Invoice]:
+    """The newest issued invoices, without their lines: one query however many there are."""
+    issued = Invoice.objects.filter(account=account, number__isnull=False)
+    return list(issued.order_by("-issued_at", "-pk")[:limit])
+
+
+def invoices_issued_count(*, account: BillingAccount) -> int:
+    return Invoice.objects.filter(account=account, number__isnull=False).count()
 
 
 # --- Operator figures -----------------------------------------------------------------------

@@ -25,6 +25,7 @@ from apps.core.inbox import inbox_send
 from apps.core.outbox import event_emit
 from apps.core.platform_config import config_get
 from apps.core.problems import ApplicationError, Conflict, InvalidInput
+from apps.tenants import selectors as tenant_selectors
 from apps.tenants import services as tenant_services
 from apps.tenants.models import Membership, Role, Tenant, TenantStatus
 from apps.tenants.roles import role_at_least
@@ -54,6 +55,7 @@ from .models import (
 logger = logging.getLogger(__name__)
 
 INVOICE_SEQUENCE = "invoice"
+BILLING_PAGE_PATH = "/console/billing/"  # the tenant console's billing page (billing/console.py)
 
 
 # --- Errors ---------------------------------------------------------------------------------
@@ -133,9 +135,7 @@ def _tell(account: BillingAccount, *, kind: str, title: str, body: str, email: b
 
 def _require_buyer(account: BillingAccount, actor_role: str | None) -> None:
     """Owners buy; admins too when the tenant allows it (BillingAccount.admins_can_buy)."""
-    if role_at_least(actor_role, Role.OWNER):
-        return
-    if account.admins_can_buy and role_at_least(actor_role, Role.ADMIN):
+    if selectors.may_buy(account=account, role=actor_role):
         return
     who = "the owner or an admin" if account.admins_can_buy else "the owner"
     raise BillingForbidden(f"Only {who} of this tenant may manage its billing.")
@@ -526,7 +526,12 @@ def subscription_apply(
 
 
 def _return_url(tenant) -> str:
-    return settings.BILLING_RETURN_URL.format(host=f"{tenant.slug}.{settings.BASE_DOMAIN}")
+    """The console's billing page, where Checkout and the portal send people back: on the scheme
+    and port the site is served on (ROOT_URL's: http and :8000 locally, https in production),
+    unless BILLING_RETURN_URL names another address (`{host}`: the tenant's host)."""
+    if settings.BILLING_RETURN_URL:
+        return settings.BILLING_RETURN_URL.format(host=f"{tenant.slug}.{settings.BASE_DOMAIN}")
+    return tenant_selectors.tenant_url(tenant, BILLING_PAGE_PATH)
 
 
 def _customer_ensure(account: BillingAccount) -> str:

@@ -5,14 +5,20 @@ with `console_site.register`). What they may change follows their role, and ever
 through the same services as the API (which audit it); the admin's own LogEntry is not written,
 because its content types live in the tenant schema while its table lives in the public one.
 
+Pages that are not model admins (billing's) are added with `console_site.page_register`: their
+URL under /console/, and a section of their own in the sidebar and on the front page.
+
 A tenant that is not active (suspended) is read-only here as in the API: every write (POST) is
-refused with 423, and the pages offer no add, change, delete or action. Changelists filter only by
+refused with 423, and the pages offer no add, change, delete or action (a registered page may
+opt out: paying the bill of a tenant suspended for not paying it). Changelists filter only by
 their own `list_filter` (and date hierarchy): any other lookup in the query string answers 400, so
 no one learns what a column holds (a message body, a token) by filtering on it."""
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django import forms
 from django.contrib import admin, messages
@@ -21,7 +27,7 @@ from django.contrib.admin.utils import get_fields_from_path
 from django.db.models import Count, Field, Q
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.http import urlencode
 from unfold.admin import ModelAdmin
 from unfold.sites import UnfoldAdminSite
@@ -87,6 +93,22 @@ def console_lookup_allowed(model_admin, lookup: str, request) -> bool:
     return request is not None and lookup in filter_parameters(model_admin, request)
 
 
+@dataclass(frozen=True)
+class ConsolePage:
+    """A page of the console that is not a model admin: at /console/<route>, named
+    `console:<name>`, and shown in the sidebar as `title` under `section` (the first page of a
+    section is the section's link). The view gets the request only after the console's checks
+    (signed in, a member, no writes to a read-only tenant unless `writable_when_read_only`)."""
+
+    route: str
+    name: str
+    view: Callable
+    title: str
+    section: str
+    in_sidebar: bool = True
+    writable_when_read_only: bool = False
+
+
 class TenantConsoleSite(UnfoldAdminSite):
     settings_name = "UNFOLD_CONSOLE"
     site_header = "Tenant console"
@@ -95,6 +117,53 @@ class TenantConsoleSite(UnfoldAdminSite):
     site_url = None
     enable_nav_sidebar = True
     index_template = "console/index.html"
+
+    def __init__(self, name: str = "admin") -> None:
+        super().__init__(name)
+        self._pages: list[ConsolePage] = []
+
+    def page_register(self, page: ConsolePage) -> None:
+        """Add a page; before the console's URLs are first built (import the module that
+        registers it where config/urls_tenant.py imports the console sections)."""
+        self._pages = [p for p in self._pages if p.name != page.name] + [page]
+
+    def extra_urls(self) -> list:
+        """Unfold's hook: URLs placed before the admin's own (and its catch-all)."""
+        return [
+            path(page.route, self.admin_view(page.view), name=page.name) for page in self._pages
+        ]
+
+    def get_app_list(self, request, app_label=None):
+        """The model admins' sections plus one per registered page section, by name."""
+        app_list = super().get_app_list(request, app_label)
+        if app_label is not None or console_role(request) is None:
+            return app_list
+        sections: dict[str, dict] = {}
+        for page in self._pages:
+            if not page.in_sidebar:
+                continue
+            url = reverse(f"{self.name}:{page.name}")
+            section = sections.setdefault(
+                page.section,
+                {
+                    "name": page.section,
+                    "app_label": f"page-{page.name}",
+                    "app_url": url,
+                    "has_module_perms": True,
+                    "models": [],
+                },
+            )
+            section["models"].append(
+                {
+                    "name": page.title,
+                    "object_name": f"page-{page.name}",
+                    "perms": {"view": True},
+                    "admin_url": url,
+                    "add_url": None,
+                    "view_only": True,
+                }
+            )
+        return sorted([*app_list, *sections.values()], key=lambda app: str(app["name"]).lower())
 
     def has_permission(self, request) -> bool:
         return console_role(request) is not None
@@ -112,6 +181,9 @@ class TenantConsoleSite(UnfoldAdminSite):
                 and console_role(request) is not None
                 and console_read_only(request)
                 and getattr(view, "__name__", "") not in ALLOWED_WHEN_READ_ONLY
+                and not any(
+                    page.writable_when_read_only and page.view is view for page in self._pages
+                )
             ):
                 return self.read_only_refusal(request)
             return inner(request, *args, **kwargs)

@@ -4,13 +4,17 @@ import datetime as dt
 import hashlib
 import re
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, Count, OuterRef, Q, QuerySet, Subquery, When
 from django.utils import timezone
 
 from .models import Invitation, InvitationStatus, Membership, Role, Tenant, TenantStatus
+from .usage import usage_count, usage_counters
 
 TOKEN_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 
@@ -84,6 +88,55 @@ def tenant_user_count(*, tenant: Tenant) -> int:
     """What the `users` limit counts: members plus invitations still pending (not expired)."""
     members = Membership.objects.filter(tenant=tenant).count()
     return members + invitations_pending(tenant=tenant).count()
+
+
+@dataclass(frozen=True)
+class LimitUsage:
+    """One limit of a tenant and what it uses of it. `limit` None: unlimited; `used` None:
+    nothing counts it (a rate such as `api_requests_per_min`, or an app not installed)."""
+
+    name: str
+    limit: int | None
+    used: int | None
+
+
+def tenant_usage(*, tenant: Tenant, names: Iterable[str]) -> list[LimitUsage]:
+    """Each named limit with its current use, counted by the app that owns what it counts
+    (apps.tenants.usage): one or two queries per counted limit, whatever the tenant holds."""
+    counters = usage_counters()
+    rows = []
+    for name in names:
+        counter = counters.get(name)
+        limit = tenant_limit(tenant, name)
+        if limit is None and counter is not None and counter.fallback_limit is not None:
+            limit = counter.fallback_limit()
+        used = usage_count(counter, tenant) if counter is not None else None
+        rows.append(LimitUsage(name=name, limit=limit, used=used))
+    return rows
+
+
+# --- Addresses ------------------------------------------------------------------------------
+
+
+def tenant_url(tenant: Tenant, path: str = "/") -> str:
+    """An address on the tenant's host, with the scheme and port of ROOT_URL (http and :8000 in
+    local mode, https in production)."""
+    root = urlsplit(settings.ROOT_URL)
+    port = f":{root.port}" if root.port else ""
+    return f"{root.scheme}://{tenant.slug}.{settings.BASE_DOMAIN}{port}{path}"
+
+
+def landing_tenant(*, user) -> Tenant | None:
+    """Where a signed-in person is sent from the root host: the tenant they own (the personal
+    one made at sign-up is the first), else their first membership; routable tenants only."""
+    membership = (
+        memberships_for_user(user=user)
+        .exclude(tenant__status=TenantStatus.PROVISIONING)
+        .annotate(owned=Case(When(role=Role.OWNER, then=0), default=1))
+        .order_by("owned", "created_at", "pk")
+        .first()
+    )
+    return membership.tenant if membership is not None else None
 
 
 # --- Members --------------------------------------------------------------------------------

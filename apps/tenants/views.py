@@ -1,15 +1,16 @@
-"""Pages of the tenants app on the root host: the invitation link `/invitations/<token>`."""
+"""Pages of the tenants app: the invitation link `/invitations/<token>` (root host), and `/` of
+the root host and of tenant hosts, which lead to the console rather than to a 404."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from apps.core.problems import ApplicationError
 
@@ -17,6 +18,8 @@ from . import selectors, services
 from .models import InvitationStatus, TenantStatus
 
 SIGNUP_URL = "/accounts/signup/"
+CONSOLE_PATH = "/console/"
+OPERATOR_CONSOLE_PATH = "/admin/"
 
 _STATE_MESSAGES = {
     InvitationStatus.EXPIRED: "This invitation has expired. Ask whoever invited you for a new one.",
@@ -58,17 +61,10 @@ def invitation_page(request: HttpRequest, token: str) -> HttpResponse:
             context["error"] = exc.detail
             return _render(request, context, status=exc.status)
         context["accepted"] = True
-        context["tenant_url"] = _tenant_url(membership.tenant)
+        context["tenant_url"] = selectors.tenant_url(membership.tenant)
         return _render(request, context)
     status = 410 if context["state_message"] else 200
     return _render(request, context, status=status)
-
-
-def _tenant_url(tenant) -> str:
-    """The tenant's host, with the scheme and port of ROOT_URL."""
-    root = urlsplit(settings.ROOT_URL)
-    port = f":{root.port}" if root.port else ""
-    return f"{root.scheme}://{tenant.slug}.{settings.BASE_DOMAIN}{port}/"
 
 
 def _render(request: HttpRequest, context: dict, *, status: int = 200) -> HttpResponse:
@@ -76,3 +72,34 @@ def _render(request: HttpRequest, context: dict, *, status: int = 200) -> HttpRe
     # The token is in this page's address: keep it out of Referer headers of outgoing links.
     response["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def _sign_in(next_path: str) -> HttpResponseRedirect:
+    return HttpResponseRedirect(f"{settings.LOGIN_URL}?{urlencode({'next': next_path})}")
+
+
+@never_cache
+@require_safe
+def root_landing(request: HttpRequest) -> HttpResponse:
+    """`/` on the root host. Anonymous: sign in, coming back here. Signed in: the console of
+    their tenant (the one they own, else their first), on its own host (sessions are per host:
+    the console there asks them to sign in once); an operator with no tenant: the operator
+    console; anyone else: their account page, which says they have no workspace yet."""
+    if not request.user.is_authenticated:
+        return _sign_in(request.path)
+    tenant = selectors.landing_tenant(user=request.user)
+    if tenant is not None:
+        return HttpResponseRedirect(selectors.tenant_url(tenant, CONSOLE_PATH))
+    if request.user.is_staff:
+        return HttpResponseRedirect(OPERATOR_CONSOLE_PATH)
+    return HttpResponseRedirect(settings.LOGIN_REDIRECT_URL)
+
+
+@never_cache
+@require_safe
+def tenant_landing(request: HttpRequest) -> HttpResponse:
+    """`/` on a tenant's host: its console (which answers 404 to people who are not members);
+    anonymous visitors sign in on this host first."""
+    if not request.user.is_authenticated:
+        return _sign_in(CONSOLE_PATH)
+    return HttpResponseRedirect(CONSOLE_PATH)

@@ -22,8 +22,11 @@ STRIPE_WEBHOOK_TOLERANCE_S = env.int("STRIPE_WEBHOOK_TOLERANCE_S", default=300)
 
 # --- Billing --------------------------------------------------------------------------------
 BILLING_CURRENCY = env("BILLING_CURRENCY", default="usd")
-# Where Checkout and the portal send the customer back; `{host}` is the tenant's console host.
-BILLING_RETURN_URL = env("BILLING_RETURN_URL", default="https://{host}/console/billing")
+# Where Checkout and the portal send the customer back. Empty: the console's billing page on the
+# tenant's host, with ROOT_URL's scheme and port (http://<slug>.localhost:8000/console/billing/
+# in local mode, https://<slug>.<BASE_DOMAIN>/console/billing/ in production). Set, `{host}` in
+# it is the tenant's host (`<slug>.<BASE_DOMAIN>`, no port).
+BILLING_RETURN_URL = env("BILLING_RETURN_URL", default="")
 # Days a past_due tenant keeps working before the dunning task suspends it.
 BILLING_DUNNING_GRACE_DAYS = env.int("BILLING_DUNNING_GRACE_DAYS", default=7)
 # Webhook processing: attempts and the first retry delay (doubling, capped at an hour).
