@@ -5,6 +5,7 @@ transaction that is rolled back, so tests can write freely without seeing each o
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -65,6 +66,19 @@ def world(django_db_setup, django_db_blocker) -> dict:
 def _public_schema_after_test():
     yield
     connection.set_schema_to_public()
+
+
+@pytest.fixture(autouse=True)
+def _world_tenants_as_stored(request):
+    """`world` is shared by the whole session, but a test's writes are rolled back: a service
+    that changed a world tenant in memory (its plan's entitlements, its status) must not leak
+    into the next test's limits."""
+    yield
+    if "world" in request.fixturenames:
+        world = request.getfixturevalue("world")
+        for key in ("tenant_a", "tenant_b"):
+            with contextlib.suppress(world[key].DoesNotExist):
+                world[key].refresh_from_db()
 
 
 @pytest.fixture(autouse=True)
