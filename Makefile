@@ -1,6 +1,8 @@
 # The two commands: `make run` and `make test`. Both need only Python 3.11; PostgreSQL and Redis
 # are used if already running, otherwise project-local ones are started under .local/.
 #   make test ARGS="-k tenants -x"     extra pytest arguments
+#   make run VERBOSE=1                 every request, task and beat tick (quiet otherwise)
+#   make run BIND=0.0.0.0              listen beyond loopback (prints a warning: DEBUG is on)
 
 ARGS ?=
 PYTHON := .venv/bin/python

@@ -3,6 +3,11 @@
 # Caddy) on http://localhost:${PORT:-8000}/ and the apps on http://*.apps.localhost:8080/,
 # with PostgreSQL and Redis found or started by scripts/services.py (and stopped again on exit
 # if this run started them).
+#
+# The web server listens on 127.0.0.1 unless BIND says otherwise (local mode has DEBUG on and
+# demo logins with public passwords). Quiet: warnings and errors only, unless VERBOSE=1 or
+# LOG_LEVEL=INFO. The URLs and demo logins are printed once everything has started (the `ready`
+# process of Procfile.local). scripts/runlocal.py decides all three.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -11,35 +16,44 @@ source scripts/lib.sh
 
 export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-config.settings.local}"
 export PORT="${PORT:-8000}"
-base_domain="${BASE_DOMAIN:-localhost}"
+export BASE_DOMAIN="${BASE_DOMAIN:-localhost}"
+# honcho gives each process type its own PORT, so mailed links (sent by the worker) would not
+# point at the web server without this.
+export ROOT_URL="${ROOT_URL:-http://${BASE_DOMAIN}:${PORT}}"
 # The local runtime (docs/deploy.md): supervisord runs Caddy and the deployed apps; Caddy serves
 # the apps on DEPLOY_HTTP_LISTEN at <app>-<tenant>.<APPS_DOMAIN>.
-export DEPLOY_RUNTIME_DIR="${DEPLOY_RUNTIME_DIR:-$PWD/.local/runtime}"
 export DEPLOY_HTTP_LISTEN="${DEPLOY_HTTP_LISTEN:-127.0.0.1:8080}"
 export APPS_DOMAIN="${APPS_DOMAIN:-apps.localhost}"
-apps_port="${DEPLOY_PUBLIC_PORT:-${DEPLOY_HTTP_LISTEN##*:}}"
+# BIND/QS_WEB_BIND, VERBOSE, LOG_LEVEL and the QS_* options of Procfile.local, and
+# DEPLOY_RUNTIME_DIR: in the checkout's .local/runtime, or /var/tmp/quayside-<hash>/runtime when
+# the apps' user could not reach that (a checkout under a 0700 home directory).
+run_env=$(.venv/bin/python scripts/runlocal.py env)
+eval "$run_env"
 
-.venv/bin/python manage.py release
-.venv/bin/python manage.py seed_demo
+quietly() {
+  if [ "$VERBOSE" = 1 ]; then "$@"; else "$@" >/dev/null; fi
+}
+
+echo "Quayside: migrating the database and making the demo data…"
+if [ "$VERBOSE" = 1 ]; then
+  .venv/bin/python manage.py release
+else
+  .venv/bin/python manage.py release --verbosity 0 >/dev/null
+fi
+# The demo logins, printed again by the `ready` process once everything has started.
+demo_output=$(.venv/bin/python manage.py seed_demo --no-color)
+if [ "$VERBOSE" = 1 ]; then printf '%s\n' "$demo_output"; fi
+QS_DEMO_LOGINS=$(printf '%s\n' "$demo_output" | grep -E '^ +(Operator|Demo tenant owner):' || true)
+export QS_DEMO_LOGINS
 # A local git repository with a tiny WSGI app, deployed to the demo tenant by the worker.
-.venv/bin/python manage.py seed_demo_app
+quietly .venv/bin/python manage.py seed_demo_app
 # A monitor on Quayside's own /healthz and a public status page at /status/demo/.
-.venv/bin/python manage.py seed_demo_monitoring
+quietly .venv/bin/python manage.py seed_demo_monitoring
 # supervisord's and Caddy's config (routes from the database), for the `runtime` process.
 QS_RUNTIME_CONF=$(.venv/bin/python manage.py deploy_runtime render)
 export QS_RUNTIME_CONF
 
-cat <<INFO
-
-  Quayside is starting (Ctrl-C stops it):
-    Operator admin  http://${base_domain}:${PORT}/admin/
-    API docs        http://${base_domain}:${PORT}/api/docs/
-    Demo tenant     http://demo.${base_domain}:${PORT}/
-    Demo app        http://hello-demo.${APPS_DOMAIN}:${apps_port}/  (deployed in the background)
-    Status page     http://${base_domain}:${PORT}/status/demo/
-    Apps (Caddy)    http://${DEPLOY_HTTP_LISTEN}/  <app>-<tenant>.${APPS_DOMAIN}
-
-INFO
-
+echo "Quayside: starting the web server, workers, beat and the app runtime" \
+  "(apps' files in $DEPLOY_RUNTIME_DIR); the URLs follow once they answer."
 # Not exec: the EXIT trap must run afterwards to stop the servers this run started.
 .venv/bin/honcho start -f Procfile.local -p "$PORT"

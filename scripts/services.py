@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
-import hashlib
 import importlib.util
 import json
 import os
@@ -42,7 +41,6 @@ import shlex
 import shutil
 import signal
 import socket
-import stat
 import subprocess
 import sys
 import tempfile
@@ -59,6 +57,17 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# The one place that knows where per-checkout files go that other users must reach (the
+# local runtime uses it too), and how to create them there safely.
+from apps.core.local_dirs import (  # noqa: E402
+    UnsafeDirectory,
+    checkout_hash,
+    make_dir,
+    shared_base,
+)
+
 LOCAL = ROOT / ".local"
 STATE_DIR = LOCAL / "services"
 STARTED_FILE = STATE_DIR / "started.json"
@@ -67,10 +76,10 @@ REDIS_DIR = LOCAL / "redis"
 REDIS_PIDFILE = REDIS_DIR / "redis.pid"
 REDIS_LOG = REDIS_DIR / "redis.log"
 # PostgreSQL data goes here instead of .local/pg when the server's OS user cannot reach .local
-# (e.g. a checkout under /root, run as root).
-REPO_HASH = hashlib.sha256(str(ROOT).encode()).hexdigest()[:10]
-# /var/tmp rather than /tmp: it survives reboots. See check_not_planted() for its safety.
-FALLBACK_BASE = Path("/var/tmp") / f"quayside-{REPO_HASH}"  # noqa: S108
+# (e.g. a checkout under /root, run as root): /var/tmp/quayside-<REPO_HASH>, where the local
+# runtime's default DEPLOY_RUNTIME_DIR goes too in that case (apps/core/local_dirs.py).
+REPO_HASH = checkout_hash(ROOT)
+FALLBACK_BASE = shared_base(ROOT)
 
 HOST = "127.0.0.1"
 DB_NAME = "quayside"
@@ -200,28 +209,6 @@ def user_can(user: str | None, test_args: list[str]) -> bool:
         return True
     result = subprocess.run(as_user(user, ["test", *test_args]), check=False, capture_output=True)
     return result.returncode == 0
-
-
-def check_not_planted(path: Path, owner: str | None) -> None:
-    """Refuse a directory in a world-writable place (/var/tmp, /tmp) that someone else created
-    (or replaced by a symlink) to get a server started on their files."""
-    allowed = {os.geteuid(), *([pwd.getpwnam(owner).pw_uid] if owner else [])}
-    for directory in [path, *path.parents]:
-        if not directory.parent.stat().st_mode & stat.S_IWOTH:
-            continue
-        if directory.is_symlink() or directory.stat().st_uid not in allowed:
-            raise ServiceError(f"refusing to use {directory}: it belongs to someone else")
-
-
-def make_dir(path: Path, owner: str | None = None, mode: int = 0o755) -> None:
-    """mkdir -p; directories created get `mode` (not the umask) and the last one `owner`."""
-    missing = [p for p in [path, *path.parents] if not p.exists()]
-    for directory in reversed(missing):
-        directory.mkdir()
-        directory.chmod(mode if directory == path else 0o755)
-    check_not_planted(path, owner)
-    if owner:
-        shutil.chown(path, owner, pwd.getpwnam(owner).pw_gid)
 
 
 def module_dir(name: str) -> Path | None:
@@ -823,7 +810,7 @@ def main(argv: list[str]) -> int:
         if args.command == "down":
             return cmd_down(args.owner_pid, args.all, args.purge)
         return cmd_status()
-    except ServiceError as exc:
+    except (ServiceError, UnsafeDirectory) as exc:
         say(f"error: {exc}")
         return 1
 

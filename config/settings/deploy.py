@@ -7,6 +7,8 @@ from pathlib import Path
 
 import environ
 
+from apps.core.local_dirs import runtime_dir_default
+
 env = environ.Env()
 _BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -24,8 +26,11 @@ DEPLOY_PROVIDER = env("DEPLOY_PROVIDER", default="local")
 
 # --- Local provider -------------------------------------------------------------------------
 # State of the local runtime: supervisord and Caddy sockets and configs, builds, virtualenvs,
-# pip cache, app sockets and logs. Unix socket paths must stay under 108 bytes: keep it short.
-DEPLOY_RUNTIME_DIR = env("DEPLOY_RUNTIME_DIR", default=str(_BASE_DIR / ".local" / "runtime"))
+# pip cache, app sockets and logs. The apps' user must be able to reach it and unix socket paths
+# must stay under 108 bytes. Default: the checkout's .local/runtime when every user can reach it
+# and it is short enough, else /var/tmp/quayside-<hash of the checkout path>/runtime (a checkout
+# under a 0700 home directory, such as root's).
+DEPLOY_RUNTIME_DIR = env("DEPLOY_RUNTIME_DIR", default=str(runtime_dir_default(_BASE_DIR)))
 # Where Caddy listens for app traffic (plain HTTP; put TLS in front or extend the config).
 DEPLOY_HTTP_LISTEN = env("DEPLOY_HTTP_LISTEN", default="127.0.0.1:8080")
 # The port people type in app URLs (printed by `make run`); empty: the one of DEPLOY_HTTP_LISTEN.

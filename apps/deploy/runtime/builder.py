@@ -27,6 +27,8 @@ import tomllib
 from contextlib import contextmanager
 from pathlib import Path
 
+from apps.core import local_dirs
+
 from .base import Artefact, BuildRefused, LogSink, RuntimeProblem, Tick
 from .process import RunAs, chown, run_streamed
 
@@ -307,5 +309,4 @@ def default_python(run_as: RunAs | None) -> str:
 
 
 def world_reachable(path: str) -> bool:
-    current = Path(path)
-    return all(os.stat(path).st_mode & 0o001 for path in (current, *current.parents))
+    return Path(path).exists() and local_dirs.world_traversable(path)

@@ -30,6 +30,8 @@ from pathlib import Path
 import httpx
 from django.conf import settings
 
+from apps.core import local_dirs
+
 from . import builder
 from .base import (
     Artefact,
@@ -45,7 +47,6 @@ from .process import RunAs, chown, run_streamed
 from .supervisor import ProgramConfig, Supervisor
 
 PROGRAM_PREFIX = "q-"
-UNIX_PATH_MAX = 107
 PLATFORM_PATH = "/usr/local/bin:/usr/bin:/bin"
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -68,7 +69,9 @@ class LocalProvider(RuntimeProvider):
     name = "local"
 
     def __init__(self, root: str | None = None) -> None:
-        self.root = Path(root or settings.DEPLOY_RUNTIME_DIR).resolve()
+        # As configured (layout() checks it before following any symlink), and resolved.
+        self.configured_root = Path(root or settings.DEPLOY_RUNTIME_DIR).absolute()
+        self.root = self.configured_root.resolve()
         self.supervisor_dir = self.root / "supervisor"
         self.caddy_dir = self.root / "caddy"
         self.sockets_dir = self.root / "sockets"
@@ -82,6 +85,13 @@ class LocalProvider(RuntimeProvider):
     # --- files of the runtime itself ----------------------------------------------------------
     def layout(self) -> None:
         """Make the directories, with the permissions the design depends on."""
+        try:
+            # Missing parents 0755 whatever the umask; refused if someone else planted it in a
+            # world-writable place (/var/tmp/quayside-<hash>, the default when the checkout
+            # is out of the apps' user's reach).
+            local_dirs.make_dir(self.configured_root)
+        except local_dirs.UnsafeDirectory as exc:
+            raise RuntimeProblem(f"DEPLOY_RUNTIME_DIR: {exc}.") from exc
         for path, mode in (
             (self.root, 0o755),
             (self.supervisor_dir, 0o700),
@@ -99,13 +109,14 @@ class LocalProvider(RuntimeProvider):
         ):
             path.mkdir(parents=True, exist_ok=True)
             os.chmod(path, mode)
-        if self.run_as is not None and not builder.world_reachable(str(self.root)):
+        if self.run_as is not None and not local_dirs.world_traversable(self.root):
             raise RuntimeProblem(
                 f"Apps run as {self.run_as.name}, who cannot reach DEPLOY_RUNTIME_DIR "
-                f"({self.root}): every directory above it needs o+x."
+                f"({self.root}): every directory above it needs o+x. Unset DEPLOY_RUNTIME_DIR "
+                "(the default is a directory they can reach) or choose one under /var/lib."
             )
         probe = self.bind_socket("0" * 32, "0" * 12, "worker", 99)
-        if len(str(probe)) > UNIX_PATH_MAX:
+        if len(str(probe)) > local_dirs.UNIX_PATH_MAX:
             raise RuntimeProblem(
                 f"DEPLOY_RUNTIME_DIR ({self.root}) is too long for unix socket paths: "
                 "use a shorter directory."
