@@ -38,6 +38,13 @@ def bundle_synced(**fields) -> CreditBundle:
     return bundle
 
 
+def put_on(world, plan) -> None:
+    """The operator moves tenant alpha to `plan` (billing waived: no Stripe)."""
+    account = services.billing_account_ensure(tenant=world["tenant_a"])
+    services.operator_waive(account=account, waived=True, actor=world["operator"])
+    services.operator_plan_assign(account=account, plan=plan, actor=world["operator"])
+
+
 def card_attach(sdk, customer_id: str, number: str = "4242424242424242") -> str:
     """What the customer does in Checkout: a card becomes the default payment method."""
     method = sdk.v1.payment_methods.create(
