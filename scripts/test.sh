@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `make test`: ruff, then pytest (extra arguments go to pytest), against PostgreSQL and Redis found
-# or started by scripts/services.py (and stopped again on exit if this run started them).
-# Exits with pytest's status, or ruff's if only ruff failed.
+# `make test`: lint (scripts/lint.sh, what `make lint` runs: ruff, ruff format --check, the import
+# contracts, the private-names check), then pytest (extra arguments go to pytest), against
+# PostgreSQL and Redis found or started by scripts/services.py (and stopped again on exit if this
+# run started them). Exits with pytest's status, or lint's if only lint failed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -13,16 +14,16 @@ export DJANGO_SETTINGS_MODULE=config.settings.test
 # Chromium and its driver for the browser tests (installed when missing and running as root).
 bash scripts/browser_deps.sh
 
-ruff_status=0
-.venv/bin/ruff check . || ruff_status=$?
+lint_status=0
+bash scripts/lint.sh || lint_status=$?
 
 pytest_status=0
 .venv/bin/python -m pytest "$@" || pytest_status=$?
 
-if [ "$ruff_status" -ne 0 ]; then
-  echo "test.sh: ruff check failed (exit $ruff_status)" >&2
+if [ "$lint_status" -ne 0 ]; then
+  echo "test.sh: lint failed (exit $lint_status)" >&2
 fi
 if [ "$pytest_status" -ne 0 ]; then
   exit "$pytest_status"
 fi
-exit "$ruff_status"
+exit "$lint_status"

@@ -72,7 +72,8 @@ def _public_schema_after_test():
 def _world_tenants_as_stored(request, django_db_blocker):
     """`world` is shared by the whole session, but a test's writes are rolled back: a service
     that changed a world tenant in memory (its plan's entitlements, its status) must not leak
-    into the next test's limits."""
+    into the next test's limits. (This teardown may run after the test's `db` one, which blocks
+    the database again: hence unblock.)"""
     yield
     if "world" in request.fixturenames:
         world = request.getfixturevalue("world")

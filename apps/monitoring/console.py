@@ -20,8 +20,8 @@ from django.http import HttpResponseRedirect
 from django.utils import timezone
 
 from apps.core.problems import ApplicationError
-from apps.deploy.console import ConsoleAccess
 from apps.tenants.console import (
+    ConsoleAccess,
     ConsoleModelAdmin,
     console_read_only,
     console_role,

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Case, Count, OuterRef, Q, QuerySet, Subquery, When
 from django.utils import timezone
 
@@ -17,6 +18,14 @@ from .models import Invitation, InvitationStatus, Membership, Role, Tenant, Tena
 from .usage import usage_count, usage_counters
 
 TOKEN_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+
+
+def current_tenant() -> Tenant:
+    """The Tenant of the schema in use (requests and tasks both set it on the connection)."""
+    tenant = getattr(connection, "tenant", None)
+    if tenant is not None and getattr(tenant, "slug", None):
+        return tenant
+    return Tenant.objects.get(schema_name=connection.schema_name)
 
 
 def tenants_routable() -> QuerySet[Tenant]:

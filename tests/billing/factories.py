@@ -38,6 +38,13 @@ def bundle_synced(**fields) -> CreditBundle:
     return bundle
 
 
+def put_on(world, plan) -> None:
+    """The operator moves tenant alpha to `plan` (billing waived: no Stripe)."""
+    account = services.billing_account_ensure(tenant=world["tenant_a"])
+    services.operator_waive(account=account, waived=True, actor=world["operator"])
+    services.operator_plan_assign(account=account, plan=plan, actor=world["operator"])
+
+
 def card_attach(sdk, customer_id: str, number: str = "4242424242424242") -> str:
     """What the customer does in Checkout: a card becomes the default payment method."""
     method = sdk.v1.payment_methods.create(
@@ -69,3 +76,72 @@ def subscription_start(sdk, account: BillingAccount, plan: Plan, interval: str =
         }
     )
     return subscription.to_dict()
+
+
+# --- Stripe objects as webhook events carry them (tests that feed `webhook(...)` by hand) ------
+
+STRIPE_CUSTOMER = "cus_review"  # the customer of account_with_customer()
+
+
+def account_with_customer(tenant, customer: str = STRIPE_CUSTOMER) -> BillingAccount:
+    """The tenant's billing account, known at "Stripe" as `customer` (no request to Stripe)."""
+    account = services.billing_account_ensure(tenant=tenant)
+    BillingAccount.objects.filter(pk=account.pk).update(stripe_customer_id=customer)
+    account.refresh_from_db()
+    return account
+
+
+def monthly_price(plan: Plan):
+    from apps.billing import selectors
+
+    return selectors.stripe_price_current(plan=plan, interval="month")
+
+
+def stripe_subscription(
+    sub_id: str, status: str, price, customer: str = STRIPE_CUSTOMER, **fields
+) -> dict:
+    return {
+        "id": sub_id,
+        "object": "subscription",
+        "customer": customer,
+        "status": status,
+        "items": {
+            "data": [
+                {
+                    "price": {
+                        "id": price.stripe_price_id,
+                        "unit_amount": price.unit_amount,
+                        "currency": "usd",
+                        "recurring": {"interval": "month"},
+                    },
+                    "current_period_start": 1700000000,
+                    "current_period_end": 1702592000,
+                }
+            ]
+        },
+        "start_date": 1700000000,
+        **fields,
+    }
+
+
+def stripe_invoice_failed(invoice_id: str, customer: str = STRIPE_CUSTOMER) -> dict:
+    return {
+        "id": invoice_id,
+        "customer": customer,
+        "currency": "usd",
+        "total": 2900,
+        "amount_due": 2900,
+        "amount_paid": 0,
+    }
+
+
+def stripe_invoice_paid(invoice_id: str, customer: str = STRIPE_CUSTOMER) -> dict:
+    return {
+        "id": invoice_id,
+        "customer": customer,
+        "currency": "usd",
+        "total": 2900,
+        "subtotal": 2900,
+        "amount_paid": 2900,
+        "status": "paid",
+    }

@@ -4,9 +4,9 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from apps.billing import selectors, services
-from apps.billing.models import CreditEntry, CreditKind
+from apps.billing.models import CreditEntry, CreditKind, StripeEvent
 
-from .factories import bundle_synced, plan_make
+from .factories import STRIPE_CUSTOMER, account_with_customer, bundle_synced, plan_make
 
 pytestmark = pytest.mark.django_db
 
@@ -194,3 +194,38 @@ def test_an_api_key_spends_credits_and_is_named_in_the_audit_but_cannot_buy(api_
     response = api_client.patch("/api/v1/billing", {"admins_can_buy": True}, format="json")
     assert response.status_code == 403
     assert not AuditEvent.objects.filter(action="billing.settings_changed").exists()
+
+
+# --- Review D fix: Bundles paid with delayed payment methods --------------------------------------
+
+
+def test_a_bundle_paid_asynchronously_grants_its_credits_once(world, webhook):
+    bundle = bundle_synced(credits=500, price_cents=4900)
+    account = account_with_customer(world["tenant_a"])
+    session = {
+        "id": "cs_async_bundle",
+        "object": "checkout.session",
+        "mode": "payment",
+        "customer": STRIPE_CUSTOMER,
+        "payment_status": "unpaid",
+        "amount_total": 4900,
+        "amount_subtotal": 4900,
+        "currency": "usd",
+        "payment_intent": "pi_async",
+        "metadata": {"quayside_account_id": str(account.pk), "quayside_bundle_id": str(bundle.pk)},
+    }
+    webhook("checkout.session.completed", session)
+    assert selectors.credit_balances(account)["purchased"] == 0
+    assert not account.invoices.exists()
+    paid = {**session, "payment_status": "paid"}
+    webhook("checkout.session.async_payment_succeeded", paid)
+    webhook("checkout.session.async_payment_succeeded", paid)  # a redelivery, new event id
+    assert selectors.credit_balances(account)["purchased"] == 500
+    invoice = account.invoices.get()
+    assert invoice.number and invoice.total_cents == 4900 and invoice.kind == "bundle"
+    assert account.transactions.get().kind == "purchase"
+    assert set(
+        StripeEvent.objects.filter(type="checkout.session.async_payment_succeeded").values_list(
+            "status", flat=True
+        )
+    ) == {"succeeded"}

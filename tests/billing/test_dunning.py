@@ -1,16 +1,27 @@
 """Dunning: a failed payment, the grace period, suspension, and reactivation on payment."""
 
 import datetime as dt
+import time
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from apps.billing import services
-from apps.billing.models import SubscriptionStatus
+from apps.billing.models import BillingAccount, Invoice, SubscriptionStatus
 from apps.core.models import AuditEvent, InboxMessage
+from apps.tenants import services as tenant_services
 from apps.tenants.models import Membership, Tenant, TenantStatus
 
-from .factories import plan_synced, subscription_start
+from .factories import (
+    account_with_customer,
+    monthly_price,
+    plan_synced,
+    stripe_invoice_failed,
+    stripe_invoice_paid,
+    stripe_subscription,
+    subscription_start,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -139,3 +150,186 @@ def test_a_suspended_tenant_can_still_reach_the_portal_to_pay(world, subscribed,
             "`allowed_when_suspended = True` take writes on a suspended tenant (lead TODO)"
         )
     assert response.status_code == 200
+
+
+@pytest.fixture
+def price():
+    return monthly_price(plan_synced())
+
+
+def _tenant(world) -> Tenant:
+    return Tenant.objects.get(pk=world["tenant_a"].pk)
+
+
+def _after_grace(account: BillingAccount) -> dt.datetime:
+    account.refresh_from_db()
+    return account.past_due_since + dt.timedelta(days=60)
+
+
+# --- Review D fix: A paid tenant stays suspended --------------------------------------------------
+
+
+def test_resubscribing_after_a_cancellation_ends_the_suspension(world, webhook, price):
+    account = account_with_customer(world["tenant_a"])
+    now = int(time.time())
+    webhook(
+        "customer.subscription.created",
+        stripe_subscription("sub_A", "active", price),
+        created=now - 1000,
+    )
+    webhook("invoice.payment_failed", stripe_invoice_failed("in_f"), created=now - 900)
+    services.dunning_enforce(now=_after_grace(account))
+    assert _tenant(world).status == TenantStatus.SUSPENDED
+    webhook(
+        "customer.subscription.deleted",
+        stripe_subscription("sub_A", "canceled", price, ended_at=now - 500),
+        created=now - 500,
+    )
+    webhook(
+        "customer.subscription.created",
+        stripe_subscription("sub_B", "active", price),
+        created=now - 100,
+    )
+    webhook("invoice.paid", stripe_invoice_paid("in_new"), created=now - 50)
+    account.refresh_from_db()
+    assert _tenant(world).status == TenantStatus.ACTIVE
+    assert account.status == SubscriptionStatus.ACTIVE
+    assert account.past_due_since is None and not account.suspended_by_billing
+
+
+def test_an_active_subscription_ends_dunning_whatever_the_status_before(world, webhook, price):
+    """Dunning left over with a non-past-due status (e.g. canceled) is ended by a live sub."""
+    account = account_with_customer(world["tenant_a"])
+    now = int(time.time())
+    webhook(
+        "customer.subscription.created",
+        stripe_subscription("sub_A", "active", price),
+        created=now - 1000,
+    )
+    webhook("invoice.payment_failed", stripe_invoice_failed("in_f"), created=now - 900)
+    services.dunning_enforce(now=_after_grace(account))
+    BillingAccount.objects.filter(pk=account.pk).update(status=SubscriptionStatus.CANCELED)
+    webhook(
+        "customer.subscription.updated",
+        stripe_subscription("sub_A", "active", price),
+        created=now - 100,
+    )
+    account.refresh_from_db()
+    assert account.past_due_since is None and not account.suspended_by_billing
+    assert _tenant(world).status == TenantStatus.ACTIVE
+
+
+# --- Review D fix: A tenant on the free plan suspended for an unpaid bill -------------------------
+
+
+def test_cancellation_while_past_due_ends_dunning(world, webhook, price):
+    account = account_with_customer(world["tenant_a"])
+    now = int(time.time())
+    webhook(
+        "customer.subscription.created",
+        stripe_subscription("sub_A", "active", price),
+        created=now - 1000,
+    )
+    webhook("invoice.payment_failed", stripe_invoice_failed("in_f"), created=now - 900)
+    webhook(
+        "customer.subscription.deleted",
+        stripe_subscription("sub_A", "canceled", price, ended_at=now - 500),
+        created=now - 500,
+    )
+    account.refresh_from_db()
+    assert account.plan.is_free and account.status == SubscriptionStatus.CANCELED
+    assert account.past_due_since is None
+    assert services.dunning_enforce(now=timezone.now() + dt.timedelta(days=60)) == 0
+    assert _tenant(world).status == TenantStatus.ACTIVE
+
+
+def test_cancellation_lifts_a_billing_suspension(world, webhook, price):
+    account = account_with_customer(world["tenant_a"])
+    now = int(time.time())
+    webhook(
+        "customer.subscription.created",
+        stripe_subscription("sub_A", "active", price),
+        created=now - 1000,
+    )
+    webhook("invoice.payment_failed", stripe_invoice_failed("in_f"), created=now - 900)
+    services.dunning_enforce(now=_after_grace(account))
+    assert _tenant(world).status == TenantStatus.SUSPENDED
+    webhook(
+        "customer.subscription.deleted",
+        stripe_subscription("sub_A", "canceled", price, ended_at=now - 500),
+        created=now - 500,
+    )
+    account.refresh_from_db()
+    assert not account.suspended_by_billing and account.plan.is_free
+    assert _tenant(world).status == TenantStatus.ACTIVE
+
+
+# --- Review D fix: Billing lifts an operator's suspension -----------------------------------------
+
+
+def test_payment_does_not_resume_a_tenant_an_operator_suspended(world, webhook, price):
+    account = account_with_customer(world["tenant_a"])
+    now = int(time.time())
+    webhook(
+        "customer.subscription.created",
+        stripe_subscription("sub_A", "active", price),
+        created=now - 1000,
+    )
+    tenant_services.tenant_suspend(tenant=_tenant(world), reason="Operator: abuse")
+    webhook("invoice.payment_failed", stripe_invoice_failed("in_f"), created=now - 900)
+    assert services.dunning_enforce(now=_after_grace(account)) == 0
+    account.refresh_from_db()
+    assert not account.suspended_by_billing
+    webhook("invoice.paid", stripe_invoice_paid("in_f"), created=now - 50)
+    tenant = _tenant(world)
+    assert tenant.status == TenantStatus.SUSPENDED
+    assert tenant.suspension_reason == "Operator: abuse"
+    account.refresh_from_db()
+    assert account.past_due_since is None
+
+
+# --- Review D fix: Late events clear dunning ------------------------------------------------------
+
+
+def test_a_late_active_update_does_not_end_a_newer_failure(world, webhook, price):
+    account = account_with_customer(world["tenant_a"])
+    now = int(time.time())
+    webhook(
+        "customer.subscription.created",
+        stripe_subscription("sub_A", "active", price),
+        created=now - 1000,
+    )
+    webhook("invoice.payment_failed", stripe_invoice_failed("in_f"), created=now - 100)
+    webhook(
+        "customer.subscription.updated",
+        stripe_subscription("sub_A", "active", price),
+        created=now - 500,
+    )
+    account.refresh_from_db()
+    assert account.status == SubscriptionStatus.PAST_DUE and account.past_due_since
+    # A newer active state does end it.
+    webhook(
+        "customer.subscription.updated",
+        stripe_subscription("sub_A", "active", price),
+        created=now - 10,
+    )
+    account.refresh_from_db()
+    assert account.status == SubscriptionStatus.ACTIVE and account.past_due_since is None
+
+
+def test_an_old_invoice_paid_late_does_not_end_a_newer_failure(world, webhook, price):
+    account = account_with_customer(world["tenant_a"])
+    now = int(time.time())
+    webhook(
+        "customer.subscription.created",
+        stripe_subscription("sub_A", "active", price),
+        created=now - 1000,
+    )
+    webhook("invoice.payment_failed", stripe_invoice_failed("in_2"), created=now - 100)
+    webhook("invoice.paid", stripe_invoice_paid("in_1"), created=now - 800)
+    account.refresh_from_db()
+    assert account.status == SubscriptionStatus.PAST_DUE and account.past_due_since
+    assert Invoice.objects.get(stripe_invoice_id="in_1").number  # still issued
+    webhook("invoice.paid", stripe_invoice_paid("in_2"), created=now - 10)
+    account.refresh_from_db()
+    assert account.status == SubscriptionStatus.ACTIVE and account.past_due_since is None

@@ -16,7 +16,13 @@ from apps.core.models import AuditEvent
 from apps.tenants.models import Tenant
 from apps.tenants.selectors import tenant_limit
 
-from .factories import plan_synced, subscription_start
+from .factories import (
+    account_with_customer,
+    monthly_price,
+    plan_synced,
+    stripe_subscription,
+    subscription_start,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -263,3 +269,65 @@ def test_operator_cancels_a_stripe_subscription_now(world, sdk, account, pro, we
     assert sdk.v1.subscriptions.retrieve(subscription["id"]).status == "canceled"
     account = reload(account)
     assert account.status == "canceled" and account.plan == selectors.plan_free()
+
+
+@pytest.fixture
+def price():
+    return monthly_price(plan_synced())
+
+
+# --- Review D fix: Old events of another subscription ---------------------------------------------
+
+
+def test_a_late_update_of_an_ended_subscription_does_not_take_over(world, webhook, price):
+    account = account_with_customer(world["tenant_a"])
+    now = int(time.time())
+    webhook(
+        "customer.subscription.created",
+        stripe_subscription("sub_A", "active", price),
+        created=now - 1000,
+    )
+    webhook(
+        "customer.subscription.deleted",
+        stripe_subscription("sub_A", "canceled", price, ended_at=now - 900),
+        created=now - 900,
+    )
+    webhook(
+        "customer.subscription.created",
+        stripe_subscription("sub_B", "active", price),
+        created=now - 100,
+    )
+    webhook(
+        "customer.subscription.updated",
+        stripe_subscription("sub_A", "active", price, cancel_at_period_end=True),
+        created=now - 950,
+    )
+    webhook(
+        "customer.subscription.updated",
+        stripe_subscription("sub_A", "past_due", price),
+        created=now - 940,
+    )
+    account.refresh_from_db()
+    assert account.stripe_subscription_id == "sub_B"
+    assert account.status == SubscriptionStatus.ACTIVE and not account.cancel_at_period_end
+    assert account.past_due_since is None
+    ignored = StripeEvent.objects.filter(type="customer.subscription.updated", status="ignored")
+    assert ignored.count() == 2
+
+
+def test_a_newer_live_subscription_still_takes_over(world, webhook, price):
+    account = account_with_customer(world["tenant_a"])
+    now = int(time.time())
+    webhook(
+        "customer.subscription.created",
+        stripe_subscription("sub_A", "active", price),
+        created=now - 1000,
+    )
+    webhook(
+        "customer.subscription.created",
+        stripe_subscription("sub_B", "trialing", price),
+        created=now - 100,
+    )
+    account.refresh_from_db()
+    assert account.stripe_subscription_id == "sub_B"
+    assert account.status == SubscriptionStatus.TRIALING

@@ -154,3 +154,91 @@ def test_the_webhook_needs_no_csrf_token_and_no_session(settings):
 
     strict = Client(enforce_csrf_checks=True)
     assert deliver(strict, stripe_event("invoice.paid", invoice_obj())).status_code == 200
+
+
+# --- Review D fix: Malformed webhook bodies answer 400 --------------------------------------------
+
+
+def _post(client, body: str | bytes, signature: str | None = None):
+    if signature is None:
+        signature = sign(body.decode("utf-8", "replace") if isinstance(body, bytes) else body)
+    return client.post(
+        "/webhooks/stripe/",
+        data=body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=signature,
+    )
+
+
+def test_a_non_utf8_body_is_refused_with_400(client):
+    response = _post(client, b'{"id": "evt_\xff"}', signature="t=1,v1=abc")
+    assert response.status_code == 400
+    assert not StripeEvent.objects.exists()
+
+
+def test_a_non_utf8_body_signed_over_its_bytes_is_refused_with_400(client, settings):
+    import hashlib
+    import hmac
+
+    body = b'{"id": "evt_\xff"}'
+    timestamp = int(time.time())
+    mac = hmac.new(
+        settings.STRIPE_WEBHOOK_SECRET.encode(), f"{timestamp}.".encode() + body, hashlib.sha256
+    ).hexdigest()
+    response = _post(client, body, signature=f"t={timestamp},v1={mac}")
+    assert response.status_code == 400
+    assert not StripeEvent.objects.exists()
+
+
+def _invoice_event(**changes) -> dict:
+    return {**stripe_event("invoice.paid", {"id": "in_x", "customer": "cus_x"}), **changes}
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        pytest.param(_invoice_event(created=10**20), id="created-huge"),
+        pytest.param(_invoice_event(created=-(10**20)), id="created-negative-huge"),
+        pytest.param(_invoice_event(created="1700000000"), id="created-string"),
+        pytest.param(_invoice_event(created=True), id="created-bool"),
+        pytest.param(_invoice_event(type=["invoice.paid"]), id="type-list"),
+        pytest.param(_invoice_event(id={"a": 1}), id="id-dict"),
+        pytest.param(_invoice_event(data=[1]), id="data-list"),
+        pytest.param([1, 2], id="top-level-list"),
+        pytest.param("event", id="top-level-string"),
+    ],
+)
+def test_signed_events_of_the_wrong_shape_are_refused_with_400(client, event):
+    response = _post(client, json.dumps(event))
+    assert response.status_code == 400, response.content
+    assert not StripeEvent.objects.exists()
+
+
+def test_a_signed_body_with_nan_is_refused_with_400(client):
+    body = json.dumps(_invoice_event()).replace('"livemode": false', '"livemode": NaN')
+    assert "NaN" in body
+    assert _post(client, body).status_code == 400
+    assert not StripeEvent.objects.exists()
+
+
+def test_a_customer_that_is_not_a_string_is_stored_without_one(client):
+    event = stripe_event("invoice.paid", {"id": "in_y", "customer": 5})
+    assert _post(client, json.dumps(event)).status_code == 200
+    stored = StripeEvent.objects.get(stripe_event_id=event["id"])
+    assert stored.customer_id == ""
+
+
+def test_nul_characters_and_lone_surrogates_are_dropped_from_the_stored_copy(client):
+    event = stripe_event(
+        "invoice.paid",
+        {"id": "in_z\u0000", "customer": "cus_x", "description": "a\u0000b\ud800c"},
+    )
+    body = json.dumps(event)
+    assert "\\u0000" in body and "\\ud800" in body
+    assert _post(client, body).status_code == 200
+    stored = StripeEvent.objects.get(stripe_event_id=event["id"])
+    assert stored.object_id == "in_z"
+    assert stored.payload["data"]["object"]["description"] == "abc"
+    # The same delivery again is a duplicate, not an error.
+    response = _post(client, body)
+    assert response.status_code == 200 and response.json()["duplicate"] is True

@@ -30,12 +30,6 @@ PASSWORD = "contract-Pa55word!"
 AUTH_LOGIN = "/api/v1/auth/app/v1/auth/login"
 
 
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "contract: schemathesis against a live server (about a minute)"
-    )
-
-
 @dataclass
 class LiveServer:
     url: str

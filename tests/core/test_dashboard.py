@@ -52,7 +52,7 @@ def test_dashboard_renders_the_system_numbers(operator_client, world):
 
 def test_apps_and_deployments_are_counted_across_tenant_schemas(world):
     from apps.deploy.models import App
-    from tests.monitoring.conftest import in_tenant
+    from tests.monitoring.factories import in_tenant
 
     with in_tenant(world["tenant_a"]):
         App.objects.create(name="dash-one")

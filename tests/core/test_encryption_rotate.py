@@ -9,7 +9,7 @@ from django.core.management import call_command
 from apps.core import crypto
 from apps.monitoring import alerts, services, webhook_services
 from apps.monitoring.models import AlertChannel, Monitor, WebhookEndpoint
-from tests.monitoring.conftest import create, in_tenant
+from tests.monitoring.factories import create, in_tenant
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from apps.monitoring import services as monitoring
 from apps.monitoring.checks import Outcome
 from apps.tenants import services as tenants
 from apps.tenants.models import Membership, Role
-from tests.monitoring.conftest import create, in_tenant
+from tests.monitoring.factories import create, in_tenant
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,8 @@ from apps.billing.models import StripeEvent
 from apps.core import metrics
 from apps.core.models import Node
 from apps.core.nodes import Usage, node_report
-from tests.monitoring.conftest import create, http_target, make_due, run_checks  # noqa: F401
+from tests.monitoring.conftest import http_target  # noqa: F401  (a fixture of the monitoring tests)
+from tests.monitoring.factories import create, make_due, run_checks
 
 pytestmark = pytest.mark.django_db
 TOKEN = "scrape-secret-0123456789"

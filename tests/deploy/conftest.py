@@ -69,12 +69,6 @@ RUNTIME_SETTINGS = {
 }
 
 
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "runtime: starts real supervisord, Caddy and gunicorn processes (slow)"
-    )
-
-
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

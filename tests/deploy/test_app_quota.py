@@ -5,11 +5,10 @@ taken under the per-tenant quota lock."""
 import pytest
 from django_tenants.utils import tenant_context
 
-from apps.billing import services as billing
 from apps.deploy.models import App
 from apps.tenants.models import Tenant
-from tests.billing.factories import plan_make
-from tests.monitoring.test_quota_lock import _taken_elsewhere
+from tests.billing.factories import plan_make, put_on
+from tests.core.locks import lock_taken_elsewhere
 
 pytestmark = pytest.mark.django_db
 
@@ -22,13 +21,6 @@ def plans():
         "crew": plan_make(name="Crew", slug="crew", monthly_price_cents=2900, max_apps=5),
         "fleet": plan_make(name="Fleet", slug="fleet", monthly_price_cents=9900, max_apps=None),
     }
-
-
-def put_on(world, plan) -> None:
-    """The operator moves tenant alpha to `plan` (billing waived: no Stripe)."""
-    account = billing.billing_account_ensure(tenant=world["tenant_a"])
-    billing.operator_waive(account=account, waived=True, actor=world["operator"])
-    billing.operator_plan_assign(account=account, plan=plan, actor=world["operator"])
 
 
 @pytest.fixture
@@ -90,8 +82,8 @@ def test_an_operator_override_lifts_the_plans_app_limit(world, plans, alice):
 def test_an_app_create_under_the_limit_holds_the_quota_lock_until_it_commits(world, alice):
     lock = f"quota:{world['tenant_a'].pk}:apps"
     assert create(alice, "free-for-all").status_code == 201
-    assert not _taken_elsewhere(lock)  # no limit, no lock
+    assert not lock_taken_elsewhere(lock)  # no limit, no lock
     Tenant.objects.filter(pk=world["tenant_a"].pk).update(entitlements={"apps": 5})
     assert create(alice, "counted").status_code == 201
     # The test's transaction is still open: another create would wait here for the count.
-    assert _taken_elsewhere(lock)
+    assert lock_taken_elsewhere(lock)

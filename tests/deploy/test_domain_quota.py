@@ -11,10 +11,8 @@ from apps.billing.selectors import plan_free
 from apps.deploy import services
 from apps.deploy.models import AppDomain, DomainStatus
 from apps.tenants.models import Tenant
-from tests.billing.factories import plan_make
-from tests.monitoring.test_quota_lock import _taken_elsewhere
-
-from .test_app_quota import put_on
+from tests.billing.factories import plan_make, put_on
+from tests.core.locks import lock_taken_elsewhere
 
 pytestmark = pytest.mark.django_db
 
@@ -124,7 +122,7 @@ def test_a_domain_add_under_the_limit_holds_the_quota_lock_until_it_commits(
 ):
     lock = f"quota:{world['tenant_a'].pk}:custom_domains"
     assert add(alice, alpha_app, "free.alpha.example").status_code == 201
-    assert not _taken_elsewhere(lock)  # no limit, no lock
+    assert not lock_taken_elsewhere(lock)  # no limit, no lock
     Tenant.objects.filter(pk=world["tenant_a"].pk).update(entitlements={"custom_domains": 5})
     assert add(alice, alpha_app, "counted.alpha.example").status_code == 201
-    assert _taken_elsewhere(lock)
+    assert lock_taken_elsewhere(lock)

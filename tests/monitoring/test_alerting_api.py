@@ -13,7 +13,7 @@ from apps.monitoring import selectors, services
 from apps.monitoring.checks import Outcome
 from apps.monitoring.models import AlertChannel, AlertLog
 from apps.tenants.models import Membership, Role
-from tests.monitoring.conftest import create, in_tenant
+from tests.monitoring.factories import create, in_tenant
 
 SLACK_URL = "https://hooks.slack.com/services/T000/B000/sEcReTtOkEnXy9z"
 

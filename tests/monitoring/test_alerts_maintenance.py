@@ -10,7 +10,7 @@ from django.utils import timezone
 from apps.monitoring import services, tasks
 from apps.monitoring.checks import Outcome
 from apps.monitoring.models import AlertLog, MaintenanceWindow
-from tests.monitoring.conftest import create, in_tenant
+from tests.monitoring.factories import create, in_tenant
 
 
 def _channel(tenant, name, kind, config):

@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 
 from apps.monitoring.schedule.models import CheckSchedule
 from apps.tenants.models import Membership, Tenant
-from tests.monitoring.conftest import check_once, create
+from tests.monitoring.factories import check_once, create
 
 HTTP = {"name": "Website", "kind": "http", "interval_s": 30, "failures_before_down": 2,
         "http": {"url": "https://example.com/health", "keyword": "ok"}}  # fmt: skip
@@ -97,7 +97,7 @@ def test_another_tenants_monitors_and_incidents_are_404(client_for, world, http_
     check_once(tenant, monitor)
     bob = client_for(world["bob"], world["tenant_b"])
     from apps.monitoring.models import Incident
-    from tests.monitoring.conftest import in_tenant
+    from tests.monitoring.factories import in_tenant
 
     with in_tenant(tenant):
         incident_id = Incident.objects.get(monitor=monitor).pk

@@ -10,7 +10,7 @@ import pytest
 from apps.core.problems import InvalidInput
 from apps.monitoring import webhook_services
 from apps.monitoring.services import SYSTEM
-from tests.monitoring.conftest import create, in_tenant
+from tests.monitoring.factories import create, in_tenant
 from tests.monitoring.webhook_support import endpoint_create
 
 TARGET = "http://127.0.0.1:9/"

@@ -13,8 +13,7 @@ from apps.core import platform_config
 from apps.core.platform_config import config_set
 from apps.monitoring import services
 from apps.monitoring.models import CheckResult
-
-from .conftest import create, in_tenant
+from tests.monitoring.factories import create, in_tenant
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,7 @@
 """No flapping: down only after `failures_before_down` failures in a row, up again only after
 `successes_before_up` successes in a row."""
 
-from tests.monitoring.conftest import check_once, create, in_tenant
+from tests.monitoring.factories import check_once, create, in_tenant
 
 
 def test_failures_before_down_and_successes_before_up(world, http_target):

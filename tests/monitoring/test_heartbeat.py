@@ -7,7 +7,7 @@ import uuid
 from django.utils import timezone
 
 from apps.monitoring.schedule.models import CheckSchedule
-from tests.monitoring.conftest import create, in_tenant, make_due, reload, run_checks
+from tests.monitoring.factories import create, in_tenant, make_due, reload, run_checks
 
 
 def _heartbeat(world, **fields):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.monitoring.conftest import check_once, create, in_tenant
+from tests.monitoring.factories import check_once, create, in_tenant
 
 CASES = [
     ("/ok", {}, "up"),

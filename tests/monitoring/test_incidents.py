@@ -7,7 +7,7 @@ from django.utils import timezone
 from apps.core.models import AuditEvent, InboxMessage
 from apps.monitoring import services
 from apps.monitoring.checks import Outcome
-from tests.monitoring.conftest import check_once, create, in_tenant
+from tests.monitoring.factories import check_once, create, in_tenant
 
 
 def test_incident_opens_and_resolves_with_duration(world):

@@ -27,7 +27,7 @@ from apps.monitoring.models import (
     WebhookAttempt,
     WebhookMessage,
 )
-from tests.monitoring.conftest import in_tenant
+from tests.monitoring.factories import in_tenant
 from tests.monitoring.webhook_support import endpoint_create
 
 _serial = itertools.count()

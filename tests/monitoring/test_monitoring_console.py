@@ -20,7 +20,7 @@ from apps.monitoring.models import (
     WebhookMessage,
 )
 from apps.tenants.models import Membership, Role, Tenant, TenantStatus
-from tests.monitoring.conftest import create, in_tenant
+from tests.monitoring.factories import create, in_tenant
 
 SECRET_URL_PART = "s3cr3tP4th"
 PAGES = ("monitor", "incident", "alertchannel", "maintenancewindow", "silence", "alertlog",

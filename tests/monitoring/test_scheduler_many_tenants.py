@@ -2,7 +2,7 @@
 in one statement across schemas and each result lands in its own tenant's schema."""
 
 from apps.monitoring.models import CheckResult
-from tests.monitoring.conftest import create, in_tenant, make_due, reload, run_checks
+from tests.monitoring.factories import create, in_tenant, make_due, reload, run_checks
 
 
 def test_one_run_checks_every_tenant_into_its_own_schema(world, http_target):

@@ -10,7 +10,7 @@ from django.utils import timezone
 from apps.monitoring import selectors, services, tasks
 from apps.monitoring.checks import Outcome
 from apps.monitoring.models import AlertLog
-from tests.monitoring.conftest import create, in_tenant
+from tests.monitoring.factories import create, in_tenant
 
 
 @pytest.fixture

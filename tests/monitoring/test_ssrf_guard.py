@@ -4,7 +4,7 @@ just names) unless the operator allows their network."""
 import pytest
 
 from apps.core import net
-from tests.monitoring.conftest import check_once, create
+from tests.monitoring.factories import check_once, create
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from apps.core.models import AuditEvent
 from apps.monitoring.models import StatusPage, StatusPageMonitor
 from apps.monitoring.schedule.models import StatusPageRoute
 from apps.tenants.models import Membership, Role
-from tests.monitoring.conftest import create, in_tenant
+from tests.monitoring.factories import create, in_tenant
 
 HOST = "alpha.localhost"
 

@@ -15,8 +15,7 @@ from django.utils import timezone
 from apps.core import heartbeat
 from apps.monitoring import selectors
 from apps.monitoring.models import Monitor, MonitorStatus, UptimeRollup
-from tests.monitoring.conftest import in_tenant
-from tests.monitoring.test_status_pages import make_page
+from tests.monitoring.factories import in_tenant, make_page
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("QS_STATUS_PAGE_TIMING"), reason="set QS_STATUS_PAGE_TIMING=1 to measure"

@@ -26,7 +26,7 @@ from apps.monitoring.models import (
 )
 from apps.monitoring.schedule.models import StatusPageRoute
 from apps.tenants.models import Membership, Role, Tenant, TenantStatus
-from tests.monitoring.conftest import create, in_tenant
+from tests.monitoring.factories import create, in_tenant, make_page
 
 H = 3600.0
 
@@ -49,15 +49,6 @@ def _forget_cached_pages():
 @pytest.fixture
 def alice(client_for, world):
     return client_for(world["alice"], world["tenant_a"])
-
-
-def make_page(tenant, monitors=(), **fields):
-    fields.setdefault("slug", "acme")
-    fields.setdefault("title", "Acme status")
-    with in_tenant(tenant):
-        return services.status_page_create(
-            tenant=tenant, actor=services.SYSTEM, monitor_ids=[m.pk for m in monitors], **fields
-        )
 
 
 def set_status(tenant, monitor, status):

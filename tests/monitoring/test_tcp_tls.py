@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.monitoring.conftest import check_once, create
+from tests.monitoring.factories import check_once, create
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import datetime as dt
 from apps.monitoring import selectors, services, uptime
 from apps.monitoring.checks import Outcome
 from apps.monitoring.models import MaintenanceWindow
-from tests.monitoring.conftest import create, in_tenant
+from tests.monitoring.factories import create, in_tenant
 
 T0 = dt.datetime(2026, 3, 2, 0, 0, tzinfo=dt.UTC)
 

@@ -15,7 +15,7 @@ from apps.monitoring.checks import Outcome
 from apps.monitoring.models import Monitor
 from apps.monitoring.url_credentials import masked_url, split
 from apps.tenants.models import Membership, Role
-from tests.monitoring.conftest import check_once, create, in_tenant
+from tests.monitoring.factories import check_once, create, in_tenant
 
 PASSWORD = "hunter2-Zq9"
 URL = f"https://admin:{PASSWORD}@example.com/health?x=1"

@@ -62,16 +62,3 @@ def invite(db):
         return invitation, services.invitation_token(invitation)
 
     return make
-
-
-def caller(team: SimpleNamespace, who: str):
-    """The user called `who` in the role tables: owner, admin, member, viewer, outsider,
-    operator."""
-    return {
-        "owner": team.owner,
-        "admin": team.admin,
-        "member": team.member,
-        "viewer": team.viewer,
-        "outsider": team.outsider,
-        "operator": team.operator,
-    }[who]

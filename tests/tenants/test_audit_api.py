@@ -15,7 +15,7 @@ from apps.accounts.services import api_key_create
 from apps.core.audit import audit_record
 from apps.core.models import AuditEvent
 
-from .conftest import caller
+from .factories import caller
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ import pytest
 from apps.accounts.services import api_key_create
 from apps.tenants.models import Role
 
-from .conftest import caller
+from .factories import caller
 
 pytestmark = pytest.mark.django_db
 

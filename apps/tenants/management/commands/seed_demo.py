@@ -1,4 +1,6 @@
-"""Demo data for `make run`: an operator, and a demo tenant with its owner. Idempotent."""
+"""Demo data for `make run`: an operator, and a demo tenant with its owner. Idempotent.
+The demo tenant's app comes from deploy's `seed_demo_app`, its monitor and status page from
+monitoring's `seed_demo_monitoring` (scripts/run.sh runs the three in that order)."""
 
 import os
 
@@ -7,9 +9,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django_tenants.utils import schema_context
 
-from apps.deploy.models import App
 from apps.tenants.models import Membership, Role, Tenant
 from apps.tenants.services import tenant_create
 
@@ -36,8 +36,6 @@ class Command(BaseCommand):
             Membership.objects.get_or_create(
                 tenant=tenant, user=owner, defaults={"role": Role.OWNER}
             )
-        with schema_context(tenant.schema_name):
-            App.objects.get_or_create(name="hello")
         port = os.environ.get("PORT", "8000")
         self.stdout.write(
             self.style.SUCCESS("Demo data ready.")
