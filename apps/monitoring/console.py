@@ -20,13 +20,13 @@ from django.http import HttpResponseRedirect
 from django.utils import timezone
 
 from apps.core.problems import ApplicationError
-from apps.deploy.console import ConsoleAccess
 from apps.tenants.console import (
     ConsoleModelAdmin,
     console_read_only,
     console_role,
     console_site,
 )
+from apps.tenants.console_mixins import ConsoleAccess
 from apps.tenants.models import Role
 from apps.tenants.roles import role_at_least
 
