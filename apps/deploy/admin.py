@@ -3,10 +3,10 @@ operator console.
 
 These models live in tenant schemas while the console runs on the root host, so every view of
 them runs inside the schema of a tenant the operator picks (`?tenant=<slug>`, remembered in the
-session): `TenantScopedAdminMixin` (apps/tenants/schema_admin.py). The model admins themselves
+session): `TenantScopedAdminMixin` (apps/tenants/admin_mixins.py). The model admins themselves
 (`AppAdminBase`, …) know nothing of that, so the tenant console can reuse them in its own admin
-site, where the request already runs in the tenant's schema. Pages are read-only; actions call
-the services (audited there)."""
+site, where the request already runs in the tenant's schema. Pages are read-only
+(`ReadOnlyMixin`, apps/core/admin_mixins.py); actions call the services (audited there)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 from unfold.admin import ModelAdmin
 
+from apps.core.admin_mixins import ReadOnlyMixin
 from apps.core.problems import ApplicationError
-from apps.tenants.schema_admin import ReadOnlyMixin, TenantScopedAdminMixin
+from apps.tenants.admin_mixins import TenantScopedAdminMixin
 
 from . import services
 from .models import App, Deployment, DeploymentLog, Release

@@ -7,7 +7,8 @@ suspended (read-only)."""
 
 from django.contrib import admin
 
-from apps.tenants.console import ConsoleAccess, console_site
+from apps.tenants.console import console_site
+from apps.tenants.console_mixins import ConsoleAccess
 
 from .admin import AppAdminBase, DeploymentAdminBase, ReleaseAdminBase
 from .models import App, Deployment, Release

@@ -1,11 +1,10 @@
 """Monitors, incidents, alert channels, maintenance windows, silences, alert logs, outgoing
 webhook endpoints and their deliveries in the operator console.
 
-Like apps/deploy/admin.py: these rows live in tenant schemas, so every view runs inside the
-schema of the tenant the operator picks (`?tenant=<slug>`, TenantScopedAdminMixin from
-apps/tenants/schema_admin.py, the same choice as the deploy pages). The `…AdminBase` classes
-know nothing of that and are reused by the tenant console (console.py). Pages are read-only;
-actions call the services (audited there).
+These rows live in tenant schemas, so every view runs inside the schema of the tenant the
+operator picks (`?tenant=<slug>`, TenantScopedAdminMixin of apps/tenants/admin_mixins.py, the same
+choice as the deploy pages). The `…AdminBase` classes know nothing of that and are reused by the
+tenant console (console.py). Pages are read-only; actions call the services (audited there).
 A channel's webhook URL is never shown: only its masked form; a monitor's URL only with its
 credentials masked; an endpoint's secret never (its last 8 characters only)."""
 
@@ -16,8 +15,9 @@ from django.utils import timezone
 from unfold.admin import ModelAdmin
 
 from apps.core.admin_actions import apply_each
+from apps.core.admin_mixins import ReadOnlyMixin
 from apps.core.problems import ApplicationError
-from apps.tenants.schema_admin import ReadOnlyMixin, TenantScopedAdminMixin
+from apps.tenants.admin_mixins import TenantScopedAdminMixin
 from apps.tenants.selectors import current_tenant
 
 from . import services, webhook_services

@@ -21,12 +21,12 @@ from django.utils import timezone
 
 from apps.core.problems import ApplicationError
 from apps.tenants.console import (
-    ConsoleAccess,
     ConsoleModelAdmin,
     console_read_only,
     console_role,
     console_site,
 )
+from apps.tenants.console_mixins import ConsoleAccess
 from apps.tenants.models import Role
 from apps.tenants.roles import role_at_least
 

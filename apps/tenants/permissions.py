@@ -9,6 +9,10 @@ Writes to a suspended tenant answer 423.
 
 `TenantRole` then applies the view's `required_roles` ({action: minimum role}); without an entry,
 reads need `viewer` and writes `member`.
+
+`TenantRequired` is the view permission of every tenant-scoped resource (apps, monitors, keys,
+billing, members, …; apps/tenants/api/base.py puts it on `TenantScopedViewSet`): on the root host
+without X-Tenant-ID there is no such resource, so 404, the same answer from every app.
 """
 
 from django.core.cache import cache
@@ -75,6 +79,20 @@ def person_role(user, tenant) -> tuple[str | None, Membership | None]:
         operator_entry_audit(user, tenant)
         return config_get("tenants.operator_role"), None
     return None, None
+
+
+class TenantRequired(BasePermission):
+    """The view works inside one tenant, named by the host or `X-Tenant-ID`: without one, 404."""
+
+    MESSAGE = (
+        "This lives in a tenant: send X-Tenant-ID (the tenant's slug or id) or call the "
+        "tenant's host."
+    )
+
+    def has_permission(self, request, view) -> bool:
+        if getattr(request._request, "tenant", None) is None:
+            raise NotFound(self.MESSAGE)
+        return True
 
 
 class TenantRole(BasePermission):

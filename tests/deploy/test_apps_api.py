@@ -323,7 +323,7 @@ def test_a_log_stream_ends_after_its_maximum_and_tells_the_client_to_reconnect(
 def test_a_log_stream_holds_no_database_connection_between_polls(
     world, alice, settings, monkeypatch
 ):
-    from apps.deploy.api import views
+    from apps.deploy.api import deployment_views as views
 
     settings.DEPLOY_LOG_STREAM_MAX_S = 1.2
     released = []

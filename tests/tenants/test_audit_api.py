@@ -133,7 +133,7 @@ def test_tenant_endpoint_needs_a_tenant_and_a_key_needs_admin_authority(
     client_for, team, api_client
 ):
     response = client_for(team.owner).get("/api/v1/audit-events")
-    assert response.status_code == 400
+    assert response.status_code == 404
     _, admin_raw = api_key_create(tenant=team.alpha, name="admin", authority="admin")
     _, member_raw = api_key_create(tenant=team.alpha, name="member", authority="member")
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {admin_raw}", HTTP_X_TENANT_ID="alpha")

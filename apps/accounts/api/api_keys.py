@@ -15,13 +15,11 @@ from drf_spectacular.utils import (
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
-from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
 from apps.core.api.schema import PROBLEM_MEDIA, Problem
-from apps.core.api.views import GenericViewSet
+from apps.tenants.api.base import TenantScopedViewSet
 from apps.tenants.models import Role
-from apps.tenants.permissions import is_api_key
 
 from .. import selectors, services
 from ..models import ApiKey, ApiKeyAuthority, ApiKeyStatus
@@ -46,27 +44,10 @@ _EXAMPLE_KEY = {
 }
 
 
-class InTenant(BasePermission):
-    """Keys belong to a tenant: on the root host without X-Tenant-ID there is nothing here."""
-
-    def has_permission(self, request, view) -> bool:
-        if getattr(request._request, "tenant", None) is None:
-            raise NotFound("API keys live in a tenant: send X-Tenant-ID or call the tenant's host.")
-        return True
-
-
-def _actor(request) -> dict:
-    """The service's actor arguments for the caller: a user, or the key making the call."""
-    if is_api_key(request.auth):
-        return {"actor_api_key": request.auth}
-    return {"actor": request.user}
-
-
-class ApiKeyViewSet(GenericViewSet):
+class ApiKeyViewSet(TenantScopedViewSet):
     """List, create, read and revoke the tenant's API keys. Revoking is `POST {id}/revoke`:
     a revoked key stays listed (status `revoked`) for the record."""
 
-    permission_classes = [IsAuthenticated, InTenant]
     required_roles = {
         "list": Role.ADMIN,
         "create": Role.ADMIN,
@@ -138,7 +119,7 @@ class ApiKeyViewSet(GenericViewSet):
             return ApiKey.objects.none()
         filters = self.FilterInput(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
-        return selectors.api_key_list(tenant=self.request.tenant, filters=filters.validated_data)
+        return selectors.api_key_list(tenant=self.tenant, filters=filters.validated_data)
 
     @extend_schema(
         summary="List API keys",
@@ -181,11 +162,10 @@ class ApiKeyViewSet(GenericViewSet):
     def create(self, request):
         data = self.CreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        actor = _actor(request)
         api_key, raw_key = services.api_key_create(
-            tenant=request.tenant,
-            created_by=actor.get("actor"),
-            actor_api_key=actor.get("actor_api_key"),
+            tenant=self.tenant,
+            created_by=self.acting_user,
+            actor_api_key=self.acting_api_key,
             actor_role=request.tenant_role,
             **data.validated_data,
         )
@@ -231,7 +211,9 @@ class ApiKeyViewSet(GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def revoke(self, request, pk: str):
-        api_key = services.api_key_revoke(api_key=self._get_key(pk), **_actor(request))
+        api_key = services.api_key_revoke(
+            api_key=self._get_key(pk), actor=self.acting_user, actor_api_key=self.acting_api_key
+        )
         return Response(self.Output(api_key).data)
 
     def finalize_response(self, request, response, *args, **kwargs):
@@ -244,7 +226,7 @@ class ApiKeyViewSet(GenericViewSet):
         return response
 
     def _get_key(self, pk: str) -> ApiKey:
-        api_key = selectors.api_key_get(tenant=self.request.tenant, key_id=pk)
+        api_key = selectors.api_key_get(tenant=self.tenant, key_id=pk)
         if api_key is None:
             raise NotFound("No such API key.")
         return api_key

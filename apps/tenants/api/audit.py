@@ -28,8 +28,8 @@ from apps.core.models import AuditEvent, AuditSeverity
 
 from .. import selectors
 from ..models import Role
+from .base import TenantScopedViewSet
 from .examples import problem_example
-from .permissions import TenantContextRequired
 
 ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 ACTION_PATTERN = re.compile(r"^[A-Za-z0-9_.\-]+(\.\*)?$")
@@ -203,14 +203,13 @@ class _AuditBase(GenericViewSet):
         return Response(AuditEventOutput(event).data)
 
 
-class AuditEventViewSet(_AuditBase):
+class AuditEventViewSet(_AuditBase, TenantScopedViewSet):
     """The audit log of the tenant the request is routed to, for its owner and admins."""
 
-    permission_classes = [IsAuthenticated, TenantContextRequired]
     required_roles = {"list": Role.ADMIN, "retrieve": Role.ADMIN}
 
     def tenant_ids(self, filters):
-        return [self.request._request.tenant.pk]
+        return [self.tenant.pk]
 
     @extend_schema(
         summary="List the tenant's audit events (owners and admins)",

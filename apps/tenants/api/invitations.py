@@ -8,13 +8,14 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from apps.core.api.views import APIView, GenericViewSet
+from apps.core.api.views import APIView
 
 from .. import selectors, services
 from ..models import Invitation, InvitationStatus, Role
+from .base import TenantScopedViewSet
 from .examples import problem_example
 from .members import UUID_PATTERN
-from .permissions import PeopleOnly, TenantContextRequired, actor_kwargs
+from .permissions import PeopleOnly, actor_kwargs
 from .views import EXAMPLE_TENANT, TenantOutput
 
 EXAMPLE_INVITATION = {
@@ -31,13 +32,12 @@ EXAMPLE_INVITATION = {
 }
 
 
-class InvitationViewSet(GenericViewSet):
+class InvitationViewSet(TenantScopedViewSet):
     """Owners invite admins; admins invite members and viewers; nobody invites owners. The
     link is mailed, valid INVITATION_TTL_DAYS (7) days and usable once. Pending invitations
     count against the tenant's `users` limit."""
 
     lookup_value_regex = UUID_PATTERN
-    permission_classes = [IsAuthenticated, TenantContextRequired]
     required_roles = {
         "list": Role.ADMIN,
         "retrieve": Role.ADMIN,
@@ -77,12 +77,10 @@ class InvitationViewSet(GenericViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Invitation.objects.none()
-        return selectors.invitations_for_tenant(tenant=self.request.tenant)
+        return selectors.invitations_for_tenant(tenant=self.tenant)
 
     def _invitation(self, pk: str) -> Invitation:
-        invitation = selectors.invitation_get_in_tenant(
-            tenant=self.request.tenant, invitation_id=pk
-        )
+        invitation = selectors.invitation_get_in_tenant(tenant=self.tenant, invitation_id=pk)
         if invitation is None:
             raise NotFound("No such invitation.")
         return invitation
@@ -97,7 +95,7 @@ class InvitationViewSet(GenericViewSet):
         filters = self.InvitationFilter(data=request.query_params)
         filters.is_valid(raise_exception=True)
         invitations = selectors.invitations_for_tenant(
-            tenant=request.tenant, filters=filters.validated_data
+            tenant=self.tenant, filters=filters.validated_data
         )
         page = self.paginate_queryset(invitations)
         return self.get_paginated_response(self.InvitationOutput(page, many=True).data)
@@ -134,7 +132,7 @@ class InvitationViewSet(GenericViewSet):
         data = self.InvitationCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         invitation = services.invitation_create(
-            tenant=request.tenant,
+            tenant=self.tenant,
             email=data.validated_data["email"],
             role=data.validated_data["role"],
             actor_role=request.tenant_role,

@@ -6,16 +6,15 @@ from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from apps.core.api.pagination import CursorPagination
-from apps.core.api.views import GenericViewSet
 
 from .. import selectors, services
 from ..models import Membership, Role
+from .base import TenantScopedViewSet
 from .examples import problem_example
-from .permissions import TenantContextRequired, actor_kwargs
+from .permissions import actor_kwargs
 
 UUID_PATTERN = "[0-9a-fA-F-]{32,36}"
 EXAMPLE_MEMBER = {
@@ -34,14 +33,13 @@ class JoinedFirstPagination(CursorPagination):
     ordering = ("created_at", "id")
 
 
-class MemberViewSet(GenericViewSet):
+class MemberViewSet(TenantScopedViewSet):
     """Anyone in the tenant lists its members. Admins change the roles of members and viewers
     and remove them; only the owner makes, unmakes or removes admins; nobody removes the owner
     (ownership moves by transfer). Anyone but the owner may leave."""
 
     lookup_value_regex = UUID_PATTERN
     pagination_class = JoinedFirstPagination
-    permission_classes = [IsAuthenticated, TenantContextRequired]
     required_roles = {
         "list": Role.VIEWER,
         "retrieve": Role.VIEWER,
@@ -73,12 +71,10 @@ class MemberViewSet(GenericViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Membership.objects.none()
-        return selectors.members_for_tenant(tenant=self.request.tenant)
+        return selectors.members_for_tenant(tenant=self.tenant)
 
     def _membership(self, pk: str) -> Membership:
-        membership = selectors.membership_get_in_tenant(
-            tenant=self.request.tenant, membership_id=pk
-        )
+        membership = selectors.membership_get_in_tenant(tenant=self.tenant, membership_id=pk)
         if membership is None:
             raise NotFound("No such member.")
         return membership
@@ -92,9 +88,7 @@ class MemberViewSet(GenericViewSet):
     def list(self, request):
         filters = self.MemberFilter(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        members = selectors.members_for_tenant(
-            tenant=request.tenant, filters=filters.validated_data
-        )
+        members = selectors.members_for_tenant(tenant=self.tenant, filters=filters.validated_data)
         page = self.paginate_queryset(members)
         return self.get_paginated_response(self.MemberOutput(page, many=True).data)
 

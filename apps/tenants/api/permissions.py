@@ -1,24 +1,9 @@
-"""View permissions of the tenants API, added after the settings' TenantMember/TenantRole."""
+"""View permissions of the tenants API, added after the settings' TenantMember/TenantRole.
+(Tenant-scoped views: `TenantScopedViewSet` in base.py, with `TenantRequired`.)"""
 
 from rest_framework.permissions import BasePermission
 
-from apps.core.problems import InvalidInput
-
 from ..permissions import is_api_key
-
-
-class TenantContextRequired(BasePermission):
-    """The view works inside one tenant, named by the host or `X-Tenant-ID`."""
-
-    def has_permission(self, request, view) -> bool:
-        if getattr(request._request, "tenant", None) is None:
-            raise InvalidInput(
-                "This endpoint works inside a tenant: send X-Tenant-ID (slug or id) or call "
-                "the tenant's host.",
-                field="X-Tenant-ID",
-                code="required",
-            )
-        return True
 
 
 class PeopleOnly(BasePermission):

@@ -1,11 +1,11 @@
-"""Admin pages of models that live in tenant schemas (apps, deployments, monitors, ...), for every
-app that has such models.
+"""The operator console's pages of tenant-schema models (apps, deployments, monitors, …).
 
-The operator console runs on the root host, in the public schema: `TenantScopedAdminMixin` runs
-each view inside the schema of the tenant the operator picked (`?tenant=<slug>`, remembered in the
-session), and lists the tenants to pick from until one is picked. The tenant console's requests
-already run in the tenant's schema, so its model admins use the same `…AdminBase` classes without
-the mixin (and with `apps.tenants.console.ConsoleAccess`)."""
+The operator console runs on the root host, in the public schema, while these rows live in the
+tenants' schemas: `TenantScopedAdminMixin` runs every view of such a model inside the schema of
+the tenant the operator picks (`?tenant=<slug>`, remembered in the session for every such page),
+and audits the operator's entry. The model admins it is mixed into know nothing of that, so the
+tenant console (console_mixins.py), whose request already runs in the tenant's schema, reuses
+them as they are."""
 
 from __future__ import annotations
 
@@ -16,31 +16,8 @@ from django_tenants.utils import tenant_context
 from .models import Tenant, TenantStatus
 from .permissions import operator_entry_audit
 
-# The session key keeps its first name (deploy's pages had the picker first): an operator's
-# pick survives an upgrade.
+# The session key keeps the name it had in apps/deploy/admin.py, so operators keep their pick.
 SESSION_KEY = "deploy_admin_tenant"
-
-
-class ReadOnlyMixin:
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    # The admin's own change log keys content types of the public schema; these rows live in a
-    # tenant's. Services write the audit log instead.
-    def log_addition(self, *args, **kwargs):
-        return None
-
-    def log_change(self, *args, **kwargs):
-        return None
-
-    def log_deletion(self, *args, **kwargs):
-        return None
 
 
 class TenantScopedAdminMixin:
