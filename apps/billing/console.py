@@ -2,7 +2,7 @@
 
 The current plan and its state, what the tenant uses of each limit, the plans on offer with
 buttons to Stripe Checkout, the customer portal, and the invoices with their PDFs. Who sees and
-does what follows the billing API exactly (apps/billing/api/views.py): every member sees the plan,
+does what follows the billing API exactly (apps/billing/api/): every member sees the plan,
 usage and plans; owners and admins see invoices and download their PDFs; buying and the portal
 are for the owner, and admins when the owner allows it (`admins_can_buy`), as the services
 enforce. A tenant suspended for an unpaid bill can still pay here (its pages are otherwise

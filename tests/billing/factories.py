@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from apps.billing import services
 from apps.billing.models import BillingAccount, CreditBundle, Plan
+from apps.billing.services.checkout import _customer_ensure
 
 
 def plan_make(**fields) -> Plan:
@@ -65,7 +66,7 @@ def subscription_start(sdk, account: BillingAccount, plan: Plan, interval: str =
     (through our service), a card, and a subscription on the plan's synced price."""
     from apps.billing import selectors
 
-    customer_id = services._customer_ensure(account)
+    customer_id = _customer_ensure(account)
     card_attach(sdk, customer_id)
     price = selectors.stripe_price_current(plan=plan, interval=interval)
     subscription = sdk.v1.subscriptions.create(

@@ -7,6 +7,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from apps.billing import services
+from apps.billing.services._common import _lock
 
 from .factories import STRIPE_CUSTOMER, account_with_customer
 
@@ -18,7 +19,7 @@ def test_locking_an_account_locks_neither_its_plan_nor_its_tenant(world):
     params = connection.settings_dict
     with transaction.atomic():
         with CaptureQueriesContext(connection) as queries:
-            services._lock(account)
+            _lock(account)
         # The tenant row is written (its limits) by billing_account_ensure in this transaction,
         # so another connection cannot tell; the statement shows what is locked.
         assert queries.captured_queries[-1]["sql"].endswith(

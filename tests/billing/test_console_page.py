@@ -14,6 +14,7 @@ from django_tenants.utils import schema_context
 
 from apps.billing import selectors, services
 from apps.billing.models import CheckoutSession, Invoice, InvoiceStatus, SubscriptionStatus
+from apps.billing.services.checkout import _return_url
 from apps.deploy.models import App, AppDomain, Formation
 from apps.tenants.models import Membership, Role, TenantStatus
 
@@ -302,8 +303,8 @@ def test_the_return_url_follows_the_scheme_the_site_is_served_on(settings, world
     tenant = world["tenant_a"]
     settings.BILLING_RETURN_URL = ""
     settings.ROOT_URL = "http://localhost:8000"
-    assert services._return_url(tenant) == "http://alpha.localhost:8000/console/billing/"
+    assert _return_url(tenant) == "http://alpha.localhost:8000/console/billing/"
     settings.ROOT_URL = "https://localhost"
-    assert services._return_url(tenant) == "https://alpha.localhost/console/billing/"
+    assert _return_url(tenant) == "https://alpha.localhost/console/billing/"
     settings.BILLING_RETURN_URL = "https://pay.example.com/back/{host}"
-    assert services._return_url(tenant) == "https://pay.example.com/back/alpha.localhost"
+    assert _return_url(tenant) == "https://pay.example.com/back/alpha.localhost"

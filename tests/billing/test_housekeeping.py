@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from apps.billing import events, selectors, services
 from apps.billing.models import BillingAccount, EventStatus, StripeEvent
+from apps.billing.services.checkout import _cancel_at_period_end
 from apps.tenants.models import Tenant
 
 from .factories import plan_make
@@ -29,7 +30,7 @@ def test_a_waived_subscription_canceled_at_period_end_ends_then(world):
     services.operator_plan_assign(account=account, plan=plan, actor=None)
     end = timezone.now() + dt.timedelta(days=3)
     services.operator_period_end_set(account=account, period_end=end, actor=None)
-    services._cancel_at_period_end(account, cancel=True, actor=None)
+    _cancel_at_period_end(account, cancel=True, actor=None)
     assert services.subscriptions_end_local(now=end - dt.timedelta(minutes=1)) == 0
     assert services.subscriptions_end_local(now=end + dt.timedelta(minutes=1)) == 1
     account.refresh_from_db()

@@ -34,7 +34,7 @@ def test_old_and_unset_values_and_git_credentials_are_redacted(world, client_for
             assert deployment is None
         assert services.config_of(app) == {}
     # Only v3 and v2 are "recent": v1's value is still redacted because v1 is live.
-    monkeypatch.setattr(services, "LOG_SECRET_RELEASES", 2)
+    monkeypatch.setattr(services.config, "LOG_SECRET_RELEASES", 2)
     printed = [
         f"web-0: booting with SECRET_KEY={LIVE_VALUE}",
         f"web-0: token {base64.b64encode(LIVE_VALUE.encode()).decode()}",

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from apps.core import platform_config
 from apps.core.platform_config import config_set
+from apps.core.problems import InvalidInput
 from apps.monitoring import services
 from apps.monitoring.models import CheckResult
 from tests.monitoring.factories import create, in_tenant
@@ -51,7 +52,7 @@ def test_a_raised_minimum_interval_refuses_faster_monitors(
 
 
 def test_a_lowered_minimum_allows_faster_monitors(world, django_capture_on_commit_callbacks):
-    with pytest.raises(services.InvalidInput):
+    with pytest.raises(InvalidInput):
         create(world["tenant_a"], name="Fast", kind="tcp", host="example.com", port=443,
                interval_s=10)  # fmt: skip
     with django_capture_on_commit_callbacks(execute=True):

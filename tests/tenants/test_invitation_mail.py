@@ -72,7 +72,7 @@ def test_a_failed_send_leaves_the_invitation_unmailed_for_the_retry(team, invite
     def refuse(*args, **kwargs):
         raise ConnectionRefusedError("smtp down")
 
-    monkeypatch.setattr(services, "send_mail", refuse)
+    monkeypatch.setattr(services.invitations, "send_mail", refuse)
     with pytest.raises(OSError):
         tasks.invitation_mail_send(str(invitation.pk))
     invitation.refresh_from_db()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from apps.core.models import AuditEvent, InboxMessage
+from apps.core.problems import Conflict
 from apps.tenants import services
 from apps.tenants.models import Membership, Role
 
@@ -100,5 +101,5 @@ def test_the_service_keeps_the_rules_whoever_calls_it(team):
         )
     with pytest.raises(services.RoleForbids):
         services.membership_remove(membership=team.memberships["admin"], actor_role=Role.ADMIN)
-    with pytest.raises(services.Conflict):
+    with pytest.raises(Conflict):
         services.membership_remove(membership=team.memberships["owner"], actor_role=Role.OWNER)

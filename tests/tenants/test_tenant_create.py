@@ -64,7 +64,7 @@ def test_failure_half_way_leaves_no_tenant_and_no_schema(world, monkeypatch):
     def fail(**kwargs):
         raise RuntimeError("audit store down")
 
-    monkeypatch.setattr(services, "audit_record", fail)
+    monkeypatch.setattr(services.lifecycle, "audit_record", fail)
     with pytest.raises(RuntimeError):
         services.tenant_create(name="Doomed", slug="doomed", owner=world["outsider"])
     assert not Tenant.objects.filter(slug="doomed").exists()

@@ -2,15 +2,10 @@
 
 from django.urls import re_path
 
-from .views import (
-    BillingAccountViewSet,
-    BillingConfigViewSet,
-    BundleViewSet,
-    CreditViewSet,
-    InvoiceViewSet,
-    PlanViewSet,
-    TransactionViewSet,
-)
+from .account import BillingAccountViewSet, BillingConfigViewSet
+from .catalogue import BundleViewSet, PlanViewSet
+from .credits import CreditViewSet
+from .money import InvoiceViewSet, TransactionViewSet
 
 UUID = "[0-9a-fA-F-]{32,36}"
 
