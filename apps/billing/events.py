@@ -32,7 +32,7 @@ from .models import (
     InvoiceStatus,
     StripeEvent,
 )
-from .services._common import _lock
+from .services import account_lock
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def _account(obj: dict) -> BillingAccount | None:
     account = BillingAccount.objects.filter(pk=account_id).first()
     if account is None or account.stripe_customer_id not in (None, customer):
         return None  # unknown, or another customer's object claiming our account
-    locked = _lock(account)
+    locked = account_lock(account)
     if customer and not locked.stripe_customer_id:
         locked.stripe_customer_id = customer
         locked.save(update_fields=["stripe_customer_id", "updated_at"])

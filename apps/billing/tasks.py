@@ -10,7 +10,6 @@ from django.core.mail import send_mail
 
 from . import events, services
 from .models import BillingAccount, StripeEvent
-from .services._common import _billing_people
 from .stripe_client import StripeError
 
 logger = logging.getLogger(__name__)
@@ -82,7 +81,7 @@ def billing_notice_email(self, account_id: str, title: str, body: str) -> int:
     account = BillingAccount.objects.select_related("tenant").filter(pk=account_id).first()
     if account is None:
         return 0
-    recipients = [user.email for user in _billing_people(account) if user.email]
+    recipients = [user.email for user in services.billing_people(account) if user.email]
     if not recipients:
         return 0
     try:

@@ -11,10 +11,6 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from apps.tenants.api.base import TenantScopedViewSet
 from apps.tenants.permissions import TenantRequired
 
-BILLING_SPLIT_PENDING = pytest.mark.xfail(
-    reason="billing/api/views.py split pending: its BillingViewSet keeps its own InTenant (400)",
-    strict=True,
-)
 pytestmark = pytest.mark.django_db
 
 MISSING = "00000000-0000-0000-0000-000000000000"
@@ -24,9 +20,9 @@ READS = [
     pytest.param("/api/v1/apps", id="deploy: apps"),
     pytest.param(f"/api/v1/apps/{MISSING}/releases", id="deploy: releases"),
     pytest.param(f"/api/v1/apps/{MISSING}/env-vars", id="deploy: env vars"),
-    pytest.param("/api/v1/billing", marks=BILLING_SPLIT_PENDING, id="billing: subscription"),
-    pytest.param("/api/v1/billing/invoices", marks=BILLING_SPLIT_PENDING, id="billing: invoices"),
-    pytest.param("/api/v1/billing/credits", marks=BILLING_SPLIT_PENDING, id="billing: credits"),
+    pytest.param("/api/v1/billing", id="billing: subscription"),
+    pytest.param("/api/v1/billing/invoices", id="billing: invoices"),
+    pytest.param("/api/v1/billing/credits", id="billing: credits"),
     pytest.param("/api/v1/monitors", id="monitoring: monitors"),
     pytest.param("/api/v1/incidents", id="monitoring: incidents"),
     pytest.param("/api/v1/alert-channels", id="monitoring: alert channels"),
@@ -39,9 +35,7 @@ READS = [
 WRITES = [
     pytest.param("/api/v1/api-keys", id="accounts: api keys"),
     pytest.param("/api/v1/apps", id="deploy: apps"),
-    pytest.param(
-        "/api/v1/billing/credits/usage", marks=BILLING_SPLIT_PENDING, id="billing: credit usage"
-    ),
+    pytest.param("/api/v1/billing/credits/usage", id="billing: credit usage"),
     pytest.param("/api/v1/monitors", id="monitoring: monitors"),
     pytest.param("/api/v1/invitations", id="tenants: invitations"),
 ]

@@ -1,14 +1,13 @@
-"""What every /api/v1/billing… view shares: the tenant the request must be routed to (host or
-X-Tenant-ID), the base viewset that finds the tenant's billing account, and the problem-details
+"""What every /api/v1/billing… view shares: the base viewset (tenant-scoped: host or
+X-Tenant-ID) that finds the tenant's billing account, and the problem-details
 example builder for the schema."""
 
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiExample
-from rest_framework.permissions import BasePermission, IsAuthenticated
 
-from apps.core.api.views import GenericViewSet
-from apps.core.problems import TITLES, InvalidInput
+from apps.core.problems import TITLES
+from apps.tenants.api.base import TenantScopedViewSet
 
 from .. import services
 from ..models import BillingAccount
@@ -35,22 +34,8 @@ def problem_example(status_code: int, slug: str, detail: str, **extra) -> OpenAp
     )
 
 
-class InTenant(BasePermission):
-    """Billing belongs to a tenant: the request must be routed to one."""
-
-    def has_permission(self, request, view) -> bool:
-        if getattr(request._request, "tenant", None) is None:
-            raise InvalidInput(
-                "Billing works inside a tenant: send X-Tenant-ID (slug or id) or call the "
-                "tenant's host.",
-                field="X-Tenant-ID",
-                code="required",
-            )
-        return True
-
-
-class BillingViewSet(GenericViewSet):
-    permission_classes = [IsAuthenticated, InTenant]
+class BillingViewSet(TenantScopedViewSet):
+    """Billing belongs to a tenant: without one routed, 404 (TenantRequired)."""
 
     def account(self) -> BillingAccount:
-        return services.billing_account_ensure(tenant=self.request.tenant)
+        return services.billing_account_ensure(tenant=self.tenant)

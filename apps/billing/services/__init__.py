@@ -13,6 +13,8 @@ subscriptions (state from Stripe), checkout (checkout, portal, cancel), operator
 credits, invoices (invoices and transactions), dunning; `_common` and `_ledger` are private."""
 
 from ._common import BillingForbidden, InsufficientCredits
+from ._common import _billing_people as billing_people
+from ._common import _lock as account_lock
 from .accounts import (
     billing_account_ensure,
     billing_accounts_backfill,
@@ -58,8 +60,10 @@ __all__ = [
     "STATUS_FROM_STRIPE",
     "BillingForbidden",
     "InsufficientCredits",
+    "account_lock",
     "billing_account_ensure",
     "billing_accounts_backfill",
+    "billing_people",
     "billing_settings_update",
     "bundle_purchase_complete",
     "bundle_save",
