@@ -123,5 +123,5 @@ def check_once(tenant, monitor):
     return reload(tenant, monitor)
 
 
-# Outgoing webhooks: the local receiver fixtures (tests/monitoring/webhook_support.py).
-from tests.monitoring.webhook_support import _receiver_server, receiver  # noqa: E402, F401
+# Outgoing webhooks: the local receiver fixtures (tests/webhooks/webhook_support.py).
+from tests.webhooks.webhook_support import _receiver_server, receiver  # noqa: E402, F401

@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 
 from apps.core.problems import InvalidInput
-from apps.monitoring import webhook_services
 from apps.monitoring.services import SYSTEM
+from apps.webhooks import services as webhook_services
 from tests.monitoring.conftest import create, in_tenant
-from tests.monitoring.webhook_support import endpoint_create
+from tests.webhooks.webhook_support import endpoint_create
 
 TARGET = "http://127.0.0.1:9/"
 BAD_URLS = ["http://[::1/", "https://[example.com]/x", "http://example.com:99999/"]

@@ -24,11 +24,10 @@ from apps.monitoring.models import (
     MonitorStatus,
     Silence,
     UptimeRollup,
-    WebhookAttempt,
-    WebhookMessage,
 )
+from apps.webhooks.models import WebhookAttempt, WebhookMessage
 from tests.monitoring.conftest import in_tenant
-from tests.monitoring.webhook_support import endpoint_create
+from tests.webhooks.webhook_support import endpoint_create
 
 _serial = itertools.count()
 

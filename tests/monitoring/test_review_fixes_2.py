@@ -164,9 +164,9 @@ def test_a_broker_that_refuses_the_alert_task_does_not_fail_the_committed_result
 
 
 def test_a_410_followed_by_a_success_in_the_same_batch_keeps_the_endpoint(world, receiver):
-    from apps.monitoring import webhook_services
-    from apps.monitoring.models import WebhookEndpoint
-    from tests.monitoring.webhook_support import endpoint_create
+    from apps.webhooks import results as webhook_results
+    from apps.webhooks.models import WebhookEndpoint
+    from tests.webhooks.webhook_support import endpoint_create
 
     tenant = world["tenant_a"]
     endpoint, _ = endpoint_create(tenant, receiver.url("/moved"))
@@ -174,8 +174,8 @@ def test_a_410_followed_by_a_success_in_the_same_batch_keeps_the_endpoint(world,
     t2 = t1 + dt.timedelta(seconds=1)
     with in_tenant(tenant):
         outcomes = {endpoint.pk: [(t1, False, 410), (t2, True, 200)]}
-        assert webhook_services._health_apply(tenant, outcomes, t2) == 0
-        webhook_services._health_apply(tenant, {endpoint.pk: [(t1, True, 200)]}, t2)  # older
+        assert webhook_results._health_apply(tenant, outcomes, t2) == 0
+        webhook_results._health_apply(tenant, {endpoint.pk: [(t1, True, 200)]}, t2)  # older
         endpoint = WebhookEndpoint.objects.get(pk=endpoint.pk)
     assert endpoint.enabled and endpoint.last_success_at == t2
 

@@ -16,18 +16,17 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
-from apps.core.api.views import ViewSet
+from apps.core.api.views import GenericViewSet, ViewSet
 from apps.core.events import EVENT_TYPES
 from apps.tenants.models import Role
+from apps.tenants.permissions import is_api_key
 
-from .. import webhook_selectors as selectors
-from .. import webhook_services as services
+from .. import selectors, services
 from ..models import WebhookEndpoint, WebhookMessageStatus
-from . import webhook_serializers as s
-from .views import InTenant, _Base, _choice
+from . import serializers as s
 
 ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 MSG_ID = OpenApiParameter("msg_id", str, OpenApiParameter.PATH, description="msg_…")
@@ -68,6 +67,39 @@ MESSAGE_EXAMPLE = {
                                    "status_code": 503, "error": "HTTP 503",
                                    "response_excerpt": "upstream down"}],
 }  # fmt: skip
+
+
+class InTenant(BasePermission):
+    """Webhook endpoints live in a tenant: on the root host without X-Tenant-ID there are none
+    (the same answer as the monitoring API's)."""
+
+    def has_permission(self, request, view) -> bool:
+        if getattr(request._request, "tenant", None) is None:
+            raise NotFound("Monitors live in a tenant: send X-Tenant-ID or use the tenant host.")
+        return True
+
+
+def _choice(params, name: str, choices) -> str | None:
+    """An enum-like filter: absent or empty is None; anything but one of `choices` is a 400
+    naming them."""
+    value = params.get(name)
+    if value and value not in choices:
+        raise ValidationError({name: f"One of: {', '.join(choices)}."})
+    return value or None
+
+
+class _Base(GenericViewSet):
+    permission_classes = [IsAuthenticated, InTenant]
+    lookup_value_regex = "[^/]+"  # a malformed id is 404, like an unknown one
+
+    @property
+    def tenant(self):
+        return self.request._request.tenant
+
+    def actor(self) -> services.Actor:
+        if is_api_key(self.request.auth):
+            return services.Actor(api_key=self.request.auth)
+        return services.Actor(user=self.request.user)
 
 
 @extend_schema_view(
