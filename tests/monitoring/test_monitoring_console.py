@@ -11,7 +11,12 @@ from django.utils import timezone
 from apps.core.models import AuditEvent
 from apps.monitoring import services
 from apps.monitoring.checks import Outcome
-from apps.monitoring.models import AlertLog, Monitor, MonitorStatus, Silence
+from apps.monitoring.models import (
+    AlertLog,
+    Monitor,
+    MonitorStatus,
+    Silence,
+)
 from apps.tenants.models import Membership, Role, Tenant, TenantStatus
 from apps.webhooks import services as webhook_services
 from apps.webhooks import signing as webhook_signing
@@ -307,3 +312,15 @@ def test_a_suspended_tenant_reads_but_refuses_every_write(client, people, suspen
         assert not AlertLog.objects.filter(event="alert.test").exists()
         assert not WebhookMessage.objects.exists()
     assert http_target.state.get("posts", []) == []
+
+
+def test_operators_entering_a_tenants_monitoring_pages_are_audited(client, world):
+    client.force_login(world["operator"])
+    world["operator"].is_superuser = True
+    world["operator"].save()
+    client.get("/admin/monitoring/monitor/?tenant=alpha")
+    assert client.get("/admin/monitoring/monitor/").status_code == 200
+    assert AuditEvent.objects.filter(
+        action="tenant.operator_entered", tenant_id=world["tenant_a"].pk,
+        actor_user_id=world["operator"].pk,
+    ).exists()  # fmt: skip

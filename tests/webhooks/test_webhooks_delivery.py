@@ -391,3 +391,16 @@ def test_disabling_fails_waiting_messages_at_once_not_when_their_retry_comes(rec
     make_due()
     deliver()
     assert len(receiver.got("/later")) == 1  # nothing sent after enabling: replay is the way
+
+
+def test_a_410_followed_by_a_success_in_the_same_batch_keeps_the_endpoint(world, receiver):
+    tenant = world["tenant_a"]
+    endpoint, _ = endpoint_create(tenant, receiver.url("/moved"))
+    t1 = timezone.now()
+    t2 = t1 + dt.timedelta(seconds=1)
+    with in_tenant(tenant):
+        outcomes = {endpoint.pk: [(t1, False, 410), (t2, True, 200)]}
+        assert webhook_results._health_apply(tenant, outcomes, t2) == 0
+        webhook_results._health_apply(tenant, {endpoint.pk: [(t1, True, 200)]}, t2)  # older
+        endpoint = WebhookEndpoint.objects.get(pk=endpoint.pk)
+    assert endpoint.enabled and endpoint.last_success_at == t2
