@@ -7,8 +7,8 @@ process, 127.0.0.1, which verifies every signature with `standardwebhooks` and a
 
 1. Throughput: N events are emitted (event_emit, committed in batches of 500) before anything
    runs; then the real outbox dispatcher (apps.core.outbox.outbox_dispatch, consumer
-   apps.monitoring.webhook_services.outbox_consume) and the real deliverer
-   (apps.monitoring.webhook_delivery.run_due) run until the receiver has all N.
+   apps.monitoring.webhook_consumer.outbox_consume) and the real deliverer
+   (apps.webhooks.delivery.run_due) run until the receiver has all N.
    per_s = N / (last delivery received - start).
 2. Latency: M more events emitted at R per second while everything runs; p95_ms is the 95th
    percentile of emit-to-received time (event_emit's commit to the receiver's clock).
@@ -81,8 +81,8 @@ def prepare(url: str):
 
     from apps.core.outbox import outbox_dispatch
     from apps.monitoring.services import SYSTEM
-    from apps.monitoring.webhook_services import webhook_endpoint_create
     from apps.tenants.services import tenant_create
+    from apps.webhooks.services import webhook_endpoint_create
 
     call_command("release", verbosity=0, stdout=io.StringIO())
     user = get_user_model().objects.create_user(username="b@example.com", email="b@example.com")
@@ -152,7 +152,7 @@ class InProcess:
     def _deliver(self) -> None:
         from django.db import connection
 
-        from apps.monitoring.webhook_delivery import run_due
+        from apps.webhooks.delivery import run_due
 
         try:
             while not self.stop.is_set():  # as the Celery task: a budget, then again
@@ -178,7 +178,7 @@ def wait_for(stats_url: str, count: int, timeout: float) -> dict:
 def attempt_durations(tenant) -> list[int]:
     from django_tenants.utils import schema_context
 
-    from apps.monitoring.models import WebhookAttempt
+    from apps.webhooks.models import WebhookAttempt
 
     with schema_context(tenant.schema_name):
         return list(WebhookAttempt.objects.values_list("duration_ms", flat=True))

@@ -6,6 +6,7 @@ from django.urls import include, path
 from apps.accounts.auth_urls import page_urlpatterns
 from apps.core.views import healthz, metrics, readyz
 from apps.tenants.views import root_landing
+from apps.webhooks.moved_urls import moved_urlpatterns
 
 handler404 = "apps.core.views.handler404"
 handler500 = "apps.core.views.handler500"
@@ -15,6 +16,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics, name="metrics"),
+    *moved_urlpatterns("admin"),  # webhook pages were under admin/monitoring/
     path("admin/", admin.site.urls),
     path("accounts/", include(page_urlpatterns)),
     path("invitations/", include("apps.tenants.urls")),

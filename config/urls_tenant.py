@@ -10,11 +10,20 @@ from apps.deploy import console as deploy_console
 from apps.monitoring import console as monitoring_console
 from apps.tenants.console import console_site
 from apps.tenants.views import tenant_landing
+from apps.webhooks import console as webhooks_console
+from apps.webhooks.moved_urls import moved_urlpatterns
 
 # Importing these registers their models in the tenant console (API keys; apps, deployments;
-# monitors, incidents, alert channels, maintenance windows, silences, alert logs, status pages)
+# monitors, incidents, alert channels, maintenance windows, silences, alert logs, status pages;
+# outgoing webhook endpoints and messages)
 # and its pages (billing: plan, usage, checkout, portal, invoices).
-CONSOLE_SECTIONS = (accounts_console, billing_console, deploy_console, monitoring_console)
+CONSOLE_SECTIONS = (
+    accounts_console,
+    billing_console,
+    deploy_console,
+    monitoring_console,
+    webhooks_console,
+)
 
 handler404 = "apps.core.views.handler404"
 handler500 = "apps.core.views.handler500"
@@ -23,6 +32,7 @@ urlpatterns = [
     path("", tenant_landing, name="tenant-landing"),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    *moved_urlpatterns("console"),  # webhook pages were under console/monitoring/
     path("console/", console_site.urls),
     # Signing in happens on the tenant's own host too: sessions are per host.
     path("accounts/", include(page_urlpatterns)),

@@ -18,7 +18,7 @@ from unfold.admin import ModelAdmin, TabularInline
 
 from apps.core.problems import ApplicationError
 
-from . import events, selectors, services
+from . import selectors, services, stripe_events
 from .models import (
     BillingAccount,
     CreditBundle,
@@ -444,6 +444,6 @@ class StripeEventAdmin(ModelAdmin):
     def replay(self, request, queryset):
         count = 0
         for event in queryset:
-            events.stripe_event_replay(event=event, actor=request.user)
+            stripe_events.stripe_event_replay(event=event, actor=request.user)
             count += 1
         self.message_user(request, f"{count} event(s) queued for processing.", messages.SUCCESS)

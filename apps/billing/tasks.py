@@ -8,7 +8,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 
-from . import events, services
+from . import services, stripe_events
 from .models import BillingAccount, StripeEvent
 from .stripe_client import StripeError
 
@@ -30,7 +30,7 @@ def retry_delay_s(attempts: int) -> float:
 )
 def process_stripe_event(self, event_pk: int, customer_id: str | None = None) -> str:
     try:
-        return events.stripe_event_process(event_pk=event_pk, customer_id=customer_id)
+        return stripe_events.stripe_event_process(event_pk=event_pk, customer_id=customer_id)
     except Exception as exc:
         attempts = (
             StripeEvent.objects.filter(pk=event_pk).values_list("attempts", flat=True).first() or 0
@@ -60,7 +60,7 @@ def housekeeping() -> dict[str, int]:
     return {
         "accounts_made": services.billing_accounts_backfill(),
         "local_subscriptions_ended": services.subscriptions_end_local(),
-        "events_requeued": events.stripe_events_requeue_stuck(),
+        "events_requeued": stripe_events.stripe_events_requeue_stuck(),
     }
 
 

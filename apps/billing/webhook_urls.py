@@ -2,6 +2,6 @@
 
 from django.urls import path
 
-from .webhooks import stripe_webhook
+from .stripe_webhook import stripe_webhook
 
 urlpatterns = [path("stripe/", stripe_webhook, name="stripe-webhook")]

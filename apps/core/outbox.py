@@ -10,7 +10,9 @@ stop the outbox). A failure of the database itself rolls the whole batch back fo
 
 Consumers are dotted paths to `def consume(events: list[OutboxEvent]) -> None` (core imports
 no app: the apps that react to events, such as webhook delivery and automatic monitors, are
-named in settings). They must be quick (write rows, enqueue work on commit), never do I/O."""
+named in settings). They must be quick (write rows, enqueue work on commit), never do I/O.
+A consumer's name (the key of its entry in `OutboxEvent.errors`) is its path, or the first of a
+`(name, path)` pair: a consumer that moves keeps its stored name that way."""
 
 from __future__ import annotations
 
@@ -63,7 +65,13 @@ def _kick() -> None:
 
 @functools.cache
 def consumers() -> tuple[tuple[str, Consumer], ...]:
-    return tuple((path, import_string(path)) for path in settings.OUTBOX_CONSUMERS)
+    """(name, consume) of each entry of settings.OUTBOX_CONSUMERS: a dotted path (named by it)
+    or a (name, dotted path) pair."""
+    out = []
+    for entry in settings.OUTBOX_CONSUMERS:
+        name, path = (entry, entry) if isinstance(entry, str) else entry
+        out.append((name, import_string(path)))
+    return tuple(out)
 
 
 class DispatcherBusy(Exception):
@@ -100,8 +108,8 @@ def _dispatch_batch(size: int, *, wait: bool) -> int:
         if not events:
             return 0
         failed: dict[int, dict[str, str]] = {}
-        for path, consume in consumers():
-            _consume(path, consume, events, failed)
+        for name, consume in consumers():
+            _consume(name, consume, events, failed)
         now = timezone.now()
         OutboxEvent.objects.filter(pk__in=[e.pk for e in events]).update(dispatched_at=now)
         for pk, errors in failed.items():

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .webhooks import git_webhook
+from .git_push import git_webhook
 
 urlpatterns: list = [
     path("git/<uuid:app_id>/", git_webhook, name="git-webhook"),

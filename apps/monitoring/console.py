@@ -30,7 +30,7 @@ from apps.tenants.console_mixins import ConsoleAccess
 from apps.tenants.models import Role
 from apps.tenants.roles import role_at_least
 
-from . import services, webhook_services
+from . import services
 from .admin import (
     AlertChannelAdminBase,
     AlertLogAdminBase,
@@ -38,8 +38,6 @@ from .admin import (
     MaintenanceWindowAdminBase,
     MonitorAdminBase,
     SilenceAdminBase,
-    WebhookEndpointAdminBase,
-    WebhookMessageAdminBase,
     _actor,
 )
 from .models import (
@@ -51,8 +49,6 @@ from .models import (
     Silence,
     StatusPage,
     StatusPageMonitor,
-    WebhookEndpoint,
-    WebhookMessage,
 )
 
 
@@ -228,103 +224,3 @@ class StatusPageConsoleAdmin(ConsoleModelAdmin):
                 page=obj, tenant=request.tenant, actor=self._actor(request)
             ),
         )
-
-
-class WebhookEndpointForm(forms.ModelForm):
-    event_types = forms.CharField(
-        required=False,
-        label="Events",
-        help_text="Event types or patterns (monitor.down, incident.*), comma separated; "
-        "empty for every event.",
-    )
-
-    class Meta:
-        model = WebhookEndpoint
-        fields = ("url", "description", "enabled")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            self.initial["event_types"] = ", ".join(self.instance.event_types)
-
-    def clean_event_types(self) -> list[str]:
-        raw = self.cleaned_data.get("event_types") or ""
-        return [part.strip() for part in raw.replace("\n", ",").split(",") if part.strip()]
-
-
-@admin.register(WebhookEndpoint, site=console_site)
-class WebhookEndpointConsoleAdmin(ConsoleModelAdmin, WebhookEndpointAdminBase):
-    """Endpoints are settings: owners and admins add, change, rotate and delete them and run
-    the actions; everyone else reads. The signing secret is shown once, on the page after it
-    is made (on creation and on rotation)."""
-
-    manage_role = Role.ADMIN
-    form = WebhookEndpointForm
-    actions = ("send_test", "enable", "rotate_secret")
-
-    def get_queryset(self, request):
-        return WebhookEndpoint.objects.all()  # the tenant's schema is the scope
-
-    def get_fields(self, request, obj=None):
-        fields = ["url", "description", "event_types", "enabled"]
-        if obj is None:
-            return fields
-        return [*fields, "disabled_reason", "disabled_at", "secret_hint", "last_success_at",
-                "failing_since", "created_at", "updated_at"]  # fmt: skip
-
-    def get_readonly_fields(self, request, obj=None):
-        if obj is None:
-            return ()
-        return ("disabled_reason", "disabled_at", "secret_hint", "last_success_at",
-                "failing_since", "created_at", "updated_at")  # fmt: skip
-
-    def get_actions(self, request):
-        if not role_at_least(console_role(request), Role.ADMIN):
-            return {}
-        return super().get_actions(request)
-
-    def save_model(self, request, obj, form, change):
-        data = {name: form.cleaned_data[name] for name in ("url", "description", "enabled")}
-        data["event_types"] = form.cleaned_data["event_types"]
-        who = {"tenant": request.tenant, "actor": _actor(request)}
-        if change:
-            endpoint = WebhookEndpoint.objects.get(pk=obj.pk)
-            update = webhook_services.webhook_endpoint_update
-            self.run_service(request, data["url"], lambda: update(endpoint=endpoint, **who, **data))
-            return
-        made: list[tuple[WebhookEndpoint, str]] = []
-        create = webhook_services.webhook_endpoint_create
-        if self.run_service(request, data["url"], lambda: made.append(create(**who, **data))):
-            endpoint, secret = made[0]
-            obj.__dict__.update(endpoint.__dict__)
-            request._console_secret = secret
-
-    def delete_model(self, request, obj):
-        delete = webhook_services.webhook_endpoint_delete
-        who = {"tenant": request.tenant, "actor": _actor(request)}
-        self.run_service(request, obj.url, lambda: delete(endpoint=obj, **who))
-
-    @admin.action(description="Rotate the signing secret (one endpoint)")
-    def rotate_secret(self, request, queryset):
-        if queryset.count() != 1:
-            self.message_user(request, "Rotate one endpoint at a time: its new secret is shown "
-                              "once.", messages.WARNING)  # fmt: skip
-            return None
-        made: list[tuple[WebhookEndpoint, str]] = []
-        endpoint = queryset.get()
-        rotate = webhook_services.webhook_endpoint_rotate_secret
-        who = {"tenant": request.tenant, "actor": _actor(request)}
-        if not self.run_service(
-            request, endpoint.url, lambda: made.append(rotate(endpoint=endpoint, **who))
-        ):
-            return None
-        endpoint, secret = made[0]
-        return self.secret_page(request, endpoint, secret)
-
-
-@admin.register(WebhookMessage, site=console_site)
-class WebhookMessageConsoleAdmin(ConsoleAccess, WebhookMessageAdminBase):
-    """Messages carry whole payloads (invoices among them): owners and admins only, as in the
-    API (the endpoint's deliveries)."""
-
-    view_role = Role.ADMIN

@@ -13,18 +13,15 @@ from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from apps.tenants.models import Tenant, TenantStatus
 
-from . import scheduler, services, webhook_delivery, webhook_services
+from . import scheduler, services
 from .alerts import deliver
 from .models import AlertLog
-from .schedule.models import WebhookDue
 
 SLOT_KEY = "monitoring:runner:{}"
-WEBHOOK_SLOT_KEY = "monitoring:webhooks:runner:{}"
 
 
 @shared_task(name="monitoring.tick", ignore_result=True)
@@ -61,35 +58,6 @@ def run_due(self, budget_s: float | None = None) -> dict:
     return counters
 
 
-@shared_task(name="monitoring.webhooks_tick", ignore_result=True)
-def webhooks_tick() -> None:
-    """Beat: start a deliverer when something is due (retries, missed kicks)."""
-    if WebhookDue.objects.filter(due_at__lte=timezone.now()).exists():
-        for _ in range(settings.WEBHOOKS_RUNNERS):
-            webhooks_deliver.delay()
-
-
-@shared_task(name="monitoring.webhooks_deliver", ignore_result=True, acks_late=False)
-def webhooks_deliver(budget_s: float | None = None) -> dict:
-    """Deliver due webhook messages until idle (WEBHOOKS_IDLE_EXIT_S) or the budget is spent;
-    at most WEBHOOKS_RUNNERS at once (a slot in Redis), so kicks never stack runners."""
-    budget = settings.WEBHOOKS_RUN_BUDGET_S if budget_s is None else budget_s
-    token = secrets.token_hex(8)
-    for slot in range(settings.WEBHOOKS_RUNNERS):
-        key = WEBHOOK_SLOT_KEY.format(slot)
-        # Held past the budget while the last claims finish: up to a lease more.
-        if cache.add(key, token, timeout=int(budget) + settings.WEBHOOKS_LEASE_S + 60):
-            break
-    else:
-        return {"busy": 1}
-    try:
-        return webhook_delivery.run_due(budget_s=budget,
-                                        idle_exit_s=settings.WEBHOOKS_IDLE_EXIT_S)  # fmt: skip
-    finally:
-        if cache.get(key) == token:
-            cache.delete(key)
-
-
 @shared_task(name="monitoring.alerts_send", bind=True, max_retries=3, default_retry_delay=30)
 def alerts_send(self, log_ids: list) -> int:
     """Deliver logged alerts (runs in the tenant schema it was sent from)."""
@@ -112,6 +80,4 @@ def purge() -> dict:
         with tenant_context(tenant):
             for key, value in services.results_purge().items():
                 totals[key] = totals.get(key, 0) + value
-            purged = webhook_services.webhook_messages_purge()
-            totals["webhook_messages"] = totals.get("webhook_messages", 0) + purged
     return totals

@@ -5,17 +5,12 @@ from __future__ import annotations
 
 from apps.tenants.usage import UsageCounter, usage_counter_register
 
-from .models import Monitor, WebhookEndpoint
+from .models import Monitor
 
 
 def _monitors(tenant) -> int:
     return Monitor.objects.count()
 
 
-def _webhook_endpoints(tenant) -> int:
-    return WebhookEndpoint.objects.count()
-
-
 def usage_counters_register() -> None:
     usage_counter_register(UsageCounter("monitors", _monitors))
-    usage_counter_register(UsageCounter("webhook_endpoints", _webhook_endpoints))

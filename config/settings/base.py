@@ -50,11 +50,14 @@ SHARED_APPS = [
     "apps.billing",
     # The monitors' check schedule index: public schema, so an app of its own.
     "apps.monitoring.schedule",
+    # The outgoing webhooks' due index: public schema too.
+    "apps.webhooks.due",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
     "apps.deploy",
     "apps.monitoring",
+    "apps.webhooks",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -316,10 +319,16 @@ from .deploy import *  # noqa: E402, F403
 from .monitoring import *  # noqa: E402, F403
 from .operations import *  # noqa: E402, F403
 from .tenancy import *  # noqa: E402, F403
+from .webhooks import *  # noqa: E402, F403
 
 # --- Outbox (apps/core/outbox.py) ------------------------------------------------------------
-# Who reacts to domain events, in this order (dotted paths to `consume(events)`).
-OUTBOX_CONSUMERS: list[str] = [*DEPLOY_OUTBOX_CONSUMERS, *MONITORING_OUTBOX_CONSUMERS]  # noqa: F405
+# Who reacts to domain events, in this order (dotted paths to `consume(events)`, or
+# (name, path) pairs: a consumer that moved keeps the name stored in OutboxEvent.errors).
+OUTBOX_CONSUMERS: list[str | tuple[str, str]] = [
+    *DEPLOY_OUTBOX_CONSUMERS,  # noqa: F405
+    *MONITORING_OUTBOX_CONSUMERS,  # noqa: F405
+    *WEBHOOKS_OUTBOX_CONSUMERS,  # noqa: F405
+]
 OUTBOX_DISPATCH_ON_COMMIT = True
 OUTBOX_DISPATCH_BATCH = 500
 OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=7)
@@ -339,6 +348,7 @@ CELERY_BEAT_SCHEDULE = {
     **DEPLOY_BEAT_SCHEDULE,  # noqa: F405
     **BILLING_BEAT_SCHEDULE,  # noqa: F405
     **MONITORING_BEAT_SCHEDULE,  # noqa: F405
+    **WEBHOOKS_BEAT_SCHEDULE,  # noqa: F405
     **OPERATIONS_BEAT_SCHEDULE,  # noqa: F405
 }
 

@@ -114,8 +114,8 @@ def shape(stripe_api):
 @pytest.fixture
 def process_delivered():
     """Run the processing of every stored pending event now, as the worker would."""
-    from apps.billing.events import stripe_event_process
     from apps.billing.models import EventStatus, StripeEvent
+    from apps.billing.stripe_events import stripe_event_process
 
     def run() -> list[str]:
         pending = StripeEvent.objects.filter(status=EventStatus.PENDING).order_by("pk")

@@ -41,7 +41,7 @@ def test_locking_an_account_locks_neither_its_plan_nor_its_tenant(world):
 
 
 def test_an_event_handler_locks_only_the_account(world):
-    from apps.billing.events import _account
+    from apps.billing.stripe_events import _account
 
     account = account_with_customer(world["tenant_a"])
     with transaction.atomic():

@@ -5,7 +5,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from apps.billing import events, selectors, services
+from apps.billing import selectors, services
+from apps.billing import stripe_events as events
 from apps.billing.models import BillingAccount, EventStatus, StripeEvent
 from apps.billing.services.checkout import _cancel_at_period_end
 from apps.tenants.models import Tenant

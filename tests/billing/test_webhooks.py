@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from apps.billing.events import stripe_event_process
 from apps.billing.models import EventStatus, StripeEvent
+from apps.billing.stripe_events import stripe_event_process
 
 from .helpers import deliver, sign, stripe_event
 

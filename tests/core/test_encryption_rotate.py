@@ -7,8 +7,10 @@ import pytest
 from django.core.management import call_command
 
 from apps.core import crypto
-from apps.monitoring import alerts, services, webhook_services
-from apps.monitoring.models import AlertChannel, Monitor, WebhookEndpoint
+from apps.monitoring import alerts, services
+from apps.monitoring.models import AlertChannel, Monitor
+from apps.webhooks import services as webhook_services
+from apps.webhooks.models import WebhookEndpoint
 from tests.monitoring.factories import create, in_tenant
 
 pytestmark = pytest.mark.django_db

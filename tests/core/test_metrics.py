@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from apps.billing.events import stripe_event_process
 from apps.billing.models import StripeEvent
+from apps.billing.stripe_events import stripe_event_process
 from apps.core import metrics
 from apps.core.models import Node
 from apps.core.nodes import Usage, node_report

@@ -84,16 +84,5 @@ def _allow_loopback(settings, db):
     _Handler.state.clear()
 
 
-# Kept importable from here for the modules that still do (test_review_fixes*.py and the
-# webhook tests, which move with apps/webhooks); new code imports tests.monitoring.factories.
-from tests.monitoring.factories import (  # noqa: E402, F401
-    check_once,
-    create,
-    in_tenant,
-    make_due,
-    reload,
-    run_checks,
-)
-
-# Outgoing webhooks: the local receiver fixtures (tests/monitoring/webhook_support.py).
-from tests.monitoring.webhook_support import _receiver_server, receiver  # noqa: E402, F401
+# Outgoing webhooks: the local receiver fixtures (tests/webhooks/webhook_support.py).
+from tests.webhooks.webhook_support import _receiver_server, receiver  # noqa: E402, F401

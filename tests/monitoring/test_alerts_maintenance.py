@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from apps.monitoring import services, tasks
 from apps.monitoring.checks import Outcome
-from apps.monitoring.models import AlertLog, MaintenanceWindow
-from tests.monitoring.factories import create, in_tenant
+from apps.monitoring.models import AlertLog, MaintenanceWindow, Monitor
+from tests.monitoring.factories import create, in_tenant, reload
 
 
 def _channel(tenant, name, kind, config):
@@ -75,3 +75,80 @@ def test_failed_delivery_is_logged_and_test_notification(world, http_target):
         log = services.alert_channel_test(channel=hook, tenant=tenant, actor=services.SYSTEM)
         assert log.ok and log.duration_ms is not None
     assert json.loads(http_target.state["posts"][-1][1])["text"].startswith("*Quayside test")
+
+
+def _alerted_monitor(tenant, http_target) -> Monitor:
+    """An HTTP monitor (of a closed port) routed to a webhook alert channel."""
+    with in_tenant(tenant):
+        channel = services.alert_channel_create(
+            tenant=tenant, actor=services.SYSTEM, name="hook", kind="webhook",
+            config={"url": f"{http_target.url}/alert"},
+        )  # fmt: skip
+    return create(tenant, kind="http", name="api", url="http://127.0.0.1:9/",
+                  channel_ids=[channel.pk])  # fmt: skip
+
+
+def test_deleting_a_windows_only_monitor_deletes_the_window_not_widens_it(world):
+    tenant = world["tenant_a"]
+    a = create(tenant, kind="http", name="a", url="http://127.0.0.1:9/")
+    b = create(tenant, kind="http", name="b", url="http://127.0.0.1:9/")
+    now = timezone.now()
+    with in_tenant(tenant):
+        only_a = services.maintenance_window_create(
+            tenant=tenant, actor=services.SYSTEM, name="a only", starts_at=now,
+            ends_at=now + dt.timedelta(hours=1), monitor_ids=[a.pk],
+        )  # fmt: skip
+        both = services.maintenance_window_create(
+            tenant=tenant, actor=services.SYSTEM, name="both", starts_at=now,
+            ends_at=now + dt.timedelta(hours=1), monitor_ids=[a.pk, b.pk],
+        )  # fmt: skip
+        services.monitor_delete(monitor=a, tenant=tenant, actor=services.SYSTEM)
+        assert not MaintenanceWindow.objects.filter(pk=only_a.pk).exists()
+        assert list(MaintenanceWindow.objects.get(pk=both.pk).monitors.all()) == [b]
+
+
+def test_a_broker_that_refuses_the_alert_task_does_not_fail_the_committed_results(
+    world, http_target, monkeypatch, django_capture_on_commit_callbacks, caplog
+):
+    from kombu.exceptions import OperationalError
+
+    from apps.deploy import services as deploy_services
+    from apps.deploy import tasks as deploy_tasks
+    from apps.monitoring import tasks
+    from apps.monitoring.models import AlertLog
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to broker")
+
+    monkeypatch.setattr(tasks.alerts_send, "delay", refuse)
+    tenant = world["tenant_a"]
+    monitor = _alerted_monitor(tenant, http_target)
+    item = services.ResultItem(monitor.pk, Outcome(ok=False, error="refused"), timezone.now())
+    with django_capture_on_commit_callbacks(execute=True), in_tenant(tenant):
+        services.results_apply(tenant=tenant, items=[item])
+    with in_tenant(tenant):
+        [log] = AlertLog.objects.filter(monitor_id=monitor.pk)
+    assert reload(tenant, monitor).status == "down"
+    assert (log.ok, log.error, log.duration_ms) == (False, "", None)  # unsent, on record
+    assert "could not enqueue 1 alert" in caplog.text
+
+    monkeypatch.setattr(deploy_tasks.deployment_run, "delay", refuse)
+    deploy_services.enqueue_deployment("5f0b0f9e-0000-4000-8000-000000000001")  # no raise
+    assert "the reaper will" in caplog.text
+
+
+def test_a_verdict_at_the_very_start_of_a_maintenance_window_is_not_alerted(world, http_target):
+    from apps.monitoring.models import AlertLog
+
+    tenant = world["tenant_a"]
+    monitor = _alerted_monitor(tenant, http_target)
+    when = timezone.now()
+    with in_tenant(tenant):
+        services.maintenance_window_create(
+            tenant=tenant, actor=services.SYSTEM, name="upgrade", monitor_ids=[monitor.pk],
+            starts_at=when, ends_at=when + dt.timedelta(hours=1),
+        )  # fmt: skip
+        item = services.ResultItem(monitor.pk, Outcome(ok=False, error="refused"), when)
+        services.results_apply(tenant=tenant, items=[item])
+        [log] = AlertLog.objects.filter(monitor_id=monitor.pk)
+    assert log.skipped == "maintenance"

@@ -6,6 +6,8 @@ import uuid
 
 from django.utils import timezone
 
+from apps.monitoring import scheduler, services
+from apps.monitoring.models import Incident, Monitor
 from apps.monitoring.schedule.models import CheckSchedule
 from tests.monitoring.factories import create, in_tenant, make_due, reload, run_checks
 
@@ -114,3 +116,50 @@ def test_unknown_token_is_404_and_pings_are_rate_limited(world, api_client, sett
     assert codes[3:] == [429, 429]
     response = api_client.get(f"/ping/{monitor.ping_token}")
     assert 1 <= int(response["Retry-After"]) <= 60
+
+
+def _nightly_heartbeat(tenant):
+    return create(tenant, kind="heartbeat", name="nightly", period_s=60, grace_s=10)
+
+
+def test_a_late_verdict_read_before_a_ping_is_dropped_when_written(world):
+    tenant = world["tenant_a"]
+    monitor = _nightly_heartbeat(tenant)
+    with in_tenant(tenant):
+        services.heartbeat_ping(tenant=tenant, monitor_id=monitor.pk, event="success",
+                                now=timezone.now() - dt.timedelta(seconds=80))  # fmt: skip
+    claims = [c for c in scheduler.claim(limit=50) if c.monitor_id == monitor.pk]
+    loop = scheduler._CheckLoop(1)
+    pending, buffer, counters = {}, [], {"skipped": 0}
+    try:
+        scheduler._start(claims, loop, pending, buffer, counters)
+    finally:
+        loop.close()
+    assert len(buffer) == 1  # judged late on the read
+    with in_tenant(tenant):  # the job pings before the verdict is written
+        services.heartbeat_ping(tenant=tenant, monitor_id=monitor.pk, event="success")
+    scheduler._flush(buffer, {tenant.pk: tenant})
+    monitor = reload(tenant, monitor)
+    assert monitor.status == "up"
+    with in_tenant(tenant):
+        assert not Incident.objects.filter(monitor=monitor).exists()
+
+
+def test_a_resumed_heartbeat_waits_for_the_next_ping(world):
+    tenant = world["tenant_a"]
+    monitor = _nightly_heartbeat(tenant)
+    with in_tenant(tenant):
+        services.heartbeat_ping(tenant=tenant, monitor_id=monitor.pk, event="success",
+                                now=timezone.now() - dt.timedelta(hours=2))  # fmt: skip
+        services.monitor_pause(monitor=monitor, tenant=tenant, actor=services.SYSTEM)
+        services.heartbeat_ping(tenant=tenant, monitor_id=monitor.pk, event="success")  # ignored
+        services.monitor_resume(
+            monitor=Monitor.objects.get(pk=monitor.pk), tenant=tenant, actor=services.SYSTEM
+        )
+    run_checks()
+    assert reload(tenant, monitor).status == "pending"
+    with in_tenant(tenant):
+        assert (
+            services.heartbeat_ping(tenant=tenant, monitor_id=monitor.pk, event="success") == "up"
+        )
+        assert not Incident.objects.filter(monitor=monitor).exists()

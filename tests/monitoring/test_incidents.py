@@ -7,6 +7,7 @@ from django.utils import timezone
 from apps.core.models import AuditEvent, InboxMessage
 from apps.monitoring import services
 from apps.monitoring.checks import Outcome
+from apps.monitoring.models import Incident
 from tests.monitoring.factories import check_once, create, in_tenant
 
 
@@ -66,3 +67,23 @@ def test_a_real_outage_opens_an_incident(world, http_target):
     check_once(tenant, monitor)
     with in_tenant(tenant):
         assert monitor.incidents.get().status == "resolved"
+
+
+def _apply(tenant, monitor, ok: bool, at) -> None:
+    item = services.ResultItem(monitor.pk, Outcome(ok=ok, error="" if ok else "refused"), at)
+    services.results_apply(tenant=tenant, items=[item])
+
+
+def test_an_incident_open_when_paused_resolves_after_resume_and_the_next_outage_opens_one(world):
+    tenant = world["tenant_a"]
+    monitor = create(tenant, kind="http", name="api", url="http://127.0.0.1:9/")
+    t0 = timezone.now() - dt.timedelta(minutes=10)
+    with in_tenant(tenant):
+        _apply(tenant, monitor, False, t0)
+        services.monitor_pause(monitor=monitor, tenant=tenant, actor=services.SYSTEM)
+        services.monitor_resume(monitor=monitor, tenant=tenant, actor=services.SYSTEM)
+        _apply(tenant, monitor, True, t0 + dt.timedelta(minutes=2))
+        assert not Incident.objects.filter(monitor=monitor, status="open").exists()
+        _apply(tenant, monitor, False, t0 + dt.timedelta(minutes=4))
+        assert Incident.objects.filter(monitor=monitor).count() == 2
+        assert Incident.objects.filter(monitor=monitor, status="open").count() == 1

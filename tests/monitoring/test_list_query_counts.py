@@ -1,8 +1,8 @@
 """Every list under /api/v1/ of the monitoring app costs the same number of queries with a few
 rows as with many (and with more related rows per item: channels per monitor, monitors per
-maintenance window, attempts per webhook message). Monitors without channels, status pages and
-webhook endpoints are measured in test_api_list_queries.py, test_status_pages.py and
-test_webhooks_api.py."""
+maintenance window). Monitors without channels and status pages are measured in
+test_api_list_queries.py and test_status_pages.py; webhook endpoints and deliveries in
+tests/webhooks/test_list_query_counts.py and test_webhooks_api.py."""
 
 from __future__ import annotations
 
@@ -24,11 +24,8 @@ from apps.monitoring.models import (
     MonitorStatus,
     Silence,
     UptimeRollup,
-    WebhookAttempt,
-    WebhookMessage,
 )
 from tests.monitoring.factories import in_tenant
-from tests.monitoring.webhook_support import endpoint_create
 
 _serial = itertools.count()
 
@@ -289,41 +286,4 @@ def test_silences(client_for, world):
     assert len(body["results"]) == 60
     assert len({row["monitor"]["id"] for row in body["results"] if row["monitor"]}) == 58
     assert {row["status"] for row in body["results"]} == {"scheduled", "active", "expired"}
-    assert many == few
-
-
-# --- Webhook deliveries, with more attempts per message ---------------------------------------
-
-
-def _messages(endpoint, n: int, attempts_each: int) -> None:
-    now = timezone.now()
-    messages = WebhookMessage.objects.bulk_create(
-        WebhookMessage(msg_id=f"msg_q{i}", endpoint=endpoint, event_type="monitor.down",
-                       body='{"type": "monitor.down", "data": {}}',
-                       created_at=now - dt.timedelta(seconds=i), attempts_count=attempts_each)
-        for i in (next(_serial) for _ in range(n))
-    )  # fmt: skip
-    WebhookAttempt.objects.bulk_create(
-        WebhookAttempt(message=message, attempted_at=now - dt.timedelta(seconds=a),
-                       ok=a == 0, status_code=200 if a == 0 else 503, duration_ms=40,
-                       error="" if a == 0 else "HTTP 503")
-        for message in messages
-        for a in range(attempts_each)
-    )  # fmt: skip
-
-
-def test_webhook_deliveries_with_more_attempts_each(client_for, world):
-    tenant = world["tenant_a"]
-    client = client_for(world["alice"], tenant)  # deliveries: owners and admins
-    endpoint, _ = endpoint_create(tenant, "https://example.com/hook-q")
-    with in_tenant(tenant):
-        _messages(endpoint, 3, attempts_each=1)
-    path = f"/api/v1/webhook-endpoints/{endpoint.pk}/deliveries?page_size=200"
-    few, body = _count(client, path)
-    assert len(body["results"]) == 3
-    with in_tenant(tenant):
-        _messages(endpoint, 57, attempts_each=5)
-    many, body = _count(client, path)
-    assert len(body["results"]) == 60
-    assert sorted({len(row["attempts"]) for row in body["results"]}) == [1, 5]
     assert many == few

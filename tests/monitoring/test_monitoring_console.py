@@ -9,22 +9,24 @@ import pytest
 from django.utils import timezone
 
 from apps.core.models import AuditEvent
-from apps.monitoring import services, webhook_services
+from apps.monitoring import services
 from apps.monitoring.checks import Outcome
 from apps.monitoring.models import (
     AlertLog,
     Monitor,
     MonitorStatus,
     Silence,
-    WebhookEndpoint,
-    WebhookMessage,
 )
 from apps.tenants.models import Membership, Role, Tenant, TenantStatus
+from apps.webhooks import services as webhook_services
+from apps.webhooks import signing as webhook_signing
+from apps.webhooks.models import WebhookEndpoint, WebhookMessage
 from tests.monitoring.factories import create, in_tenant
 
 SECRET_URL_PART = "s3cr3tP4th"
-PAGES = ("monitor", "incident", "alertchannel", "maintenancewindow", "silence", "alertlog",
-         "webhookendpoint", "webhookmessage")  # fmt: skip
+PAGES = ("monitoring/monitor", "monitoring/incident", "monitoring/alertchannel",
+         "monitoring/maintenancewindow", "monitoring/silence", "monitoring/alertlog",
+         "webhooks/webhookendpoint", "webhooks/webhookmessage")  # fmt: skip
 HOST = "alpha.localhost"
 
 
@@ -74,7 +76,7 @@ def test_operator_picks_a_tenant_and_every_page_loads(operator, world, alpha):
     assert chooser.status_code == 200 and "?tenant=alpha" in chooser.content.decode()
     assert operator.get("/admin/monitoring/monitor/?tenant=alpha").status_code == 302
     for page in PAGES:
-        response = operator.get(f"/admin/monitoring/{page}/")
+        response = operator.get(f"/admin/{page}/")
         assert response.status_code == 200, page
         html = response.content.decode()
         assert "bravo-api" not in html and SECRET_URL_PART not in html, page
@@ -127,8 +129,8 @@ def people(world, django_user_model):
 
 @pytest.mark.parametrize("who", ["owner", "member", "viewer"])
 def test_tenant_console_pages_load_for_every_role(client, people, alpha, who):
-    for page in PAGES if who == "owner" else set(PAGES) - {"webhookmessage"}:
-        response = console(client, people[who], f"monitoring/{page}/")
+    for page in PAGES if who == "owner" else set(PAGES) - {"webhooks/webhookmessage"}:
+        response = console(client, people[who], f"{page}/")
         assert response.status_code == 200, page
         assert SECRET_URL_PART not in response.content.decode()
     assert "alpha-api" in console(client, people[who], "monitoring/monitor/").content.decode()
@@ -171,46 +173,46 @@ def test_members_add_a_silence_through_the_service(client, people, alpha):
 def test_admins_send_a_webhook_test_event_members_cannot(client, people, alpha, http_target):
     endpoint = str(alpha["endpoint"].pk)
     action = {"action": "send_test", "_selected_action": [endpoint]}
-    console(client, people[Role.MEMBER], "monitoring/webhookendpoint/", "post", action)
+    console(client, people[Role.MEMBER], "webhooks/webhookendpoint/", "post", action)
     assert http_target.state.get("posts", []) == []
-    done = console(client, people["owner"], "monitoring/webhookendpoint/", "post", action)
+    done = console(client, people["owner"], "webhooks/webhookendpoint/", "post", action)
     assert done.status_code == 302
     assert len(http_target.state["posts"]) == 1
-    page = console(client, people["owner"], "monitoring/webhookmessage/").content.decode()
+    page = console(client, people["owner"], "webhooks/webhookmessage/").content.decode()
     assert "webhook.test" in page and alpha["secret"] not in page
 
 
 def test_admin_adds_an_endpoint_sees_its_secret_once_rotates_and_deletes_it(client, people, alpha):
     form = {"url": "https://hooks.example.com/q", "description": "CI",
             "event_types": "monitor.down, incident.*", "enabled": "on"}  # fmt: skip
-    refused = console(client, people[Role.MEMBER], "monitoring/webhookendpoint/add/", "post", form)
+    refused = console(client, people[Role.MEMBER], "webhooks/webhookendpoint/add/", "post", form)
     assert refused.status_code == 403
-    added = console(client, people[Role.ADMIN], "monitoring/webhookendpoint/add/", "post", form)
+    added = console(client, people[Role.ADMIN], "webhooks/webhookendpoint/add/", "post", form)
     assert added.status_code == 200 and "no-store" in added["Cache-Control"]
     with in_tenant(alpha["tenant"]):
         endpoint = WebhookEndpoint.objects.get(url="https://hooks.example.com/q")
-        secret = webhook_services.signing_secrets(endpoint, timezone.now())[0]
+        secret = webhook_signing.signing_secrets(endpoint, timezone.now())[0]
     assert sorted(endpoint.event_types) == ["incident.*", "monitor.down"]
     assert secret.startswith("whsec_") and secret in added.content.decode()
     assert secret not in added.cookies.output()
-    listing = console(client, people[Role.ADMIN], "monitoring/webhookendpoint/").content.decode()
+    listing = console(client, people[Role.ADMIN], "webhooks/webhookendpoint/").content.decode()
     assert secret not in listing and endpoint.secret_last8 in listing
 
     rotate = {"action": "rotate_secret", "_selected_action": [str(endpoint.pk)]}
-    rotated = console(client, people[Role.ADMIN], "monitoring/webhookendpoint/", "post", rotate)
+    rotated = console(client, people[Role.ADMIN], "webhooks/webhookendpoint/", "post", rotate)
     with in_tenant(alpha["tenant"]):
         endpoint.refresh_from_db()
-        new, old = webhook_services.signing_secrets(endpoint, timezone.now())
+        new, old = webhook_signing.signing_secrets(endpoint, timezone.now())
     assert (old, endpoint.secret_last8) == (secret, new[-8:])
     assert rotated.status_code == 200 and new in rotated.content.decode()
 
     # A private address is refused with a message and nothing is changed.
-    change = f"monitoring/webhookendpoint/{endpoint.pk}/change/"
+    change = f"webhooks/webhookendpoint/{endpoint.pk}/change/"
     bad = console(client, people[Role.ADMIN], change, "post", {**form, "url": "http://10.0.0.1/"})
     assert bad.status_code == 302
     with in_tenant(alpha["tenant"]):
         assert WebhookEndpoint.objects.get(pk=endpoint.pk).url == "https://hooks.example.com/q"
-    gone = console(client, people["owner"], f"monitoring/webhookendpoint/{endpoint.pk}/delete/",
+    gone = console(client, people["owner"], f"webhooks/webhookendpoint/{endpoint.pk}/delete/",
                    "post", {"post": "yes"})  # fmt: skip
     assert gone.status_code == 302
     with in_tenant(alpha["tenant"]):
@@ -232,11 +234,11 @@ def delivery(alpha):
     ("who", "status"), [("owner", 200), (Role.ADMIN, 200), (Role.MEMBER, 403), (Role.VIEWER, 403)]
 )
 def test_webhook_deliveries_are_for_owners_and_admins_only(client, people, delivery, who, status):
-    listing = console(client, people[who], "monitoring/webhookmessage/")
-    detail = console(client, people[who], f"monitoring/webhookmessage/{delivery.pk}/change/")
+    listing = console(client, people[who], "webhooks/webhookmessage/")
+    detail = console(client, people[who], f"webhooks/webhookmessage/{delivery.pk}/change/")
     assert (listing.status_code, detail.status_code) == (status, status)
     index = console(client, people[who]).content.decode()
-    assert ("/console/monitoring/webhookmessage/" in index) is (status == 200)
+    assert ("/console/webhooks/webhookmessage/" in index) is (status == 200)
 
 
 def test_console_filters_only_by_its_own_filters(client, people, delivery):
@@ -244,19 +246,19 @@ def test_console_filters_only_by_its_own_filters(client, people, delivery):
     admin_user = people[Role.ADMIN]
     for query in ("body__contains=TOPSECRET", "body__startswith=%7B", "endpoint__secret__gt=a",
                   "msg_id=msg_console_oracle", "no_such_field=1"):  # fmt: skip
-        response = console(client, admin_user, f"monitoring/webhookmessage/?{query}")
+        response = console(client, admin_user, f"webhooks/webhookmessage/?{query}")
         assert response.status_code == 400, query
         assert "TOPSECRET" not in response.content.decode()
     viewer = console(client, people[Role.VIEWER], "monitoring/monitor/?url__contains=127.0.0.1")
     assert viewer.status_code == 400
     # The page's own filters and its search still work.
     for query in ("status__exact=pending", "event_type=invoice.paid", "q=invoice"):
-        response = console(client, admin_user, f"monitoring/webhookmessage/?{query}")
+        response = console(client, admin_user, f"webhooks/webhookmessage/?{query}")
         assert response.status_code == 200, query
         assert "msg_console_oracle" in response.content.decode(), query
-    none = console(client, admin_user, "monitoring/webhookmessage/?status__exact=failed")
+    none = console(client, admin_user, "webhooks/webhookmessage/?status__exact=failed")
     assert none.status_code == 200 and "msg_console_oracle" not in none.content.decode()
-    enabled = console(client, people[Role.VIEWER], "monitoring/webhookendpoint/?enabled__exact=1")
+    enabled = console(client, people[Role.VIEWER], "webhooks/webhookendpoint/?enabled__exact=1")
     assert enabled.status_code == 200
 
 
@@ -269,8 +271,8 @@ def suspended(alpha):
 def test_a_suspended_tenant_reads_but_refuses_every_write(client, people, suspended, http_target):
     refused = "This tenant is suspended"
     for page in PAGES:
-        assert console(client, people["owner"], f"monitoring/{page}/").status_code == 200, page
-    endpoint_page = f"monitoring/webhookendpoint/{suspended['endpoint'].pk}/change/"
+        assert console(client, people["owner"], f"{page}/").status_code == 200, page
+    endpoint_page = f"webhooks/webhookendpoint/{suspended['endpoint'].pk}/change/"
     assert console(client, people[Role.ADMIN], endpoint_page).status_code == 200
     assert console(client, people[Role.ADMIN], "monitoring/silence/add/").status_code == 403
     listing = console(client, people[Role.ADMIN], "monitoring/monitor/").content.decode()
@@ -282,15 +284,15 @@ def test_a_suspended_tenant_reads_but_refuses_every_write(client, people, suspen
     endpoint = {"url": "https://hooks.example.com/late", "event_types": "", "enabled": "on"}
     writes = [
         ("monitoring/silence/add/", silence),
-        ("monitoring/webhookendpoint/add/", endpoint),
+        ("webhooks/webhookendpoint/add/", endpoint),
         (endpoint_page, {**endpoint, "url": "https://hooks.example.com/moved"}),
         ("monitoring/monitor/", {"action": "pause",
                                  "_selected_action": [str(suspended["monitor"].pk)]}),
         ("monitoring/alertchannel/", {"action": "send_test",
                                       "_selected_action": [str(suspended["channel"].pk)]}),
-        ("monitoring/webhookendpoint/", {"action": "send_test",
+        ("webhooks/webhookendpoint/", {"action": "send_test",
                                          "_selected_action": [str(suspended["endpoint"].pk)]}),
-        ("monitoring/webhookendpoint/", {"action": "rotate_secret",
+        ("webhooks/webhookendpoint/", {"action": "rotate_secret",
                                          "_selected_action": [str(suspended["endpoint"].pk)]}),
         ("monitoring/silence/", {"action": "expire",
                                  "_selected_action": [str(suspended["silence"].pk)]}),
@@ -310,3 +312,15 @@ def test_a_suspended_tenant_reads_but_refuses_every_write(client, people, suspen
         assert not AlertLog.objects.filter(event="alert.test").exists()
         assert not WebhookMessage.objects.exists()
     assert http_target.state.get("posts", []) == []
+
+
+def test_operators_entering_a_tenants_monitoring_pages_are_audited(client, world):
+    client.force_login(world["operator"])
+    world["operator"].is_superuser = True
+    world["operator"].save()
+    client.get("/admin/monitoring/monitor/?tenant=alpha")
+    assert client.get("/admin/monitoring/monitor/").status_code == 200
+    assert AuditEvent.objects.filter(
+        action="tenant.operator_entered", tenant_id=world["tenant_a"].pk,
+        actor_user_id=world["operator"].pk,
+    ).exists()  # fmt: skip

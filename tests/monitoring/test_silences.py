@@ -112,3 +112,14 @@ def test_silence_input_is_validated(alice, body, field):
     response = alice.post("/api/v1/silences", body, format="json")
     assert response.status_code == 400, response.json()
     assert response.json()["errors"][0]["field"] == field
+
+
+def test_a_silence_past_the_year_9999_is_a_400(client_for, world):
+    client = client_for(world["alice"], world["tenant_a"])
+    response = client.post(
+        "/api/v1/silences",
+        {"starts_at": "9999-12-31T23:59:00Z", "duration_s": 3600},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "duration_s"

@@ -2,9 +2,12 @@
 
 import datetime as dt
 
+from django.db.models import Sum
+from django.utils import timezone
+
 from apps.monitoring import selectors, services, uptime
 from apps.monitoring.checks import Outcome
-from apps.monitoring.models import MaintenanceWindow
+from apps.monitoring.models import MaintenanceWindow, Monitor, UptimeRollup
 from tests.monitoring.factories import create, in_tenant
 
 T0 = dt.datetime(2026, 3, 2, 0, 0, tzinfo=dt.UTC)
@@ -66,3 +69,41 @@ def test_gaps_longer_than_the_cap_count_as_unknown(world):
         monitor.refresh_from_db()
         summary = selectors.uptime_summary(monitor=monitor, now=at(60))
     assert summary["24h"]["up_s"] == 2 * 60 + 10  # capped at 2 x interval + timeout
+
+
+def test_pausing_credits_maintenance_that_ended_before_the_pause(world):
+    tenant = world["tenant_a"]
+    monitor = create(tenant, kind="http", name="api", url="http://127.0.0.1:9/", interval_s=60)
+    now = timezone.now()
+    with in_tenant(tenant):
+        Monitor.objects.filter(pk=monitor.pk).update(
+            status="up", accounted_at=now - dt.timedelta(seconds=100)
+        )
+        services.maintenance_window_create(
+            tenant=tenant, actor=services.SYSTEM, name="upgrade", monitor_ids=[monitor.pk],
+            starts_at=now - dt.timedelta(seconds=90), ends_at=now - dt.timedelta(seconds=30),
+        )  # fmt: skip
+        services.monitor_pause(monitor=monitor, tenant=tenant, actor=services.SYSTEM)
+        sums = UptimeRollup.objects.filter(monitor_id=monitor.pk).aggregate(
+            up=Sum("up_s"), maintenance=Sum("maintenance_s")
+        )
+    assert round(sums["maintenance"]) == 60
+    assert 39 <= sums["up"] <= 42
+
+
+def test_the_uptime_summary_caps_the_time_since_the_last_verdict_like_the_writer(world):
+    tenant = world["tenant_a"]
+    monitor = create(tenant, kind="http", name="api", url="http://127.0.0.1:9/", interval_s=60,
+                     timeout_s=10)  # fmt: skip
+    now = timezone.now()
+    with in_tenant(tenant):
+        Monitor.objects.filter(pk=monitor.pk).update(
+            status="down", accounted_at=now - dt.timedelta(hours=3)
+        )
+        monitor.refresh_from_db()
+        before = selectors.uptime_summary(monitor=monitor, now=now)["24h"]
+        item = services.ResultItem(monitor.pk, Outcome(ok=False, error="refused"), now)
+        services.results_apply(tenant=tenant, items=[item])
+        monitor.refresh_from_db()
+        after = selectors.uptime_summary(monitor=monitor, now=now)["24h"]
+    assert before["down_s"] == after["down_s"] == 130  # 2 x interval + timeout

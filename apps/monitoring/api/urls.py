@@ -12,13 +12,10 @@ from .alerting import (
 )
 from .status_page_views import StatusPageViewSet
 from .views import IncidentViewSet, MonitorViewSet
-from .webhook_views import WebhookEndpointViewSet, WebhookEventTypeViewSet
 
 router = Router()
 router.register("monitors", MonitorViewSet, basename="monitor")
 router.register("incidents", IncidentViewSet, basename="incident")
-router.register("webhook-endpoints", WebhookEndpointViewSet, basename="webhook-endpoint")
-router.register("webhook-event-types", WebhookEventTypeViewSet, basename="webhook-event-type")
 router.register("alert-channels", AlertChannelViewSet, basename="alert-channel")
 router.register("alert-logs", AlertLogViewSet, basename="alert-log")
 router.register("maintenance-windows", MaintenanceWindowViewSet, basename="maintenance-window")

@@ -19,7 +19,6 @@ from rest_framework.response import Response
 from apps.core.api.pagination import CursorPagination
 from apps.tenants.api.base import TenantScopedViewSet
 from apps.tenants.models import Role
-from apps.tenants.permissions import TenantRequired
 
 from .. import selectors, services
 from ..models import Incident, IncidentStatus, Monitor, MonitorKind, MonitorStatus
@@ -72,11 +71,6 @@ RESULT_EXAMPLE = {
     "id": 1042, "checked_at": _T, "ok": False, "source": "check", "response_ms": 31,
     "status_code": 503, "error": "Status 503, expected 200-299.", "lag_ms": 140,
 }  # fmt: skip
-
-
-# The tenant-required permission of every app (apps/tenants/permissions.py), under the name the
-# webhook views still import it by (they move to apps/webhooks).
-InTenant = TenantRequired
 
 
 def _choice(params, name: str, choices) -> str | None:

@@ -1,23 +1,33 @@
 """Outgoing webhook test helpers: a real receiver on 127.0.0.1 (threaded http.server) that
 records every request and answers what the test planned, and helpers to emit events, run the
-real outbox dispatcher and the real deliverer, and make retries due without waiting."""
+real outbox dispatcher and the real deliverer, and make retries due without waiting. Its
+fixtures are imported by tests/webhooks/conftest.py (and by other test directories' that
+need a receiver)."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.utils import timezone
+from django_tenants.utils import schema_context
 
 from apps.core import outbox
 from apps.core.models import OutboxEvent
-from apps.monitoring import webhook_delivery, webhook_services
-from apps.monitoring.models import WebhookMessage
-from apps.monitoring.schedule.models import WebhookDue
-from apps.monitoring.services import SYSTEM
-from tests.monitoring.conftest import in_tenant
+from apps.webhooks import delivery as webhook_delivery
+from apps.webhooks import services as webhook_services
+from apps.webhooks.due.models import WebhookDue
+from apps.webhooks.models import WebhookMessage
+from apps.webhooks.services import SYSTEM
+
+
+@contextlib.contextmanager
+def in_tenant(tenant):
+    with schema_context(tenant.schema_name):
+        yield
 
 
 class _Receiver(BaseHTTPRequestHandler):

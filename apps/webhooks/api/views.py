@@ -21,13 +21,13 @@ from rest_framework.response import Response
 
 from apps.core.api.views import ViewSet
 from apps.core.events import EVENT_TYPES
+from apps.tenants.api.base import TenantScopedViewSet
 from apps.tenants.models import Role
+from apps.tenants.permissions import TenantRequired
 
-from .. import webhook_selectors as selectors
-from .. import webhook_services as services
+from .. import selectors, services
 from ..models import WebhookEndpoint, WebhookMessageStatus
-from . import webhook_serializers as s
-from .views import InTenant, _Base, _choice
+from . import serializers as s
 
 ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 MSG_ID = OpenApiParameter("msg_id", str, OpenApiParameter.PATH, description="msg_…")
@@ -68,6 +68,22 @@ MESSAGE_EXAMPLE = {
                                    "status_code": 503, "error": "HTTP 503",
                                    "response_excerpt": "upstream down"}],
 }  # fmt: skip
+
+
+def _choice(params, name: str, choices) -> str | None:
+    """An enum-like filter: absent or empty is None; anything but one of `choices` is a 400
+    naming them."""
+    value = params.get(name)
+    if value and value not in choices:
+        raise ValidationError({name: f"One of: {', '.join(choices)}."})
+    return value or None
+
+
+class _Base(TenantScopedViewSet):
+    lookup_value_regex = "[^/]+"  # a malformed id is 404, like an unknown one
+
+    def actor(self) -> services.Actor:
+        return services.Actor(user=self.acting_user, api_key=self.acting_api_key)
 
 
 @extend_schema_view(
@@ -311,7 +327,7 @@ def _datetime(value: str, field: str):
 class WebhookEventTypeViewSet(ViewSet):
     """The event types endpoints can subscribe to (also as `<entity>.*` or `*`)."""
 
-    permission_classes = [IsAuthenticated, InTenant]
+    permission_classes = [IsAuthenticated, TenantRequired]
     required_roles = {"list": Role.VIEWER}
 
     @extend_schema(

@@ -9,14 +9,14 @@ import pytest
 from django.utils import timezone
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from apps.monitoring import webhook_services
-from apps.monitoring.models import WebhookEndpoint
 from apps.monitoring.services import SYSTEM
-from tests.monitoring.conftest import in_tenant
-from tests.monitoring.webhook_support import (
+from apps.webhooks import services as webhook_services
+from apps.webhooks.models import WebhookEndpoint
+from tests.webhooks.webhook_support import (
     deliver,
     emit,
     endpoint_create,
+    in_tenant,
 )
 
 

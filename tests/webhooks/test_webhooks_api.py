@@ -13,14 +13,14 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from apps.core.models import AuditEvent
-from apps.monitoring.models import WebhookMessage
-from apps.monitoring.schedule.models import WebhookDue
 from apps.tenants.models import Membership
-from tests.monitoring.conftest import in_tenant
-from tests.monitoring.webhook_support import (
+from apps.webhooks.due.models import WebhookDue
+from apps.webhooks.models import WebhookMessage
+from tests.webhooks.webhook_support import (
     deliver,
     emit,
     endpoint_create,
+    in_tenant,
     make_due,
     messages,
 )

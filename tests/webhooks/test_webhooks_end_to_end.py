@@ -11,8 +11,8 @@ from standardwebhooks import Webhook
 from apps.core.outbox import outbox_dispatch
 from apps.monitoring import services
 from apps.monitoring.checks import Outcome
-from tests.monitoring.conftest import create, in_tenant
-from tests.monitoring.webhook_support import deliver, endpoint_create
+from tests.monitoring.factories import create
+from tests.webhooks.webhook_support import deliver, endpoint_create, in_tenant
 
 TOKEN = "scrape-secret-e2e"
 

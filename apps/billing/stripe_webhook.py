@@ -24,8 +24,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from apps.core.problems import problem_response
 
-from .events import HANDLERS, event_enqueue, object_customer
 from .models import EventStatus
+from .stripe_events import HANDLERS, event_enqueue, object_customer
 
 logger = logging.getLogger(__name__)
 

@@ -3,14 +3,21 @@ list (their columns are deferred); lists cost a constant number of queries."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
 from .models import WebhookAttempt, WebhookEndpoint, WebhookMessage
-from .selectors import _uuid
 
 SECRET_COLUMNS = ("secret_encrypted", "previous_secret_encrypted")
+
+
+def _uuid(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 def webhook_endpoints_list(*, filters: dict[str, Any] | None = None) -> QuerySet[WebhookEndpoint]:

@@ -1,4 +1,4 @@
-"""The outgoing webhook deliverer, built like the check scheduler (scheduler.py).
+"""The outgoing webhook deliverer, built like the check scheduler (apps/monitoring/scheduler.py).
 
 1. claim(): ONE statement takes due rows of the public index WebhookDue across all tenants
    (`due_at <= now`, oldest first, `FOR UPDATE SKIP LOCKED`; at most WEBHOOKS_CLAIM_PER_ENDPOINT
@@ -16,10 +16,11 @@
    in a helper thread, which sends them concurrently: one httpx.AsyncClient per receiving
    origin (a few keep-alive connections; SSRF-guarded transport, apps.core.net). Every
    FLUSH_S the results are written, one transaction per tenant
-   (webhook_services.webhook_results_apply: a constant number of statements).
+   (results.webhook_results_apply: a constant number of statements).
 
-Celery: `monitoring.webhooks_tick` (beat) starts a runner when something is due; the outbox
-consumer kicks one on commit, so a new message leaves within about a second. A runner slot
+Celery (tasks.py; the task names keep their `monitoring.` prefix): `monitoring.webhooks_tick`
+(beat) starts a runner when something is due; the outbox consumer kicks one on commit, so a
+new message leaves within about a second. A runner slot
 in Redis keeps at most WEBHOOKS_RUNNERS running; a runner exits after WEBHOOKS_IDLE_EXIT_S with
 nothing to do, or at its budget."""
 
@@ -47,9 +48,9 @@ from apps.core.metrics import metric_inc
 from apps.core.net import BlockedTarget, guarded_async_client
 from apps.tenants.models import Tenant
 
-from . import webhook_services as services
+from . import results, signing
+from .due.models import WebhookDue
 from .models import WebhookEndpoint, WebhookMessage
-from .schedule.models import WebhookDue
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +168,7 @@ def request_for(
     send_by: float | None = None,
 ) -> Request:
     if signers is None:
-        signers = [Webhook(s) for s in services.signing_secrets(endpoint, timezone.now())]
+        signers = [Webhook(s) for s in signing.signing_secrets(endpoint, timezone.now())]
     return Request(
         key=(message.pk, due_id),
         message_id=message.pk,
@@ -181,7 +182,7 @@ def request_for(
     )
 
 
-async def send(client: httpx.AsyncClient, request: Request) -> services.AttemptResult:
+async def send(client: httpx.AsyncClient, request: Request) -> results.AttemptResult:
     """POST the request; only a 2xx answer counts. Never raises."""
     timeout = settings.WEBHOOKS_TIMEOUT_S
     limit = settings.WEBHOOKS_RESPONSE_EXCERPT_BYTES
@@ -213,7 +214,7 @@ async def send(client: httpx.AsyncClient, request: Request) -> services.AttemptR
     ok = status_code is not None and 200 <= status_code < 300
     if status_code is not None and not ok and not error:
         error = f"HTTP {status_code}"
-    return services.AttemptResult(
+    return results.AttemptResult(
         message_id=request.message_id,
         due_id=request.due_id,
         attempted_at=attempted_at,
@@ -233,7 +234,7 @@ def _client(concurrency: int) -> httpx.AsyncClient:
 
 def send_now(
     *, message: WebhookMessage, endpoint: WebhookEndpoint, trigger: str
-) -> services.AttemptResult:
+) -> results.AttemptResult:
     """One attempt, synchronously (test sends from the API)."""
     request = request_for(message, endpoint, due_id=None, trigger=trigger)
 
@@ -392,7 +393,7 @@ def _start(claims: list[Claimed], loop: _SendLoop, pending: dict, counters: dict
                     if endpoint.pk not in signers:
                         now = timezone.now()
                         signers[endpoint.pk] = [
-                            Webhook(s) for s in services.signing_secrets(endpoint, now)
+                            Webhook(s) for s in signing.signing_secrets(endpoint, now)
                         ]
                     request = request_for(
                         message,
@@ -412,7 +413,7 @@ def _start(claims: list[Claimed], loop: _SendLoop, pending: dict, counters: dict
                                          *broken.items()]:  # fmt: skip
                 if not claimed_list:
                     continue
-                services.webhook_messages_cancel(
+                results.webhook_messages_cancel(
                     tenant=None,
                     due_ids=[c.due_id for c in claimed_list],
                     message_ids=[c.message_id for c in claimed_list],
@@ -455,13 +456,13 @@ def _flush(buffer: list, tenants: dict, lease: uuid.UUID, counters: dict) -> int
         if amount:
             metric_inc("quayside_webhook_deliveries_total", amount, outcome=outcome)
     written = 0
-    for tenant_id, results in by_tenant.items():
+    for tenant_id, batch in by_tenant.items():
         tenant = tenants[tenant_id]
         try:
             with schema_context(tenant.schema_name):
-                out = services.webhook_results_apply(tenant=tenant, results=results, lease=lease)
+                out = results.webhook_results_apply(tenant=tenant, results=batch, lease=lease)
                 written += out["applied"]
         except Exception:
-            logger.exception("Writing %d webhook attempts of tenant %s failed", len(results),
+            logger.exception("Writing %d webhook attempts of tenant %s failed", len(batch),
                              tenant.slug)  # fmt: skip
     return written

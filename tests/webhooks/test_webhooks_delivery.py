@@ -17,15 +17,17 @@ from django.utils import timezone
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from apps.core.models import AuditEvent, InboxMessage
-from apps.monitoring import webhook_delivery, webhook_services
-from apps.monitoring.models import WebhookAttempt, WebhookEndpoint
-from apps.monitoring.schedule.models import WebhookDue
 from apps.monitoring.services import SYSTEM
-from tests.monitoring.conftest import in_tenant
-from tests.monitoring.webhook_support import (
+from apps.webhooks import delivery as webhook_delivery
+from apps.webhooks import results as webhook_results
+from apps.webhooks import services as webhook_services
+from apps.webhooks.due.models import WebhookDue
+from apps.webhooks.models import WebhookAttempt, WebhookEndpoint
+from tests.webhooks.webhook_support import (
     deliver,
     emit,
     endpoint_create,
+    in_tenant,
     make_due,
     messages,
 )
@@ -229,7 +231,7 @@ def test_a_stalled_runner_cannot_mark_what_another_took_over(receiver, world):
     make_due()  # A's lease ran out: B claims and delivers
     deliver()
     with in_tenant(tenant):
-        from apps.monitoring.webhook_services import webhook_results_apply
+        from apps.webhooks.results import webhook_results_apply
 
         out = webhook_results_apply(tenant=tenant, results=[result_a], lease=lease_a)
     assert out == {"attempts": 1, "applied": 0, "disabled": 0}
@@ -281,11 +283,11 @@ def test_a_replay_of_a_message_in_flight_is_not_swallowed(receiver, world):
         webhook_services.webhook_message_replay(
             message=message, endpoint=endpoint, tenant=tenant, actor=SYSTEM
         )
-        stale = webhook_services.AttemptResult(
+        stale = webhook_results.AttemptResult(
             message_id=message.pk, due_id=claimed.due_id, attempted_at=timezone.now(),
             ok=True, status_code=200, duration_ms=3, excerpt="", error="", trigger="scheduled",
         )  # fmt: skip
-        out = webhook_services.webhook_results_apply(tenant=tenant, results=[stale], lease=lease)
+        out = webhook_results.webhook_results_apply(tenant=tenant, results=[stale], lease=lease)
     assert out["applied"] == 0
     assert deliver()["ok"] == 1
     [message] = messages(tenant)
@@ -296,7 +298,7 @@ def test_a_replay_of_a_message_in_flight_is_not_swallowed(receiver, world):
 
 
 def test_the_celery_task_delivers_in_a_runner_slot(receiver, world, settings):
-    from apps.monitoring import tasks
+    from apps.webhooks import tasks
 
     settings.WEBHOOKS_IDLE_EXIT_S = 0
     tenant = world["tenant_a"]
@@ -389,3 +391,16 @@ def test_disabling_fails_waiting_messages_at_once_not_when_their_retry_comes(rec
     make_due()
     deliver()
     assert len(receiver.got("/later")) == 1  # nothing sent after enabling: replay is the way
+
+
+def test_a_410_followed_by_a_success_in_the_same_batch_keeps_the_endpoint(world, receiver):
+    tenant = world["tenant_a"]
+    endpoint, _ = endpoint_create(tenant, receiver.url("/moved"))
+    t1 = timezone.now()
+    t2 = t1 + dt.timedelta(seconds=1)
+    with in_tenant(tenant):
+        outcomes = {endpoint.pk: [(t1, False, 410), (t2, True, 200)]}
+        assert webhook_results._health_apply(tenant, outcomes, t2) == 0
+        webhook_results._health_apply(tenant, {endpoint.pk: [(t1, True, 200)]}, t2)  # older
+        endpoint = WebhookEndpoint.objects.get(pk=endpoint.pk)
+    assert endpoint.enabled and endpoint.last_success_at == t2
