@@ -9,7 +9,7 @@ with `apps.core.audit.audit_as`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 
@@ -42,6 +42,10 @@ class Actor:
     def system(cls, label: str = "quayside") -> Actor:
         """Quayside itself, named `label` where a label is kept (a deployment's starter)."""
         return cls(system_label=label)
+
+    def with_role(self, role: str | None) -> Actor:
+        """The same actor with `role` (an operator acting as a tenant's owner, say)."""
+        return replace(self, role=role)
 
     @property
     def kind(self) -> str:
