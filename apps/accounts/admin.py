@@ -9,6 +9,7 @@ from django.urls import reverse
 from unfold.admin import ModelAdmin
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
+from apps.core.actor import Actor
 from apps.core.admin_actions import apply_each
 from apps.core.problems import ApplicationError
 
@@ -52,7 +53,9 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
             request,
             queryset,
             "deactivated",
-            lambda u: services.user_active_set(user=u, active=False, actor=request.user),
+            lambda u: services.user_active_set(
+                user=u, active=False, actor=Actor.from_request(request)
+            ),
         )
 
     @admin.action(description="Reactivate the selected users")
@@ -61,7 +64,9 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
             request,
             queryset,
             "reactivated",
-            lambda u: services.user_active_set(user=u, active=True, actor=request.user),
+            lambda u: services.user_active_set(
+                user=u, active=True, actor=Actor.from_request(request)
+            ),
         )
 
     @admin.action(description="Make the selected users operators (staff)")
@@ -70,7 +75,9 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
             request,
             queryset,
             "made operators",
-            lambda u: services.user_staff_set(user=u, staff=True, actor=request.user),
+            lambda u: services.user_staff_set(
+                user=u, staff=True, actor=Actor.from_request(request)
+            ),
         )
 
     @admin.action(description="Take operator rights from the selected users")
@@ -79,7 +86,9 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
             request,
             queryset,
             "are no longer operators",
-            lambda u: services.user_staff_set(user=u, staff=False, actor=request.user),
+            lambda u: services.user_staff_set(
+                user=u, staff=False, actor=Actor.from_request(request)
+            ),
         )
 
     def delete_view(self, request, object_id, extra_context=None):
@@ -92,7 +101,9 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
         if request.method == "POST":
             successors = {str(t.pk): request.POST.get(f"successor_{t.pk}", "") for t in owned}
             try:
-                services.user_delete(user=user, successors=successors, actor=request.user)
+                services.user_delete(
+                    user=user, successors=successors, actor=Actor.from_request(request)
+                )
             except ApplicationError as exc:
                 self.message_user(request, exc.detail, messages.ERROR)
             else:
@@ -168,7 +179,7 @@ class ApiKeyAdmin(ModelAdmin):
     def revoke_selected(self, request, queryset: QuerySet[ApiKey]) -> None:
         revoked = 0
         for api_key in queryset.filter(revoked_at__isnull=True):
-            services.api_key_revoke(api_key=api_key, actor=request.user)
+            services.api_key_revoke(api_key=api_key, actor=Actor.from_request(request))
             revoked += 1
         self.message_user(request, f"Revoked {revoked} API key(s).", messages.SUCCESS)
 

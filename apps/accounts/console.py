@@ -5,6 +5,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 
+from apps.core.actor import Actor
 from apps.tenants.console import ConsoleModelAdmin, console_site
 
 from . import services
@@ -52,8 +53,7 @@ class ApiKeyConsoleAdmin(ConsoleModelAdmin):
                     name=form.cleaned_data["name"],
                     authority=form.cleaned_data["authority"],
                     expires_at=form.cleaned_data.get("expires_at"),
-                    created_by=request.user,
-                    actor_role=self.role(request),
+                    actor=Actor.from_request(request, role=self.role(request)),
                 )
             ),
         )
@@ -69,7 +69,7 @@ class ApiKeyConsoleAdmin(ConsoleModelAdmin):
             done += self.run_service(
                 request,
                 key.name,
-                lambda k=key: services.api_key_revoke(api_key=k, actor=request.user),
+                lambda k=key: services.api_key_revoke(api_key=k, actor=Actor.from_request(request)),
             )
         if done:
             self.message_user(request, f"{done} key(s) revoked.", messages.SUCCESS)

@@ -14,7 +14,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.core.audit import audit_record
+from apps.core.actor import SYSTEM, Actor
+from apps.core.audit import audit_as
 from apps.core.problems import ApplicationError, InvalidInput
 from apps.tenants import services as tenant_services
 from apps.tenants.models import Membership, Role
@@ -52,14 +53,12 @@ def api_key_create(
     name: str,
     authority: str,
     expires_at: dt.datetime | None = None,
-    created_by=None,
-    actor_api_key: ApiKey | None = None,
-    actor_role: str | None = None,
+    actor: Actor = SYSTEM,
 ) -> tuple[ApiKey, str]:
     """Make a key for `tenant`; returns it with the raw key, which exists nowhere else after this.
 
-    `actor_role` is the caller's role in the tenant (a key's is its authority): a key may not be
-    given more authority than that. Operators acting from the admin pass none."""
+    `actor.role` is the caller's role in the tenant (a key's is its authority): a key may not be
+    given more authority than that. Operators acting from the admin have none (no limit)."""
     name = (name or "").strip()
     if not name or len(name) > NAME_MAX_LENGTH:
         raise InvalidInput(
@@ -71,10 +70,11 @@ def api_key_create(
         )
     if expires_at is not None and expires_at <= timezone.now():
         raise InvalidInput("expires_at must be in the future.", field="expires_at")
-    if actor_api_key is not None:
-        if actor_api_key.tenant_id != tenant.pk:
+    actor_role = actor.role
+    if actor.api_key is not None:
+        if actor.api_key.tenant_id != tenant.pk:
             raise AuthorityNotAllowed("An API key can only act inside its own tenant.")
-        actor_role = actor_role or actor_api_key.authority
+        actor_role = actor_role or actor.api_key.authority
     if actor_role is not None and not role_at_least(actor_role, authority):
         raise AuthorityNotAllowed(
             f"Your role ({actor_role}) cannot create a key with '{authority}' authority."
@@ -88,16 +88,15 @@ def api_key_create(
         prefix=raw_key[: len(API_KEY_PREFIX) + API_KEY_PREFIX_SHOWN],
         last8=raw_key[-8:],
         key_hash=api_key_hash(raw_key),
-        created_by=created_by if getattr(created_by, "pk", None) else None,
+        created_by=actor.person,
         expires_at=expires_at,
     )
-    audit_record(
-        action="api_key.created",
-        actor=created_by,
-        api_key=actor_api_key,
+    audit_as(
+        actor,
+        "api_key.created",
         tenant=tenant,
         target=api_key,
-        metadata={
+        **{
             "name": name,
             "authority": authority,
             "prefix": api_key.prefix,
@@ -109,7 +108,7 @@ def api_key_create(
 
 
 @transaction.atomic
-def api_key_revoke(*, api_key: ApiKey, actor=None, actor_api_key: ApiKey | None = None) -> ApiKey:
+def api_key_revoke(*, api_key: ApiKey, actor: Actor = SYSTEM) -> ApiKey:
     """Revoke a key at once. Idempotent: revoking a revoked key changes and audits nothing."""
     now = timezone.now()
     changed = ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(
@@ -117,13 +116,12 @@ def api_key_revoke(*, api_key: ApiKey, actor=None, actor_api_key: ApiKey | None 
     )
     api_key.refresh_from_db(fields=["revoked_at", "updated_at"])
     if changed:
-        audit_record(
-            action="api_key.revoked",
-            actor=actor,
-            api_key=actor_api_key,
+        audit_as(
+            actor,
+            "api_key.revoked",
             tenant=api_key.tenant,
             target=api_key,
-            metadata={"name": api_key.name, "prefix": api_key.prefix, "last8": api_key.last8},
+            **{"name": api_key.name, "prefix": api_key.prefix, "last8": api_key.last8},
         )
     return api_key
 
@@ -164,39 +162,39 @@ def api_key_mark_used(*, api_key: ApiKey) -> bool:
 
 
 @transaction.atomic
-def user_active_set(*, user, active: bool, actor=None):
+def user_active_set(*, user, active: bool, actor: Actor = SYSTEM):
     """Deactivate (no more logins, sessions or tokens) or reactivate a user."""
     if user.is_active == active:
         return user
-    if actor is not None and user.pk == actor.pk and not active:
+    if user.pk == actor.user_id and not active:
         raise InvalidInput("You cannot deactivate yourself.", field="is_active")
     user.is_active = active
     user.save(update_fields=["is_active", "updated_at"])
-    audit_record(
-        action="user.activated" if active else "user.deactivated",
-        actor=actor,
+    audit_as(
+        actor,
+        "user.activated" if active else "user.deactivated",
         target=user,
         severity="warning",
-        metadata={"email": user.email},
+        **{"email": user.email},
     )
     return user
 
 
 @transaction.atomic
-def user_staff_set(*, user, staff: bool, actor=None):
+def user_staff_set(*, user, staff: bool, actor: Actor = SYSTEM):
     """Make a user an operator (staff) or take it back."""
     if user.is_staff == staff:
         return user
-    if actor is not None and user.pk == actor.pk and not staff:
+    if user.pk == actor.user_id and not staff:
         raise InvalidInput("You cannot remove your own operator rights.", field="is_staff")
     user.is_staff = staff
     user.save(update_fields=["is_staff", "updated_at"])
-    audit_record(
-        action="user.staff_granted" if staff else "user.staff_revoked",
-        actor=actor,
+    audit_as(
+        actor,
+        "user.staff_granted" if staff else "user.staff_revoked",
         target=user,
         severity="critical",
-        metadata={"email": user.email},
+        **{"email": user.email},
     )
     return user
 
@@ -205,11 +203,11 @@ DELETE_TENANT = "delete"
 
 
 @transaction.atomic
-def user_delete(*, user, successors: dict[str, str], actor=None) -> None:
+def user_delete(*, user, successors: dict[str, str], actor: Actor = SYSTEM) -> None:
     """Delete a user. Each tenant they own first needs a successor: `successors` maps the tenant
     id to the user id of one of its members (made admin, then owner), or to "delete" to delete
     the tenant (soft; purged later). Nothing changes unless every owned tenant is covered."""
-    if actor is not None and user.pk == actor.pk:
+    if user.pk == actor.user_id:
         raise InvalidInput("You cannot delete yourself.", field="user")
     owned = list(selectors.user_owned_tenants(user=user))
     missing = [t.slug for t in owned if not successors.get(str(t.pk))]
@@ -219,10 +217,11 @@ def user_delete(*, user, successors: dict[str, str], actor=None) -> None:
             + ", ".join(missing),
             field="successors",
         )
+    as_owner = actor.with_role(Role.OWNER)
     for tenant in owned:
         choice = successors[str(tenant.pk)]
         if choice == DELETE_TENANT:
-            tenant_services.tenant_delete(tenant=tenant, actor_role=Role.OWNER, actor=actor)
+            tenant_services.tenant_delete(tenant=tenant, actor=as_owner)
             continue
         successor = Membership.objects.filter(tenant=tenant, user_id=choice).first()
         if successor is None or str(successor.user_id) == str(user.pk):
@@ -232,18 +231,18 @@ def user_delete(*, user, successors: dict[str, str], actor=None) -> None:
             )
         if successor.role != Role.ADMIN:
             tenant_services.membership_role_change(
-                membership=successor, role=Role.ADMIN, actor_role=Role.OWNER, actor=actor
+                membership=successor, role=Role.ADMIN, actor=as_owner
             )
         tenant_services.tenant_transfer_ownership(
-            tenant=tenant, user_id=successor.user_id, actor_role=Role.OWNER, actor=actor
+            tenant=tenant, user_id=successor.user_id, actor=as_owner
         )
     chosen = {tenant.slug: successors[str(tenant.pk)] for tenant in owned}
-    audit_record(
-        action="user.deleted",
-        actor=actor,
+    audit_as(
+        actor,
+        "user.deleted",
         target_type=user._meta.label_lower,
         target_id=str(user.pk),
         severity="critical",
-        metadata={"email": user.email, "successors": chosen},
+        **{"email": user.email, "successors": chosen},
     )
     user.delete()

@@ -16,6 +16,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from unfold.admin import ModelAdmin, TabularInline
 
+from apps.core.actor import Actor
 from apps.core.problems import ApplicationError
 
 from . import selectors, services, stripe_events
@@ -101,10 +102,10 @@ class PlanAdmin(ModelAdmin):
         return plan.accounts.count()
 
     def save_model(self, request, obj, form, change):
-        services.plan_save(plan=obj, actor=request.user)
+        services.plan_save(plan=obj, actor=Actor.from_request(request))
 
     def delete_model(self, request, obj):
-        _report(request, self, services.plan_delete, plan=obj, actor=request.user)
+        _report(request, self, services.plan_delete, plan=obj, actor=Actor.from_request(request))
 
     def delete_queryset(self, request, queryset):
         for plan in queryset:
@@ -120,7 +121,11 @@ class PlanAdmin(ModelAdmin):
             if plan.is_free:
                 continue
             synced += _report(
-                request, self, services.plan_sync_to_stripe, plan=plan, actor=request.user
+                request,
+                self,
+                services.plan_sync_to_stripe,
+                plan=plan,
+                actor=Actor.from_request(request),
             )
         self.message_user(request, f"{synced} plan(s) synced to Stripe.", messages.SUCCESS)
 
@@ -156,12 +161,18 @@ class CreditBundleAdmin(ModelAdmin):
         return money(bundle.price_cents, bundle.currency)
 
     def save_model(self, request, obj, form, change):
-        services.bundle_save(bundle=obj, actor=request.user)
+        services.bundle_save(bundle=obj, actor=Actor.from_request(request))
 
     @admin.action(description="Sync to Stripe")
     def sync_to_stripe(self, request, queryset):
         synced = sum(
-            _report(request, self, services.bundle_sync_to_stripe, bundle=b, actor=request.user)
+            _report(
+                request,
+                self,
+                services.bundle_sync_to_stripe,
+                bundle=b,
+                actor=Actor.from_request(request),
+            )
             for b in queryset
         )
         self.message_user(request, f"{synced} bundle(s) synced to Stripe.", messages.SUCCESS)
@@ -268,7 +279,7 @@ class BillingAccountAdmin(ModelAdmin):
             self.message_user(request, f"Invalid: {form.errors.as_text()}", messages.ERROR)
             return back
         data = form.cleaned_data
-        actor = request.user
+        actor = Actor.from_request(request)
         op = data["op"]
         calls = {
             "waive": lambda: services.operator_waive(account=account, waived=True, actor=actor),
@@ -444,6 +455,6 @@ class StripeEventAdmin(ModelAdmin):
     def replay(self, request, queryset):
         count = 0
         for event in queryset:
-            stripe_events.stripe_event_replay(event=event, actor=request.user)
+            stripe_events.stripe_event_replay(event=event, actor=Actor.from_request(request))
             count += 1
         self.message_user(request, f"{count} event(s) queued for processing.", messages.SUCCESS)

@@ -22,6 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
+from apps.core.actor import Actor
 from apps.core.problems import ApplicationError
 from apps.tenants.console import ConsolePage, console_read_only, console_role, console_site
 from apps.tenants.models import Role
@@ -187,8 +188,7 @@ def billing_checkout(request: HttpRequest) -> HttpResponse:
     try:
         result = services.checkout_start(
             tenant=request.tenant,
-            actor=request.user,
-            actor_role=console_role(request),
+            actor=Actor.from_request(request, role=console_role(request)),
             plan=plan,
             interval=form.cleaned_data["interval"],
         )
@@ -206,7 +206,7 @@ def billing_portal(request: HttpRequest) -> HttpResponse:
     _buyer_floor(request)
     try:
         url = services.portal_open(
-            tenant=request.tenant, actor=request.user, actor_role=console_role(request)
+            tenant=request.tenant, actor=Actor.from_request(request, role=console_role(request))
         )
     except ApplicationError as exc:
         return _refused(request, exc)

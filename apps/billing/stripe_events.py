@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from apps.core.actor import SYSTEM, Actor
 from apps.core.locks import advisory_xact_lock
 from apps.core.metrics import metric_inc
 
@@ -262,17 +263,17 @@ def event_enqueue(event_pk: int, customer_id: str = "") -> None:
 
 
 @transaction.atomic
-def stripe_event_replay(*, event: StripeEvent, actor=None) -> None:
+def stripe_event_replay(*, event: StripeEvent, actor: Actor = SYSTEM) -> None:
     """Run an event's handler again (handlers are idempotent: a replay of a processed event
     changes nothing that was already recorded)."""
     StripeEvent.objects.filter(pk=event.pk).update(status=EventStatus.PENDING, last_error="")
-    from apps.core.audit import audit_record
+    from apps.core.audit import audit_as
 
-    audit_record(
-        action="stripe_event.replayed",
-        actor=actor,
+    audit_as(
+        actor,
+        "stripe_event.replayed",
         target=event,
-        metadata={"stripe_event_id": event.stripe_event_id, "type": event.type},
+        **{"stripe_event_id": event.stripe_event_id, "type": event.type},
     )
     transaction.on_commit(functools.partial(event_enqueue, event.pk, event.customer_id))
 

@@ -11,6 +11,7 @@ from unfold.contrib.filters.admin import FieldTextFilter, RangeDateTimeFilter
 from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
 from . import platform_config
+from .actor import Actor
 from .config_vars import REGISTRY, ConfigVar, VarType
 from .integrations import integrations_check
 from .models import AuditEvent, ConfigVariable, Node
@@ -139,7 +140,7 @@ class ConfigVariableAdmin(ModelAdmin):
             form = ConfigValueForm(request.POST, var=var)
             if form.is_valid():
                 platform_config.config_set(
-                    name=name, value=form.cleaned_data["value"], actor=request.user
+                    name=name, value=form.cleaned_data["value"], actor=Actor.from_request(request)
                 )
                 self.message_user(request, f"{name} set.", messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:core_configvariable_changelist"))
@@ -159,7 +160,7 @@ class ConfigVariableAdmin(ModelAdmin):
         if request.method != "POST" or not self.has_change_permission(request):
             raise PermissionDenied
         try:
-            platform_config.config_reset(name=name, actor=request.user)
+            platform_config.config_reset(name=name, actor=Actor.from_request(request))
         except ApplicationError as error:
             self.message_user(request, error.detail, messages.ERROR)
         else:

@@ -50,3 +50,29 @@ def audit_record(
         request_id=context.request_id if context.request_id != "-" else "",
         metadata=metadata or {},
     )
+
+
+def audit_as(
+    actor: Any,
+    action: str,
+    *,
+    tenant: Any = None,
+    target: models.Model | None = None,
+    target_type: str = "",
+    target_id: str = "",
+    severity: str = AuditSeverity.INFO,
+    **metadata: Any,
+) -> AuditEvent:
+    """Record `action` done by `actor` (an apps.core.actor.Actor): the one audit helper of the
+    services. The record names the actor's user or API key, as audit_record does."""
+    return audit_record(
+        action=action,
+        actor=actor.user,
+        api_key=actor.api_key,
+        tenant=tenant,
+        target=target,
+        target_type=target_type,
+        target_id=target_id,
+        metadata=metadata,
+        severity=severity,
+    )

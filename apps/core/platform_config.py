@@ -15,7 +15,8 @@ from typing import Any
 from django.core.cache import cache
 from django.db import transaction
 
-from .audit import audit_record
+from .actor import SYSTEM, Actor
+from .audit import audit_as
 from .config_vars import REGISTRY, ConfigVar
 from .models import AuditSeverity, ConfigVariable
 from .problems import ApplicationError
@@ -137,27 +138,29 @@ def _on_commit_invalidate() -> None:
 
 
 @transaction.atomic
-def config_set(*, name: str, value: Any, actor=None) -> ConfigEntry:
+def config_set(*, name: str, value: Any, actor: Actor = SYSTEM) -> ConfigEntry:
     """Override `name` with `value` (validated by the variable's type and bounds). Audited as
     `config.updated` (severity warning) with the old and new values."""
     var = config_var(name)
     value = var.clean(value)
     row = ConfigVariable.objects.select_for_update().filter(name=name).first()
     old = row.value if row is not None else var.default
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user = actor.person
     if row is None:
         row = ConfigVariable.objects.create(name=name, value=value, updated_by=user)
     else:
         row.value = value
         row.updated_by = user
         row.save(update_fields=["value", "updated_by", "updated_at"])
-    _audit(name=name, old=old, new=value, default=var.default, actor=actor, reset=False)
+    _config_change_audit(
+        name=name, old=old, new=value, default=var.default, actor=actor, reset=False
+    )
     _on_commit_invalidate()
     return _entry(name, row)
 
 
 @transaction.atomic
-def config_reset(*, name: str, actor=None) -> ConfigEntry:
+def config_reset(*, name: str, actor: Actor = SYSTEM) -> ConfigEntry:
     """Drop the override: the variable has its default again. Also removes a stale override of
     a name no longer declared. Audited like config_set; nothing to reset changes nothing."""
     var = REGISTRY.get(name)
@@ -167,7 +170,9 @@ def config_reset(*, name: str, actor=None) -> ConfigEntry:
             raise UnknownConfigVariable(name)
         return _entry(name, None)
     default = var.default if var is not None else None
-    _audit(name=name, old=row.value, new=default, default=default, actor=actor, reset=True)
+    _config_change_audit(
+        name=name, old=row.value, new=default, default=default, actor=actor, reset=True
+    )
     row.delete()
     _on_commit_invalidate()
     return _entry(name, None) if var is not None else _stale_removed(name)
@@ -177,12 +182,14 @@ def _stale_removed(name: str) -> ConfigEntry:
     return ConfigEntry(name, False, None, None, None, False, "", None)
 
 
-def _audit(*, name: str, old: Any, new: Any, default: Any, actor, reset: bool) -> None:
-    audit_record(
-        action="config.updated",
-        actor=actor,
+def _config_change_audit(
+    *, name: str, old: Any, new: Any, default: Any, actor: Actor, reset: bool
+) -> None:
+    audit_as(
+        actor,
+        "config.updated",
         target_type="core.configvariable",
         target_id=name,
         severity=AuditSeverity.WARNING,
-        metadata={"name": name, "old": old, "new": new, "default": default, "reset": reset},
+        **{"name": name, "old": old, "new": new, "default": default, "reset": reset},
     )

@@ -14,6 +14,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 from unfold.admin import ModelAdmin
 
+from apps.core.actor import Actor
 from apps.core.admin_mixins import ReadOnlyMixin
 from apps.core.problems import ApplicationError
 from apps.tenants.admin_mixins import TenantScopedAdminMixin
@@ -22,10 +23,6 @@ from . import services
 from .models import App, Deployment, DeploymentLog, Release
 
 LOG_LINES_SHOWN = 500
-
-
-def _actor(request) -> services.Actor:
-    return services.Actor(user=request.user)
 
 
 def _queued(deployment: Deployment) -> str:
@@ -63,22 +60,24 @@ class AppAdminBase(ReadOnlyMixin, ModelAdmin):
     @admin.action(description="Deploy the branch head")
     def deploy_branch(self, request, queryset):
         tenant = services.current_tenant()
+        actor = Actor.from_request(request)
         for app in queryset:
             _run_service(
                 self, request, app.name,
                 lambda app=app: _queued(
-                    services.deployment_create(app=app, tenant=tenant, actor=_actor(request))
+                    services.deployment_create(app=app, tenant=tenant, actor=actor)
                 ),
             )  # fmt: skip
 
     @admin.action(description="Restart (zero-downtime)")
     def restart(self, request, queryset):
         tenant = services.current_tenant()
+        actor = Actor.from_request(request)
         for app in queryset:
             _run_service(
                 self, request, app.name,
                 lambda app=app: _queued(
-                    services.app_restart(app=app, tenant=tenant, actor=_actor(request))
+                    services.app_restart(app=app, tenant=tenant, actor=actor)
                 ),
             )  # fmt: skip
 
@@ -126,11 +125,12 @@ class DeploymentAdminBase(ReadOnlyMixin, ModelAdmin):
     @admin.action(description="Cancel")
     def cancel(self, request, queryset):
         tenant = services.current_tenant()
+        actor = Actor.from_request(request)
         for deployment in queryset:
             _run_service(
                 self, request, str(deployment.pk),
                 lambda d=deployment: services.deployment_cancel(
-                    deployment=d, tenant=tenant, actor=_actor(request)
+                    deployment=d, tenant=tenant, actor=actor
                 ).state,
             )  # fmt: skip
 
@@ -149,12 +149,13 @@ class ReleaseAdminBase(ReadOnlyMixin, ModelAdmin):
     @admin.action(description="Roll back to this release")
     def rollback(self, request, queryset):
         tenant = services.current_tenant()
+        actor = Actor.from_request(request)
         for release in queryset.select_related("app", "build"):
             _run_service(
                 self, request, f"{release.app} v{release.version}",
                 lambda r=release: _queued(
                     services.release_rollback(
-                        app=r.app, release=r, tenant=tenant, actor=_actor(request)
+                        app=r.app, release=r, tenant=tenant, actor=actor
                     )
                 ),
             )  # fmt: skip

@@ -140,7 +140,7 @@ def _receive(request, app: App, tenant) -> HttpResponse:
         deployment = services.deployment_create(
             app=app,
             tenant=tenant,
-            actor=services.Actor(label_override=f"{provider} webhook"),
+            actor=services.Actor.system(f"{provider} webhook"),
             ref=sha,
             source=provider,
         )

@@ -281,7 +281,7 @@ class Runner:
 
     def step_releasing(self) -> None:
         if self.d.kind == DeploymentKind.DEPLOY:
-            actor = services.Actor(label_override=self.d.started_by_label)
+            actor = services.Actor.system(self.d.started_by_label)
             release = services.release_for_build(
                 app=self.app,
                 build=self.d.build,

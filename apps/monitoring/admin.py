@@ -14,6 +14,7 @@ from django.contrib import admin
 from django.utils import timezone
 from unfold.admin import ModelAdmin
 
+from apps.core.actor import Actor
 from apps.core.admin_actions import apply_each
 from apps.core.admin_mixins import ReadOnlyMixin
 from apps.core.problems import ApplicationError
@@ -34,10 +35,6 @@ from .selectors import span_status
 
 class NotDelivered(ApplicationError):
     """A test notification the receiver did not take (the alert log says so too)."""
-
-
-def _actor(request) -> services.Actor:
-    return services.Actor(user=request.user)
 
 
 class MonitorAdminBase(ReadOnlyMixin, ModelAdmin):
@@ -71,16 +68,18 @@ class MonitorAdminBase(ReadOnlyMixin, ModelAdmin):
     @admin.action(description="Pause")
     def pause(self, request, queryset):
         tenant = current_tenant()
+        actor = Actor.from_request(request)
         apply_each(self, request, queryset, label=str, done="monitor(s) paused",
                    call=lambda m: services.monitor_pause(monitor=m, tenant=tenant,
-                                                         actor=_actor(request)))  # fmt: skip
+                                                         actor=actor))  # fmt: skip
 
     @admin.action(description="Resume")
     def resume(self, request, queryset):
         tenant = current_tenant()
+        actor = Actor.from_request(request)
         apply_each(self, request, queryset, label=str, done="monitor(s) resumed",
                    call=lambda m: services.monitor_resume(monitor=m, tenant=tenant,
-                                                          actor=_actor(request)))  # fmt: skip
+                                                          actor=actor))  # fmt: skip
 
 
 class IncidentAdminBase(ReadOnlyMixin, ModelAdmin):
@@ -108,10 +107,11 @@ class AlertChannelAdminBase(ReadOnlyMixin, ModelAdmin):
     @admin.action(description="Send a test notification")
     def send_test(self, request, queryset):
         tenant = current_tenant()
+        actor = Actor.from_request(request)
 
         def test(channel: AlertChannel) -> None:
             log = services.alert_channel_test(channel=channel, tenant=tenant,
-                                              actor=_actor(request))  # fmt: skip
+                                              actor=actor)  # fmt: skip
             if not log.ok:
                 raise NotDelivered(f"not delivered ({log.error})")
 
@@ -157,9 +157,10 @@ class SilenceAdminBase(ReadOnlyMixin, ModelAdmin):
     @admin.action(description="End now")
     def expire(self, request, queryset):
         tenant = current_tenant()
+        actor = Actor.from_request(request)
         apply_each(self, request, queryset, label=str, done="silence(s) ended",
                    call=lambda s: services.silence_expire(silence=s, tenant=tenant,
-                                                          actor=_actor(request)))  # fmt: skip
+                                                          actor=actor))  # fmt: skip
 
 
 class AlertLogAdminBase(ReadOnlyMixin, ModelAdmin):

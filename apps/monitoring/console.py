@@ -19,6 +19,7 @@ from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.utils import timezone
 
+from apps.core.actor import Actor
 from apps.core.problems import ApplicationError
 from apps.tenants.console import (
     ConsoleModelAdmin,
@@ -38,7 +39,6 @@ from .admin import (
     MaintenanceWindowAdminBase,
     MonitorAdminBase,
     SilenceAdminBase,
-    _actor,
 )
 from .models import (
     AlertChannel,
@@ -102,7 +102,7 @@ class SilenceConsoleAdmin(ConsoleAccess, SilenceAdminBase):
         try:
             silence = services.silence_create(
                 tenant=request.tenant,
-                actor=_actor(request),
+                actor=Actor.from_request(request),
                 monitor_id=obj.monitor_id,
                 ends_at=form.cleaned_data["ends_at"],
                 reason=form.cleaned_data["reason"],
@@ -175,9 +175,6 @@ class StatusPageConsoleAdmin(ConsoleModelAdmin):
     def public_url(self, obj: StatusPage) -> str:
         return f"{settings.ROOT_URL}/status/{obj.slug}/"
 
-    def _actor(self, request) -> services.Actor:
-        return services.Actor(user=request.user)
-
     def save_model(self, request, obj, form, change):
         data = {k: form.cleaned_data[k] for k in StatusPageForm.Meta.fields}
         chosen = {m.pk for m in form.cleaned_data["monitor_ids"]}
@@ -194,7 +191,7 @@ class StatusPageConsoleAdmin(ConsoleModelAdmin):
                 request,
                 data["title"],
                 lambda: services.status_page_update(
-                    page=page, tenant=request.tenant, actor=self._actor(request),
+                    page=page, tenant=request.tenant, actor=Actor.from_request(request),
                     monitor_ids=[*kept, *added], **data,
                 ),
             )  # fmt: skip
@@ -205,7 +202,7 @@ class StatusPageConsoleAdmin(ConsoleModelAdmin):
             data["title"],
             lambda: made.append(
                 services.status_page_create(
-                    tenant=request.tenant, actor=self._actor(request),
+                    tenant=request.tenant, actor=Actor.from_request(request),
                     monitor_ids=[m.pk for m in form.cleaned_data["monitor_ids"]], **data,
                 )
             ),
@@ -221,6 +218,6 @@ class StatusPageConsoleAdmin(ConsoleModelAdmin):
             request,
             obj.title,
             lambda: services.status_page_delete(
-                page=obj, tenant=request.tenant, actor=self._actor(request)
+                page=obj, tenant=request.tenant, actor=Actor.from_request(request)
             ),
         )

@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from unfold.admin import ModelAdmin, TabularInline
 
+from apps.core.actor import Actor
 from apps.core.admin_actions import apply_each
 from apps.core.problems import ApplicationError
 
@@ -108,7 +109,7 @@ class TenantAdmin(ModelAdmin):
 
     @admin.action(description="Delete the selected tenants (soft; purged after the grace period)")
     def delete_softly(self, request, queryset):
-        self._each(request, queryset, "deleted", services.tenant_delete, actor_role=Role.OWNER)
+        self._each(request, queryset, "deleted", services.tenant_delete, role=Role.OWNER)
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else ()
@@ -121,7 +122,9 @@ class TenantAdmin(ModelAdmin):
             return self._save_change(request, obj, form)
         try:
             created = services.tenant_create(
-                name=form.cleaned_data["name"], slug=form.cleaned_data["slug"], actor=request.user
+                name=form.cleaned_data["name"],
+                slug=form.cleaned_data["slug"],
+                actor=Actor.from_request(request),
             )
         except ApplicationError as exc:
             self.message_user(request, exc.detail, messages.ERROR)
@@ -136,8 +139,7 @@ class TenantAdmin(ModelAdmin):
                 services.tenant_rename(
                     tenant=current,
                     name=form.cleaned_data["name"],
-                    actor_role=Role.OWNER,
-                    actor=request.user,
+                    actor=Actor.from_request(request, role=Role.OWNER),
                 )
             wanted = form.cleaned_data["entitlement_overrides"]
             before = current.entitlement_overrides or {}
@@ -146,7 +148,7 @@ class TenantAdmin(ModelAdmin):
                 tenant=current,
                 changes=changes,
                 reason=form.cleaned_data.get("override_reason", ""),
-                actor=request.user,
+                actor=Actor.from_request(request),
             )
         except ApplicationError as exc:
             self.message_user(request, exc.detail, messages.ERROR)
@@ -160,12 +162,13 @@ class TenantAdmin(ModelAdmin):
     def resume_selected(self, request, queryset):
         self._each(request, queryset, "resumed", services.tenant_resume)
 
-    def _each(self, request, queryset, done: str, service, **kwargs) -> None:
+    def _each(self, request, queryset, done: str, service, role=None, **kwargs) -> None:
+        actor = Actor.from_request(request, role=role)
         apply_each(
             self,
             request,
             queryset,
-            call=lambda tenant: service(tenant=tenant, actor=request.user, **kwargs),
+            call=lambda tenant: service(tenant=tenant, actor=actor, **kwargs),
             label=lambda tenant: tenant.slug,
             done=f"tenant(s) {done}",
         )
@@ -199,7 +202,7 @@ class InvitationAdmin(ModelAdmin):
             request,
             queryset.select_related("tenant"),
             call=lambda invitation: services.invitation_revoke(
-                invitation=invitation, actor_role=Role.OWNER, actor=request.user
+                invitation=invitation, actor=Actor.from_request(request, role=Role.OWNER)
             ),
             label=lambda invitation: invitation.email,
             done="invitation(s) revoked",

@@ -32,6 +32,7 @@ from django.utils.http import urlencode
 from unfold.admin import ModelAdmin
 from unfold.sites import UnfoldAdminSite
 
+from apps.core.actor import Actor
 from apps.core.problems import ApplicationError
 
 from . import services
@@ -380,8 +381,7 @@ class MembershipConsoleAdmin(ConsoleModelAdmin):
             lambda: services.membership_role_change(
                 membership=original,
                 role=form.cleaned_data["role"],
-                actor_role=self.role(request),
-                actor=request.user,
+                actor=Actor.from_request(request, role=self.role(request)),
             ),
         )
 
@@ -390,7 +390,7 @@ class MembershipConsoleAdmin(ConsoleModelAdmin):
             request,
             obj.user.email,
             lambda: services.membership_remove(
-                membership=obj, actor_role=self.role(request), actor=request.user
+                membership=obj, actor=Actor.from_request(request, role=self.role(request))
             ),
         )
 
@@ -427,8 +427,7 @@ class InvitationConsoleAdmin(ConsoleModelAdmin):
                     tenant=request.tenant,
                     email=form.cleaned_data["email"],
                     role=form.cleaned_data["role"],
-                    actor_role=self.role(request),
-                    actor=request.user,
+                    actor=Actor.from_request(request, role=self.role(request)),
                 )
             ),
         )
@@ -442,7 +441,7 @@ class InvitationConsoleAdmin(ConsoleModelAdmin):
                 request,
                 invitation.email,
                 lambda i=invitation: services.invitation_revoke(
-                    invitation=i, actor_role=self.role(request), actor=request.user
+                    invitation=i, actor=Actor.from_request(request, role=self.role(request))
                 ),
             )
             for invitation in queryset
@@ -457,7 +456,7 @@ class InvitationConsoleAdmin(ConsoleModelAdmin):
                 request,
                 invitation.email,
                 lambda i=invitation: services.invitation_resend(
-                    invitation=i, actor_role=self.role(request), actor=request.user
+                    invitation=i, actor=Actor.from_request(request, role=self.role(request))
                 ),
             )
             for invitation in queryset

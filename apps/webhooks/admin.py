@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.contrib import admin
 from unfold.admin import ModelAdmin
 
+from apps.core.actor import Actor
 from apps.core.admin_actions import apply_each
 from apps.core.admin_mixins import ReadOnlyMixin
 from apps.core.problems import ApplicationError
@@ -23,10 +24,6 @@ from .models import WebhookEndpoint, WebhookMessage
 
 class NotDelivered(ApplicationError):
     """A test event the receiver did not take (its attempt says so too)."""
-
-
-def _actor(request) -> services.Actor:
-    return services.Actor(user=request.user)
 
 
 class WebhookEndpointAdminBase(ReadOnlyMixin, ModelAdmin):
@@ -55,7 +52,7 @@ class WebhookEndpointAdminBase(ReadOnlyMixin, ModelAdmin):
 
         def call(endpoint):
             attempt = services.webhook_endpoint_test(
-                endpoint=endpoint, tenant=tenant, actor=_actor(request)
+                endpoint=endpoint, tenant=tenant, actor=Actor.from_request(request)
             )
             if not attempt.ok:
                 raise NotDelivered(attempt.error or f"HTTP {attempt.status_code}")
@@ -67,7 +64,7 @@ class WebhookEndpointAdminBase(ReadOnlyMixin, ModelAdmin):
         tenant = current_tenant()
         apply_each(self, request, queryset, label=str, done="endpoint(s) enabled",
                    call=lambda e: services.webhook_endpoint_enable(
-                       endpoint=e, tenant=tenant, actor=_actor(request)))  # fmt: skip
+                       endpoint=e, tenant=tenant, actor=Actor.from_request(request)))  # fmt: skip
 
 
 class WebhookMessageAdminBase(ReadOnlyMixin, ModelAdmin):

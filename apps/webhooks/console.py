@@ -8,13 +8,14 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 
+from apps.core.actor import Actor
 from apps.tenants.console import ConsoleModelAdmin, console_role, console_site
 from apps.tenants.console_mixins import ConsoleAccess
 from apps.tenants.models import Role
 from apps.tenants.roles import role_at_least
 
 from . import services
-from .admin import WebhookEndpointAdminBase, WebhookMessageAdminBase, _actor
+from .admin import WebhookEndpointAdminBase, WebhookMessageAdminBase
 from .models import WebhookEndpoint, WebhookMessage
 
 
@@ -74,7 +75,7 @@ class WebhookEndpointConsoleAdmin(ConsoleModelAdmin, WebhookEndpointAdminBase):
     def save_model(self, request, obj, form, change):
         data = {name: form.cleaned_data[name] for name in ("url", "description", "enabled")}
         data["event_types"] = form.cleaned_data["event_types"]
-        who = {"tenant": request.tenant, "actor": _actor(request)}
+        who = {"tenant": request.tenant, "actor": Actor.from_request(request)}
         if change:
             endpoint = WebhookEndpoint.objects.get(pk=obj.pk)
             update = services.webhook_endpoint_update
@@ -89,7 +90,7 @@ class WebhookEndpointConsoleAdmin(ConsoleModelAdmin, WebhookEndpointAdminBase):
 
     def delete_model(self, request, obj):
         delete = services.webhook_endpoint_delete
-        who = {"tenant": request.tenant, "actor": _actor(request)}
+        who = {"tenant": request.tenant, "actor": Actor.from_request(request)}
         self.run_service(request, obj.url, lambda: delete(endpoint=obj, **who))
 
     @admin.action(description="Rotate the signing secret (one endpoint)")
@@ -101,7 +102,7 @@ class WebhookEndpointConsoleAdmin(ConsoleModelAdmin, WebhookEndpointAdminBase):
         made: list[tuple[WebhookEndpoint, str]] = []
         endpoint = queryset.get()
         rotate = services.webhook_endpoint_rotate_secret
-        who = {"tenant": request.tenant, "actor": _actor(request)}
+        who = {"tenant": request.tenant, "actor": Actor.from_request(request)}
         if not self.run_service(
             request, endpoint.url, lambda: made.append(rotate(endpoint=endpoint, **who))
         ):

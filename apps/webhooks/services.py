@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from apps.core import crypto
-from apps.core.audit import audit_record
+from apps.core.actor import Actor
+from apps.core.audit import audit_as
 from apps.core.events import event_pattern_valid
 from apps.core.locks import advisory_xact_lock
 from apps.core.net import http_url_parts, ip_allowed
@@ -42,37 +41,9 @@ TEST_EVENT_TYPE = "webhook.test"
 MAX_EVENT_PATTERNS = 50
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: a user, an API key acting for a tenant, or nobody (a task). The same shape as
-    the other apps' Actor, so their callers' actors do here too."""
-
-    user: Any = None
-    api_key: Any = None
-
-    @property
-    def user_id(self):
-        user = self.user
-        return user.pk if user is not None and getattr(user, "is_authenticated", False) else None
-
-
-SYSTEM = Actor()
-
-
 class WebhookEndpointNotFound(ApplicationError):
     status = 404
     slug = "not-found"
-
-
-def _audit(action: str, *, actor: Actor, tenant, target=None, **metadata) -> None:
-    audit_record(
-        action=action,
-        actor=actor.user,
-        api_key=actor.api_key,
-        tenant=tenant,
-        target=target,
-        metadata=metadata,
-    )
 
 
 # --- Validation -----------------------------------------------------------------------------
@@ -140,7 +111,7 @@ def webhook_endpoint_create(
         secret_last8=secret[-8:],
         created_by_id=actor.user_id,
     )
-    _audit("webhook_endpoint.created", actor=actor, tenant=tenant, target=endpoint, url=url)
+    audit_as(actor, "webhook_endpoint.created", tenant=tenant, target=endpoint, url=url)
     return endpoint, secret
 
 
@@ -175,8 +146,8 @@ def webhook_endpoint_update(
         endpoint_waiting_due_now(tenant, endpoint)
     if fields:
         endpoint.save(update_fields=[*fields, "updated_at"])
-        _audit("webhook_endpoint.updated", actor=actor, tenant=tenant, target=endpoint,
-               fields=sorted(fields))  # fmt: skip
+        audit_as(actor, "webhook_endpoint.updated", tenant=tenant, target=endpoint,
+                 fields=sorted(fields))  # fmt: skip
     return endpoint
 
 
@@ -187,7 +158,7 @@ def webhook_endpoint_enable(*, endpoint: WebhookEndpoint, tenant, actor: Actor) 
     endpoint = _lock(endpoint)
     if not endpoint.enabled:
         endpoint.save(update_fields=[*endpoint_enable_fields(endpoint), "updated_at"])
-        _audit("webhook_endpoint.enabled", actor=actor, tenant=tenant, target=endpoint)
+        audit_as(actor, "webhook_endpoint.enabled", tenant=tenant, target=endpoint)
     return endpoint
 
 
@@ -202,8 +173,8 @@ def webhook_endpoint_delete(*, endpoint: WebhookEndpoint, tenant, actor: Actor) 
         .values_list("id", flat=True)
     )
     WebhookDue.objects.filter(tenant_id=tenant.pk, message_id__in=pending).delete()
-    _audit("webhook_endpoint.deleted", actor=actor, tenant=tenant, target=endpoint,
-           url=endpoint.url)  # fmt: skip
+    audit_as(actor, "webhook_endpoint.deleted", tenant=tenant, target=endpoint,
+             url=endpoint.url)  # fmt: skip
     endpoint.delete()
 
 
@@ -231,8 +202,8 @@ def webhook_endpoint_rotate_secret(
             "updated_at",
         ]
     )
-    _audit("webhook_endpoint.secret_rotated", actor=actor, tenant=tenant, target=endpoint,
-           previous_valid_until=iso(endpoint.previous_secret_expires_at))  # fmt: skip
+    audit_as(actor, "webhook_endpoint.secret_rotated", tenant=tenant, target=endpoint,
+             previous_valid_until=iso(endpoint.previous_secret_expires_at))  # fmt: skip
     return endpoint, secret
 
 
@@ -262,8 +233,8 @@ def webhook_endpoint_test(*, endpoint: WebhookEndpoint, tenant, actor: Actor) ->
     result = send_now(message=message, endpoint=endpoint, trigger=WebhookAttemptTrigger.TEST)
     with transaction.atomic():
         webhook_results_apply(tenant=tenant, results=[result], lease=None)
-        _audit("webhook_endpoint.tested", actor=actor, tenant=tenant, target=endpoint,
-               ok=result.ok, status_code=result.status_code)  # fmt: skip
+        audit_as(actor, "webhook_endpoint.tested", tenant=tenant, target=endpoint,
+                 ok=result.ok, status_code=result.status_code)  # fmt: skip
     return message.attempts.order_by("-id").first()
 
 
@@ -286,8 +257,8 @@ def webhook_message_replay(
         status=WebhookMessageStatus.PENDING, next_attempt_at=now
     )
     messages_due_now(tenant, endpoint, [message.pk], now)
-    _audit("webhook_message.replayed", actor=actor, tenant=tenant, target=endpoint,
-           msg_id=message.msg_id)  # fmt: skip
+    audit_as(actor, "webhook_message.replayed", tenant=tenant, target=endpoint,
+             msg_id=message.msg_id)  # fmt: skip
     transaction.on_commit(kick)
     message.refresh_from_db()
     return message
@@ -313,8 +284,8 @@ def webhook_endpoint_replay(
         )
         messages_due_now(tenant, endpoint, ids, now)
         transaction.on_commit(kick)
-    _audit("webhook_endpoint.replayed", actor=actor, tenant=tenant, target=endpoint,
-           since=iso(since), only_failed=only_failed, messages=len(ids))  # fmt: skip
+    audit_as(actor, "webhook_endpoint.replayed", tenant=tenant, target=endpoint,
+             since=iso(since), only_failed=only_failed, messages=len(ids))  # fmt: skip
     return len(ids)
 
 

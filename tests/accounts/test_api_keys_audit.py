@@ -4,6 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.accounts.services import api_key_create, api_key_revoke
+from apps.core.actor import Actor
 from apps.core.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -52,8 +53,8 @@ def test_the_creator_is_recorded_on_the_key(client_for, world):
 
 def test_revoking_twice_changes_and_audits_once(world):
     api_key, _ = api_key_create(tenant=world["tenant_a"], name="k", authority="member")
-    first = api_key_revoke(api_key=api_key, actor=world["alice"]).revoked_at
-    second = api_key_revoke(api_key=api_key, actor=world["alice"]).revoked_at
+    first = api_key_revoke(api_key=api_key, actor=Actor(user=world["alice"])).revoked_at
+    second = api_key_revoke(api_key=api_key, actor=Actor(user=world["alice"])).revoked_at
     assert first is not None and first == second
     assert len(_events("api_key.revoked", str(api_key.pk))) == 1
 

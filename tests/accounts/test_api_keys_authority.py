@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 
 from apps.accounts.models import ApiKey
 from apps.accounts.services import AuthorityNotAllowed, api_key_create
+from apps.core.actor import Actor
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +70,7 @@ def test_the_service_refuses_authority_above_the_callers_role(
 ):
     def make():
         return api_key_create(
-            tenant=world["tenant_a"], name="k", authority=authority, actor_role=actor_role
+            tenant=world["tenant_a"], name="k", authority=authority, actor=Actor(role=actor_role)
         )
 
     if allowed:
@@ -83,5 +84,5 @@ def test_the_service_refuses_a_key_acting_for_another_tenant(world):
     bravo_key, _ = api_key_create(tenant=world["tenant_b"], name="bravo", authority="admin")
     with pytest.raises(AuthorityNotAllowed):
         api_key_create(
-            tenant=world["tenant_a"], name="k", authority="member", actor_api_key=bravo_key
+            tenant=world["tenant_a"], name="k", authority="member", actor=Actor(api_key=bravo_key)
         )

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from apps.accounts.models import ApiKey
 from apps.accounts.services import api_key_create, api_key_revoke
+from apps.core.actor import Actor
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +28,7 @@ def _make_keys(tenant, count: int, tag: str) -> None:
         user = get_user_model().objects.create_user(
             username=f"{tag}{i}@x.test", email=f"{tag}{i}@x.test"
         )
-        api_key_create(tenant=tenant, name=f"{tag}{i}", authority="member", created_by=user)
+        api_key_create(tenant=tenant, name=f"{tag}{i}", authority="member", actor=Actor(user=user))
 
 
 def test_the_list_costs_the_same_queries_for_1_or_20_keys(client_for, world):

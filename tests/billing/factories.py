@@ -5,6 +5,7 @@ from __future__ import annotations
 from apps.billing import services
 from apps.billing.models import BillingAccount, CreditBundle, Plan
 from apps.billing.services.checkout import _customer_ensure
+from apps.core.actor import Actor
 
 
 def plan_make(**fields) -> Plan:
@@ -42,8 +43,8 @@ def bundle_synced(**fields) -> CreditBundle:
 def put_on(world, plan) -> None:
     """The operator moves tenant alpha to `plan` (billing waived: no Stripe)."""
     account = services.billing_account_ensure(tenant=world["tenant_a"])
-    services.operator_waive(account=account, waived=True, actor=world["operator"])
-    services.operator_plan_assign(account=account, plan=plan, actor=world["operator"])
+    services.operator_waive(account=account, waived=True, actor=Actor(user=world["operator"]))
+    services.operator_plan_assign(account=account, plan=plan, actor=Actor(user=world["operator"]))
 
 
 def card_attach(sdk, customer_id: str, number: str = "4242424242424242") -> str:

@@ -4,6 +4,7 @@ import pytest
 
 from apps.billing import selectors, services
 from apps.billing.models import CreditBundle, Plan, StripePrice
+from apps.core.actor import SYSTEM, Actor
 from apps.core.problems import Conflict
 from apps.tenants.selectors import tenant_limit
 
@@ -105,7 +106,7 @@ def test_changed_limits_are_written_onto_every_tenant_on_the_plan(
     account = services.billing_account_ensure(tenant=world["tenant_a"])
     account.billing_waived = True
     account.save()
-    services.operator_plan_assign(account=account, plan=plan, actor=world["operator"])
+    services.operator_plan_assign(account=account, plan=plan, actor=Actor(user=world["operator"]))
     plan.user_limit = 25
     with django_capture_on_commit_callbacks() as callbacks:
         services.plan_save(plan=plan)
@@ -122,7 +123,7 @@ def test_the_free_plan_cannot_be_deleted_nor_a_plan_in_use(world):
     account = services.billing_account_ensure(tenant=world["tenant_a"])
     account.billing_waived = True
     account.save()
-    services.operator_plan_assign(account=account, plan=plan, actor=None)
+    services.operator_plan_assign(account=account, plan=plan, actor=SYSTEM)
     with pytest.raises(Conflict):
         services.plan_delete(plan=plan)
 

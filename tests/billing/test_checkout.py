@@ -4,6 +4,7 @@ import pytest
 
 from apps.billing import selectors, services
 from apps.billing.models import BillingAccount, CheckoutSession, SubscriptionStatus
+from apps.core.actor import Actor
 from apps.tenants.models import Membership
 
 from .factories import bundle_synced, plan_synced
@@ -61,7 +62,7 @@ def test_the_free_plan_activates_at_once_without_stripe(client_for, world, shape
 
 def test_a_waived_tenant_gets_a_paid_plan_at_once(client_for, world, pro, shape):
     account = services.billing_account_ensure(tenant=world["tenant_a"])
-    services.operator_waive(account=account, waived=True, actor=world["operator"])
+    services.operator_waive(account=account, waived=True, actor=Actor(user=world["operator"]))
     before = len(shape.requests())
     response = client_for(world["alice"], world["tenant_a"]).post(
         CHECKOUT, {"plan": pro.slug, "interval": "month"}

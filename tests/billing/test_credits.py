@@ -5,6 +5,7 @@ from django.db import DatabaseError, connection, transaction
 
 from apps.billing import selectors, services
 from apps.billing.models import CreditEntry, CreditKind, StripeEvent
+from apps.core.actor import SYSTEM, Actor
 
 from .factories import STRIPE_CUSTOMER, account_with_customer, bundle_synced, plan_make
 
@@ -13,8 +14,8 @@ pytestmark = pytest.mark.django_db
 
 def account_on(world, plan, tenant="tenant_a"):
     account = services.billing_account_ensure(tenant=world[tenant])
-    services.operator_waive(account=account, waived=True, actor=world["operator"])
-    services.operator_plan_assign(account=account, plan=plan, actor=world["operator"])
+    services.operator_waive(account=account, waived=True, actor=Actor(user=world["operator"]))
+    services.operator_plan_assign(account=account, plan=plan, actor=Actor(user=world["operator"]))
     return account
 
 
@@ -55,7 +56,7 @@ def test_monthly_grant_resets_or_accrues(world, policy, after_second_grant):
 def test_purchased_credits_survive_a_reset(world):
     plan = plan_make(name="R", slug="r", credits_per_month=100, bonus_credits=0)
     account = account_on(world, plan)
-    services.credits_adjust(account=account, amount=40, description="bought", actor=None)
+    services.credits_adjust(account=account, amount=40, description="bought", actor=SYSTEM)
     services.credits_grant_monthly(account_id=account.pk, period="2030-03")
     services.credits_grant_monthly(account_id=account.pk, period="2030-04")
     balances = selectors.credit_balances(account)
@@ -75,7 +76,7 @@ def test_the_beat_task_grants_every_account_once_per_month(world):
 
 def test_usage_takes_subscription_credits_first_and_never_goes_below_zero(world):
     account = services.billing_account_ensure(tenant=world["tenant_a"])
-    services.credits_adjust(account=account, amount=50, description="bought", actor=None)
+    services.credits_adjust(account=account, amount=50, description="bought", actor=SYSTEM)
     free = selectors.plan_free().credits_per_month
     result = spend(world, free + 20)
     assert result["balance"] == {"subscription": 0, "purchased": 30, "total": 30}
@@ -179,8 +180,7 @@ def test_an_api_key_spends_credits_and_is_named_in_the_audit_but_cannot_buy(api_
         tenant=world["tenant_a"],
         name="ci",
         authority="admin",
-        created_by=world["alice"],
-        actor_role="owner",
+        actor=Actor(user=world["alice"], role="owner"),
     )
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}", HTTP_X_TENANT_ID="alpha")
     response = api_client.post(

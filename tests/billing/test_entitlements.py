@@ -5,6 +5,7 @@ import pytest
 from apps.billing import selectors, services
 from apps.billing.quota import quota_upgrade_hint
 from apps.core import problems
+from apps.core.actor import SYSTEM, Actor
 from apps.core.problems import QuotaExceeded
 from apps.tenants.models import Membership, Tenant
 from apps.tenants.selectors import tenant_limit, tenant_limits
@@ -29,8 +30,8 @@ def plans():
 
 def put_on(world, plan):
     account = services.billing_account_ensure(tenant=world["tenant_a"])
-    services.operator_waive(account=account, waived=True, actor=world["operator"])
-    services.operator_plan_assign(account=account, plan=plan, actor=world["operator"])
+    services.operator_waive(account=account, waived=True, actor=Actor(user=world["operator"]))
+    services.operator_plan_assign(account=account, plan=plan, actor=Actor(user=world["operator"]))
     return Tenant.objects.get(pk=world["tenant_a"].pk)
 
 
@@ -46,7 +47,7 @@ def test_the_plans_limits_are_read_through_the_one_selector(world, plans):
 
 def test_an_operator_override_outlives_plan_changes(world, plans):
     tenant = put_on(world, plans["duo"])
-    tenant_entitlement_overrides_update(tenant=tenant, changes={"users": 7}, actor=None)
+    tenant_entitlement_overrides_update(tenant=tenant, changes={"users": 7}, actor=SYSTEM)
     tenant = put_on(world, plans["team"])
     assert tenant_limit(tenant, "users") == 7
 

@@ -9,6 +9,7 @@ from apps.billing import selectors, services
 from apps.billing import stripe_events as events
 from apps.billing.models import BillingAccount, EventStatus, StripeEvent
 from apps.billing.services.checkout import _cancel_at_period_end
+from apps.core.actor import SYSTEM
 from apps.tenants.models import Tenant
 
 from .factories import plan_make
@@ -27,11 +28,11 @@ def test_tenants_without_an_account_get_one_on_the_free_plan(world):
 def test_a_waived_subscription_canceled_at_period_end_ends_then(world):
     plan = plan_make(name="Team", slug="team")
     account = services.billing_account_ensure(tenant=world["tenant_a"])
-    services.operator_waive(account=account, waived=True, actor=None)
-    services.operator_plan_assign(account=account, plan=plan, actor=None)
+    services.operator_waive(account=account, waived=True, actor=SYSTEM)
+    services.operator_plan_assign(account=account, plan=plan, actor=SYSTEM)
     end = timezone.now() + dt.timedelta(days=3)
-    services.operator_period_end_set(account=account, period_end=end, actor=None)
-    _cancel_at_period_end(account, cancel=True, actor=None)
+    services.operator_period_end_set(account=account, period_end=end, actor=SYSTEM)
+    _cancel_at_period_end(account, cancel=True, actor=SYSTEM)
     assert services.subscriptions_end_local(now=end - dt.timedelta(minutes=1)) == 0
     assert services.subscriptions_end_local(now=end + dt.timedelta(minutes=1)) == 1
     account.refresh_from_db()

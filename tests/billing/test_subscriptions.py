@@ -12,6 +12,7 @@ from apps.billing.models import (
     StripeEvent,
     SubscriptionStatus,
 )
+from apps.core.actor import Actor
 from apps.core.models import AuditEvent
 from apps.tenants.models import Tenant
 from apps.tenants.selectors import tenant_limit
@@ -198,7 +199,7 @@ def test_a_waived_plan_without_a_period_is_not_cancelled_at_a_period_end(
     ends it now; once an operator sets a period end, it can be cancelled at it."""
     import datetime as dt
 
-    services.operator_waive(account=account, waived=True, actor=world["operator"])
+    services.operator_waive(account=account, waived=True, actor=Actor(user=world["operator"]))
     alice = client_for(world["alice"], world["tenant_a"])
     response = alice.post("/api/v1/billing/checkout", {"plan": pro.slug}, format="json")
     assert response.json()["activated"] is True
@@ -212,7 +213,9 @@ def test_a_waived_plan_without_a_period_is_not_cancelled_at_a_period_end(
     assert services.subscriptions_end_local(now=dt.datetime(2100, 1, 1, tzinfo=dt.UTC)) == 0
 
     end = dt.datetime(2030, 1, 31, tzinfo=dt.UTC)
-    services.operator_period_end_set(account=account, period_end=end, actor=world["operator"])
+    services.operator_period_end_set(
+        account=account, period_end=end, actor=Actor(user=world["operator"])
+    )
     response = alice.post("/api/v1/billing/subscription/cancel")
     assert response.status_code == 200 and response.json()["cancel_at_period_end"] is True
     assert services.subscriptions_end_local(now=end - dt.timedelta(seconds=1)) == 0
@@ -222,7 +225,7 @@ def test_a_waived_plan_without_a_period_is_not_cancelled_at_a_period_end(
 
 
 def test_a_waived_plan_ends_now_on_the_free_plan(client_for, world, account, pro):
-    services.operator_waive(account=account, waived=True, actor=world["operator"])
+    services.operator_waive(account=account, waived=True, actor=Actor(user=world["operator"]))
     alice = client_for(world["alice"], world["tenant_a"])
     alice.post("/api/v1/billing/checkout", {"plan": pro.slug}, format="json")
     response = alice.post("/api/v1/billing/checkout", {"plan": "free"}, format="json")
@@ -233,22 +236,28 @@ def test_a_waived_plan_ends_now_on_the_free_plan(client_for, world, account, pro
 def test_operator_waives_assigns_edits_and_cancels(world, sdk, account, pro, webhook):
     operator = world["operator"]
     with pytest.raises(Exception, match="Waive"):
-        services.operator_plan_assign(account=account, plan=pro, actor=operator)
-    services.operator_waive(account=account, waived=True, actor=operator)
-    services.operator_plan_assign(account=account, plan=pro, actor=operator, interval="year")
+        services.operator_plan_assign(account=account, plan=pro, actor=Actor(user=operator))
+    services.operator_waive(account=account, waived=True, actor=Actor(user=operator))
+    services.operator_plan_assign(
+        account=account, plan=pro, actor=Actor(user=operator), interval="year"
+    )
     account = reload(account)
     assert account.plan == pro and account.interval == "year" and account.status == "active"
 
     import datetime as dt
 
     end = dt.datetime(2027, 1, 31, tzinfo=dt.UTC)
-    services.operator_period_end_set(account=account, period_end=end, actor=operator)
+    services.operator_period_end_set(account=account, period_end=end, actor=Actor(user=operator))
     assert reload(account).current_period_end == end
 
-    services.credits_adjust(account=account, amount=250, description="Goodwill", actor=operator)
+    services.credits_adjust(
+        account=account, amount=250, description="Goodwill", actor=Actor(user=operator)
+    )
     assert selectors.credit_balances(account)["purchased"] == 250
 
-    services.operator_subscription_cancel(account=account, actor=operator, immediate=True)
+    services.operator_subscription_cancel(
+        account=account, actor=Actor(user=operator), immediate=True
+    )
     account = reload(account)
     assert account.plan == selectors.plan_free() and account.status == "canceled"
     audit = AuditEvent.objects.filter(tenant_id=account.tenant_id)
@@ -265,7 +274,9 @@ def test_operator_waives_assigns_edits_and_cancels(world, sdk, account, pro, web
 def test_operator_cancels_a_stripe_subscription_now(world, sdk, account, pro, webhook):
     subscription = subscription_start(sdk, account, pro)
     webhook("customer.subscription.created", subscription)
-    services.operator_subscription_cancel(account=account, actor=world["operator"], immediate=True)
+    services.operator_subscription_cancel(
+        account=account, actor=Actor(user=world["operator"]), immediate=True
+    )
     assert sdk.v1.subscriptions.retrieve(subscription["id"]).status == "canceled"
     account = reload(account)
     assert account.status == "canceled" and account.plan == selectors.plan_free()

@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from apps.core.actor import Actor
 from tests.billing.conftest import stripe_api  # noqa: F401  (checkout and portal reach it)
 from tests.conftest import _database_url
 from tests.deploy.factories import deployed_app
@@ -98,7 +99,7 @@ def contract_server(transactional_db, stripe_api) -> Iterator[LiveServer]:  # no
     tenant.entitlement_overrides = {"api_requests_per_min": 1_000_000}
     tenant.save(update_fields=["entitlement_overrides"])
     _, admin_key = api_key_create(
-        tenant=tenant, name="contract", authority="admin", created_by=owner, actor_role="owner"
+        tenant=tenant, name="contract", authority="admin", actor=Actor(user=owner, role="owner")
     )
 
     run_id = f"contract{tag}"

@@ -8,6 +8,7 @@ import pytest
 from django.core.cache import cache
 
 from apps.core import platform_config
+from apps.core.actor import Actor
 from apps.core.config_vars import REGISTRY, ConfigVar, VarType, register, unregister
 from apps.core.models import AuditEvent, ConfigVariable
 from apps.core.platform_config import config_get, config_reset, config_set
@@ -94,9 +95,9 @@ def test_unknown_names_are_refused():
 
 
 def test_a_change_is_audited_with_old_and_new_values(world):
-    config_set(name="monitoring.min_interval_s", value=30, actor=world["operator"])
-    config_set(name="monitoring.min_interval_s", value=45, actor=world["operator"])
-    config_reset(name="monitoring.min_interval_s", actor=world["operator"])
+    config_set(name="monitoring.min_interval_s", value=30, actor=Actor(user=world["operator"]))
+    config_set(name="monitoring.min_interval_s", value=45, actor=Actor(user=world["operator"]))
+    config_reset(name="monitoring.min_interval_s", actor=Actor(user=world["operator"]))
     events = AuditEvent.objects.filter(
         action="config.updated", target_id="monitoring.min_interval_s"
     ).order_by("created_at", "id")
@@ -137,7 +138,9 @@ def test_the_enum_operator_role_is_honoured(client_for, world, django_capture_on
     client = client_for(world["operator"], world["tenant_a"])
     assert client.get("/api/v1/audit-events").status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
-        config_set(name="tenants.operator_role", value="viewer", actor=world["operator"])
+        config_set(
+            name="tenants.operator_role", value="viewer", actor=Actor(user=world["operator"])
+        )
     response = client.get("/api/v1/audit-events")
     assert response.status_code == 403
     assert client.get("/api/v1/members").status_code == 200  # viewers still read

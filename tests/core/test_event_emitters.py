@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from apps.core.actor import Actor
 from apps.core.models import OutboxEvent
 from apps.core.problems import InvalidInput
 from apps.monitoring import services as monitoring
@@ -31,11 +32,13 @@ def test_tenant_and_member_changes_are_events(world):
     tenant, alice, charlie = world["tenant_a"], world["alice"], world["outsider"]
     membership = Membership.objects.create(tenant=tenant, user=charlie, role=Role.MEMBER)
     mark = _mark()
-    tenants.tenant_rename(tenant=tenant, name="Alpha Renamed", actor_role=Role.OWNER, actor=alice)
-    tenants.membership_role_change(
-        membership=membership, role=Role.VIEWER, actor_role=Role.OWNER, actor=alice
+    tenants.tenant_rename(
+        tenant=tenant, name="Alpha Renamed", actor=Actor(user=alice, role=Role.OWNER)
     )
-    tenants.membership_remove(membership=membership, actor_role=Role.OWNER, actor=alice)
+    tenants.membership_role_change(
+        membership=membership, role=Role.VIEWER, actor=Actor(user=alice, role=Role.OWNER)
+    )
+    tenants.membership_remove(membership=membership, actor=Actor(user=alice, role=Role.OWNER))
     events = _events(tenant, mark)
     assert [e.type for e in events] == ["tenant.renamed", "member.role_changed", "member.removed"]
     assert events[0].data["name"] == "Alpha Renamed"
@@ -50,7 +53,9 @@ def test_failed_change_leaves_no_event(world):
     tenant = world["tenant_a"]
     mark = _mark()
     with pytest.raises(InvalidInput):
-        tenants.tenant_rename(tenant=tenant, name="", actor_role=Role.OWNER, actor=world["alice"])
+        tenants.tenant_rename(
+            tenant=tenant, name="", actor=Actor(user=world["alice"], role=Role.OWNER)
+        )
     assert _events(tenant, mark) == []
 
 

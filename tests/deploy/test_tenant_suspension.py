@@ -8,6 +8,7 @@ import time
 import pytest
 from django_tenants.utils import tenant_context
 
+from apps.core.actor import Actor
 from apps.core.outbox import outbox_dispatch
 from apps.deploy import reconcile, services, tasks
 from apps.deploy.models import App
@@ -49,7 +50,7 @@ def test_the_consumer_queues_one_reconcile_per_suspended_or_resumed_tenant(
     # Other events (a rename) queue nothing.
     tenant_services.tenant_resume(tenant=bravo)
     _dispatch(django_capture_on_commit_callbacks, _no_broker_from_deploy_tests)
-    tenant_services.tenant_rename(tenant=alpha, name="Alpha Two", actor_role="owner")
+    tenant_services.tenant_rename(tenant=alpha, name="Alpha Two", actor=Actor(role="owner"))
     assert _dispatch(django_capture_on_commit_callbacks, _no_broker_from_deploy_tests) == []
 
 

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import pytest
 from django.contrib.auth import get_user_model
 
+from apps.core.actor import Actor
 from apps.tenants import services
 from apps.tenants.models import Membership, Role
 
@@ -57,7 +58,7 @@ def invite(db):
 
     def make(tenant, email: str, role: str = Role.MEMBER, by=None):
         invitation = services.invitation_create(
-            tenant=tenant, email=email, role=role, actor_role=Role.OWNER, actor=by
+            tenant=tenant, email=email, role=role, actor=Actor(user=by, role=Role.OWNER)
         )
         return invitation, services.invitation_token(invitation)
 

@@ -7,6 +7,7 @@ from django_tenants.utils import schema_context
 
 from apps.accounts.models import ApiKey
 from apps.accounts.services import api_key_create
+from apps.core.actor import Actor
 from apps.core.models import AuditEvent
 from apps.deploy.models import App
 from apps.tenants.models import Invitation, Membership, Role, Tenant, TenantStatus
@@ -60,9 +61,11 @@ def test_pages_offer_no_add_change_delete_or_action(client, suspended):
 
 def test_every_write_answers_423_and_changes_nothing(client, team, invite, mailoutbox):
     key, _raw = api_key_create(
-        tenant=team.alpha, name="old", authority="member", created_by=team.owner,
-        actor_role=Role.OWNER,
-    )  # fmt: skip
+        tenant=team.alpha,
+        name="old",
+        authority="member",
+        actor=Actor(user=team.owner, role=Role.OWNER),
+    )
     invitation, _token = invite(team.alpha, "pending@example.com")
     with schema_context(team.alpha.schema_name):
         app = App.objects.create(name="alpha-web")

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from apps.core.actor import Actor
 from apps.core.models import AuditEvent, InboxMessage
 from apps.tenants import services
 from apps.tenants.models import Invitation, InvitationStatus, Membership, Role
@@ -97,7 +98,7 @@ def test_an_unknown_link_is_404(client_for, team, token):
 
 
 def test_a_deleted_tenants_invitation_is_404(client_for, team, invited):
-    services.tenant_delete(tenant=team.alpha, actor_role=Role.OWNER)
+    services.tenant_delete(tenant=team.alpha, actor=Actor(role=Role.OWNER))
     assert accept(client_for, team.outsider, invited[1]).status_code == 404
 
 

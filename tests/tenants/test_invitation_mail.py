@@ -7,6 +7,7 @@ import functools
 import pytest
 from django.core import mail
 
+from apps.core.actor import Actor
 from apps.tenants import services, tasks
 from apps.tenants.models import Invitation, Role
 
@@ -18,7 +19,10 @@ def test_the_mail_task_is_enqueued_on_commit_with_the_invitation_id(
 ):
     with django_capture_on_commit_callbacks() as callbacks:
         invitation = services.invitation_create(
-            tenant=team.alpha, email="new@example.com", role=Role.MEMBER, actor_role=Role.OWNER
+            tenant=team.alpha,
+            email="new@example.com",
+            role=Role.MEMBER,
+            actor=Actor(role=Role.OWNER),
         )
     assert len(callbacks) == 1
     callback = callbacks[0]
@@ -48,7 +52,7 @@ def test_the_task_mails_the_link_once(team, invite, settings):
 def test_a_resend_mails_the_new_link_and_a_stale_task_sends_nothing_more(team, invite):
     invitation, old_token = invite(team.alpha, "new@example.com")
     tasks.invitation_mail_send(str(invitation.pk))
-    services.invitation_resend(invitation=invitation, actor_role=Role.OWNER)
+    services.invitation_resend(invitation=invitation, actor=Actor(role=Role.OWNER))
     assert tasks.invitation_mail_send(str(invitation.pk)) is True
     assert tasks.invitation_mail_send(str(invitation.pk)) is False
     assert len(mail.outbox) == 2
@@ -59,7 +63,7 @@ def test_a_resend_mails_the_new_link_and_a_stale_task_sends_nothing_more(team, i
 
 def test_no_mail_for_a_revoked_or_missing_invitation(team, invite):
     invitation, _ = invite(team.alpha, "new@example.com")
-    services.invitation_revoke(invitation=invitation, actor_role=Role.OWNER)
+    services.invitation_revoke(invitation=invitation, actor=Actor(role=Role.OWNER))
     assert tasks.invitation_mail_send(str(invitation.pk)) is False
     Invitation.objects.filter(pk=invitation.pk).delete()
     assert tasks.invitation_mail_send(str(invitation.pk)) is False

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from apps.core.actor import Actor
 from apps.core.models import AuditEvent, InboxMessage
 from apps.tenants import selectors, services
 from apps.tenants.models import Invitation, InvitationStatus
@@ -88,7 +89,7 @@ def test_the_user_limit_counts_members_and_pending_invitations(client_for, team,
 def test_expired_and_revoked_invitations_free_their_seat(client_for, team, invite):
     invitations = [invite(team.alpha, f"seat-{i}@example.com")[0] for i in range(6)]
     Invitation.objects.filter(pk=invitations[0].pk).update(expires_at=timezone.now())
-    services.invitation_revoke(invitation=invitations[1], actor_role="owner")
+    services.invitation_revoke(invitation=invitations[1], actor=Actor(role="owner"))
     client = client_for(team.owner, team.alpha)
     for email in ("a@example.com", "b@example.com"):
         assert (

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from apps.core.actor import Actor
 from apps.core.models import AuditEvent, InboxMessage
 from apps.core.problems import Conflict
 from apps.tenants import services
@@ -97,9 +98,13 @@ def test_the_owner_removes_an_admin_but_nobody_removes_the_owner(client_for, tea
 def test_the_service_keeps_the_rules_whoever_calls_it(team):
     with pytest.raises(services.RoleForbids):
         services.membership_role_change(
-            membership=team.memberships["member"], role=Role.VIEWER, actor_role=Role.MEMBER
+            membership=team.memberships["member"], role=Role.VIEWER, actor=Actor(role=Role.MEMBER)
         )
     with pytest.raises(services.RoleForbids):
-        services.membership_remove(membership=team.memberships["admin"], actor_role=Role.ADMIN)
+        services.membership_remove(
+            membership=team.memberships["admin"], actor=Actor(role=Role.ADMIN)
+        )
     with pytest.raises(Conflict):
-        services.membership_remove(membership=team.memberships["owner"], actor_role=Role.OWNER)
+        services.membership_remove(
+            membership=team.memberships["owner"], actor=Actor(role=Role.OWNER)
+        )

@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from apps.core.actor import Actor
 from apps.core.models import AuditEvent
 from apps.tenants import services
 from apps.tenants.models import Tenant
@@ -28,7 +29,7 @@ def test_operators_list_every_tenant_with_owner_and_member_count(client_for, tea
 
 def test_filters_by_status_and_text(client_for, team):
     services.tenant_suspend(tenant=team.bravo, reason="abuse")
-    services.tenant_delete(tenant=team.alpha, actor_role="owner")
+    services.tenant_delete(tenant=team.alpha, actor=Actor(role="owner"))
     client = client_for(team.operator)
 
     def slugs(**params):
@@ -98,7 +99,7 @@ def test_an_override_lifts_the_user_limit_for_invitations(client_for, team, invi
 
 
 def test_suspending_a_deleted_tenant_is_404(client_for, team):
-    services.tenant_delete(tenant=team.alpha, actor_role="owner")
+    services.tenant_delete(tenant=team.alpha, actor=Actor(role="owner"))
     response = client_for(team.operator).post("/api/v1/admin/tenants/alpha/suspend")
     assert response.status_code == 404
     assert Tenant.objects.get(pk=team.alpha.pk).status == "deleted"

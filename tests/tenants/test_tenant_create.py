@@ -61,10 +61,10 @@ def test_tenant_create_through_the_template_is_fast(world):
 
 
 def test_failure_half_way_leaves_no_tenant_and_no_schema(world, monkeypatch):
-    def fail(**kwargs):
+    def fail(*args, **kwargs):
         raise RuntimeError("audit store down")
 
-    monkeypatch.setattr(services.lifecycle, "audit_record", fail)
+    monkeypatch.setattr(services.lifecycle, "audit_as", fail)
     with pytest.raises(RuntimeError):
         services.tenant_create(name="Doomed", slug="doomed", owner=world["outsider"])
     assert not Tenant.objects.filter(slug="doomed").exists()

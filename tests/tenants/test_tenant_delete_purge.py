@@ -11,6 +11,7 @@ from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import schema_context, schema_exists
 
+from apps.core.actor import Actor
 from apps.core.models import AuditEvent, InboxMessage
 from apps.deploy.models import App
 from apps.tenants import tasks
@@ -59,7 +60,7 @@ def test_purge_waits_for_the_grace_period(team):
     client_tenant = team.alpha
     from apps.tenants.services import tenant_delete
 
-    tenant_delete(tenant=client_tenant, actor_role="owner", actor=team.owner)
+    tenant_delete(tenant=client_tenant, actor=Actor(user=team.owner, role="owner"))
     age_deletion(client_tenant, settings.TENANT_PURGE_GRACE_DAYS - 1)
     assert tasks.purge_due() == []
     assert schema_exists(client_tenant.schema_name)
@@ -75,7 +76,7 @@ def test_purge_after_the_grace_period_drops_the_schema_and_runs_twice_harmlessly
         # DROP; the beat task runs in a transaction of its own and never meets them.
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    tenant_delete(tenant=team.alpha, actor_role="owner", actor=team.owner)
+    tenant_delete(tenant=team.alpha, actor=Actor(user=team.owner, role="owner"))
     age_deletion(team.alpha, settings.TENANT_PURGE_GRACE_DAYS + 1)
 
     assert tasks.purge_due() == [str(team.alpha.pk)]
@@ -102,7 +103,7 @@ def test_purge_of_a_tenant_whose_schema_is_already_gone_still_completes(team):
     """A purge killed after dropping the schema (or a schema removed by hand) is finished."""
     from apps.tenants.services import tenant_delete, tenant_purge
 
-    tenant_delete(tenant=team.alpha, actor_role="owner", actor=team.owner)
+    tenant_delete(tenant=team.alpha, actor=Actor(user=team.owner, role="owner"))
     age_deletion(team.alpha, settings.TENANT_PURGE_GRACE_DAYS + 1)
     with connection.cursor() as cursor:
         cursor.execute('DROP SCHEMA "t_alpha" CASCADE')

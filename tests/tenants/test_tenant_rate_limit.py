@@ -12,6 +12,7 @@ from rest_framework.settings import api_settings
 
 from apps.accounts.services import api_key_create
 from apps.billing import services as billing
+from apps.core.actor import Actor
 from apps.core.heartbeat import redis_client
 from apps.tenants.models import Tenant
 from tests.billing.factories import plan_make
@@ -77,9 +78,11 @@ def test_the_request_past_the_limit_is_429_across_reads_and_writes(world, alice,
 def test_the_budget_is_the_tenants_shared_by_every_caller(world, alice, client_for, api_client):
     per_min(world["tenant_a"], 3)
     _key, raw = api_key_create(
-        tenant=world["tenant_a"], name="ci", authority="member", created_by=world["alice"],
-        actor_role="owner",
-    )  # fmt: skip
+        tenant=world["tenant_a"],
+        name="ci",
+        authority="member",
+        actor=Actor(user=world["alice"], role="owner"),
+    )
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}", HTTP_X_TENANT_ID="alpha")
     operator = client_for(world["operator"], world["tenant_a"])
     assert alice.get("/api/v1/apps").status_code == 200
@@ -161,8 +164,8 @@ def test_a_lowered_limit_applies_from_the_next_request(world, alice):
 def test_the_plans_limit_is_the_one_enforced(world, alice):
     plan = plan_make(name="Hobby", slug="hobby", monthly_price_cents=300, api_rate_limit_per_min=2)
     account = billing.billing_account_ensure(tenant=world["tenant_a"])
-    billing.operator_waive(account=account, waived=True, actor=world["operator"])
-    billing.operator_plan_assign(account=account, plan=plan, actor=world["operator"])
+    billing.operator_waive(account=account, waived=True, actor=Actor(user=world["operator"]))
+    billing.operator_plan_assign(account=account, plan=plan, actor=Actor(user=world["operator"]))
     assert alice.get("/api/v1/billing").status_code == 200
     assert alice.get("/api/v1/apps").status_code == 200
     assert_rate_limited(alice.get("/api/v1/billing"), limit=2)

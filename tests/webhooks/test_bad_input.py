@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+from apps.core.actor import SYSTEM
 from apps.core.problems import InvalidInput
 from apps.webhooks import services as webhook_services
-from apps.webhooks.services import SYSTEM
 from tests.monitoring.test_bad_input import BAD_URLS, assert_problem
 from tests.webhooks.webhook_support import endpoint_create, in_tenant
 

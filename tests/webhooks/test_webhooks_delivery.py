@@ -16,8 +16,8 @@ import pytest
 from django.utils import timezone
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from apps.core.actor import SYSTEM
 from apps.core.models import AuditEvent, InboxMessage
-from apps.monitoring.services import SYSTEM
 from apps.webhooks import delivery as webhook_delivery
 from apps.webhooks import results as webhook_results
 from apps.webhooks import services as webhook_services

@@ -8,6 +8,7 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 from standardwebhooks import Webhook
 
+from apps.core.actor import Actor
 from apps.core.outbox import outbox_dispatch
 from apps.monitoring import services
 from apps.monitoring.checks import Outcome
@@ -60,7 +61,7 @@ def test_a_deleted_tenant_is_told_of_its_own_deletion(receiver, world):
 
     tenant = world["tenant_a"]
     _, secret = endpoint_create(tenant, receiver.url("/gone"), event_types=["tenant.*"])
-    tenants.tenant_delete(tenant=tenant, actor_role=Role.OWNER, actor=world["alice"])
+    tenants.tenant_delete(tenant=tenant, actor=Actor(user=world["alice"], role=Role.OWNER))
     outbox_dispatch()
     assert deliver()["ok"] == 1
     [(_, headers, body)] = receiver.got("/gone")

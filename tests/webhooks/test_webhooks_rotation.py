@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from apps.monitoring.services import SYSTEM
+from apps.core.actor import SYSTEM
 from apps.webhooks import services as webhook_services
 from apps.webhooks.models import WebhookEndpoint
 from tests.webhooks.webhook_support import (

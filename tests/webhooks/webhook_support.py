@@ -16,12 +16,12 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from apps.core import outbox
+from apps.core.actor import SYSTEM
 from apps.core.models import OutboxEvent
 from apps.webhooks import delivery as webhook_delivery
 from apps.webhooks import services as webhook_services
 from apps.webhooks.due.models import WebhookDue
 from apps.webhooks.models import WebhookMessage
-from apps.webhooks.services import SYSTEM
 
 
 @contextlib.contextmanager

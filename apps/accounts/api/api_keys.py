@@ -164,9 +164,7 @@ class ApiKeyViewSet(TenantScopedViewSet):
         data.is_valid(raise_exception=True)
         api_key, raw_key = services.api_key_create(
             tenant=self.tenant,
-            created_by=self.acting_user,
-            actor_api_key=self.acting_api_key,
-            actor_role=request.tenant_role,
+            actor=self.actor(),
             **data.validated_data,
         )
         response = Response(
@@ -211,9 +209,7 @@ class ApiKeyViewSet(TenantScopedViewSet):
     )
     @action(detail=True, methods=["post"])
     def revoke(self, request, pk: str):
-        api_key = services.api_key_revoke(
-            api_key=self._get_key(pk), actor=self.acting_user, actor_api_key=self.acting_api_key
-        )
+        api_key = services.api_key_revoke(api_key=self._get_key(pk), actor=self.actor())
         return Response(self.Output(api_key).data)
 
     def finalize_response(self, request, response, *args, **kwargs):

@@ -10,6 +10,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from apps.core.actor import Actor
 from apps.core.api.views import GenericViewSet
 from apps.tenants.models import Role
 
@@ -89,8 +90,7 @@ class BillingAccountViewSet(BillingViewSet):
         data.is_valid(raise_exception=True)
         account = services.billing_settings_update(
             tenant=request.tenant,
-            actor=request.user,
-            actor_role=request.tenant_role,
+            actor=Actor.from_request(request),
             **data.validated_data,
         )
         return Response(AccountOutput(account).data)
@@ -137,8 +137,7 @@ class BillingAccountViewSet(BillingViewSet):
                 raise NotFound("No such credit bundle.")
         result = services.checkout_start(
             tenant=request.tenant,
-            actor=request.user,
-            actor_role=request.tenant_role,
+            actor=Actor.from_request(request),
             plan=plan,
             bundle=bundle,
             interval=data.validated_data["interval"],
@@ -161,9 +160,7 @@ class BillingAccountViewSet(BillingViewSet):
         ],
     )
     def portal(self, request):
-        url = services.portal_open(
-            tenant=request.tenant, actor=request.user, actor_role=request.tenant_role
-        )
+        url = services.portal_open(tenant=request.tenant, actor=Actor.from_request(request))
         return Response(self.PortalOutput({"portal_url": url}).data)
 
     @extend_schema(
@@ -182,7 +179,7 @@ class BillingAccountViewSet(BillingViewSet):
     )
     def cancel(self, request):
         account = services.subscription_cancel_at_period_end(
-            tenant=request.tenant, actor=request.user, actor_role=request.tenant_role, cancel=True
+            tenant=request.tenant, actor=Actor.from_request(request), cancel=True
         )
         return Response(AccountOutput(account).data)
 
@@ -195,7 +192,7 @@ class BillingAccountViewSet(BillingViewSet):
     )
     def resume(self, request):
         account = services.subscription_cancel_at_period_end(
-            tenant=request.tenant, actor=request.user, actor_role=request.tenant_role, cancel=False
+            tenant=request.tenant, actor=Actor.from_request(request), cancel=False
         )
         return Response(AccountOutput(account).data)
 

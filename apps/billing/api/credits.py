@@ -6,6 +6,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from apps.core.actor import Actor
 from apps.tenants.models import Role
 
 from .. import selectors, services
@@ -109,6 +110,6 @@ class CreditViewSet(BillingViewSet):
             amount=data.validated_data["amount"],
             description=data.validated_data["description"],
             key=data.validated_data.get("reference"),
-            actor=request.user,
+            actor=Actor.from_request(request),
         )
         return Response(self.UsageOutput(result).data, status=status.HTTP_201_CREATED)

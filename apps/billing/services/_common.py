@@ -1,4 +1,4 @@
-"""Private to the billing services: their errors and the helpers they share (audit, the
+"""Private to the billing services: their errors and the helpers they share (the
 account row lock, the current period, who is told about payments, who may buy)."""
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import uuid
 from django.db import transaction
 from django.utils import timezone
 
-from apps.core.audit import audit_record
 from apps.core.inbox import inbox_send
 from apps.core.problems import ApplicationError
 from apps.tenants.models import Membership, Role
@@ -40,25 +39,6 @@ class InsufficientCredits(ApplicationError):
 
 def _ts(value: int | float | None) -> dt.datetime | None:
     return dt.datetime.fromtimestamp(int(value), tz=dt.UTC) if value else None
-
-
-def _person(actor):
-    """The user behind `actor` for a foreign key: None for API keys (and nobody)."""
-    return actor if getattr(actor, "pk", None) is not None else None
-
-
-def _audit(action: str, account: BillingAccount, *, actor=None, severity="info", **metadata):
-    """`actor` is a user, an API key's principal (`.api_key`), or None (Stripe, beat)."""
-    api_key = getattr(actor, "api_key", None)
-    audit_record(
-        action=action,
-        actor=None if api_key is not None else actor,
-        api_key=api_key,
-        tenant=account.tenant,
-        target=account,
-        severity=severity,
-        metadata=metadata,
-    )
 
 
 def _lock(account: BillingAccount | uuid.UUID | str) -> BillingAccount:
@@ -97,9 +77,9 @@ def _tell(account: BillingAccount, *, kind: str, title: str, body: str, email: b
         )
 
 
-def _require_buyer(account: BillingAccount, actor_role: str | None) -> None:
+def _require_buyer(account: BillingAccount, role: str | None) -> None:
     """Owners buy; admins too when the tenant allows it (BillingAccount.admins_can_buy)."""
-    if selectors.may_buy(account=account, role=actor_role):
+    if selectors.may_buy(account=account, role=role):
         return
     who = "the owner or an admin" if account.admins_can_buy else "the owner"
     raise BillingForbidden(f"Only {who} of this tenant may manage its billing.")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from django.db.models import Sum
 
+from apps.core.actor import SYSTEM, Actor
+
 from .. import selectors
 from ..models import (
     BillingAccount,
@@ -15,7 +17,6 @@ from ..models import (
     CreditResetPolicy,
     SubscriptionStatus,
 )
-from ._common import _person
 
 
 def _credit_write(
@@ -26,7 +27,7 @@ def _credit_write(
     amount: int,
     description: str,
     key: str | None = None,
-    actor=None,
+    actor: Actor = SYSTEM,
     metadata: dict | None = None,
 ) -> CreditEntry | None:
     """Append to a locked account's ledger; with `key`, only once (None when already done)."""
@@ -43,7 +44,7 @@ def _credit_write(
         balance_after=(total or 0) + amount,
         description=description[:200],
         idempotency_key=key,
-        actor=_person(actor),
+        actor=actor.person,
         metadata=metadata or {},
     )
 

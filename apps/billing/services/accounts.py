@@ -7,6 +7,8 @@ import logging
 
 from django.db import IntegrityError, transaction
 
+from apps.core.actor import SYSTEM, Actor
+from apps.core.audit import audit_as
 from apps.core.problems import ApplicationError
 from apps.tenants import services as tenant_services
 from apps.tenants.models import Role, Tenant, TenantStatus
@@ -14,7 +16,7 @@ from apps.tenants.roles import role_at_least
 
 from .. import selectors
 from ..models import BillingAccount, CreditBucket, CreditKind, Plan, SubscriptionStatus
-from ._common import BillingForbidden, _audit, _lock, _period_key
+from ._common import BillingForbidden, _lock, _period_key
 from ._ledger import _credit_write, _credits_grant_period, _credits_top_up
 
 logger = logging.getLogger(__name__)
@@ -52,7 +54,7 @@ def billing_accounts_backfill() -> int:
     return made
 
 
-def _entitlements_write(account: BillingAccount, *, actor=None) -> None:
+def _entitlements_write(account: BillingAccount, *, actor: Actor = SYSTEM) -> None:
     """The plan's limits onto the tenant, through the tenants app."""
     try:
         tenant = tenant_services.tenant_entitlements_set(
@@ -77,7 +79,9 @@ def entitlements_refresh(*, plan_id) -> int:
     return done
 
 
-def _plan_switch(account: BillingAccount, plan: Plan, *, actor=None, reason: str) -> bool:
+def _plan_switch(
+    account: BillingAccount, plan: Plan, *, actor: Actor = SYSTEM, reason: str
+) -> bool:
     """Move a locked account onto `plan`: limits, bonus credits, the month's credits."""
     if account.plan_id == plan.pk:
         return False
@@ -95,10 +99,11 @@ def _plan_switch(account: BillingAccount, plan: Plan, *, actor=None, reason: str
             key=f"bonus:{account.pk}:{plan.pk}",
         )
     _credits_top_up(account, _period_key())
-    _audit(
+    audit_as(
+        actor,
         "subscription.plan_changed",
-        account,
-        actor=actor,
+        tenant=account.tenant,
+        target=account,
         plan_from=before.slug,
         plan_to=plan.slug,
         reason=reason,
@@ -110,15 +115,19 @@ def _plan_switch(account: BillingAccount, plan: Plan, *, actor=None, reason: str
 
 
 @transaction.atomic
-def billing_settings_update(
-    *, tenant, actor, actor_role: str | None, admins_can_buy: bool
-) -> BillingAccount:
+def billing_settings_update(*, tenant, actor: Actor, admins_can_buy: bool) -> BillingAccount:
     """The tenant's billing settings; only the owner changes who may buy."""
     account = _lock(billing_account_ensure(tenant=tenant))
-    if not role_at_least(actor_role, Role.OWNER):
+    if not role_at_least(actor.role, Role.OWNER):
         raise BillingForbidden("Only the owner decides who may manage billing.")
     if account.admins_can_buy != admins_can_buy:
         account.admins_can_buy = admins_can_buy
         account.save(update_fields=["admins_can_buy", "updated_at"])
-        _audit("billing.settings_changed", account, actor=actor, admins_can_buy=admins_can_buy)
+        audit_as(
+            actor,
+            "billing.settings_changed",
+            tenant=account.tenant,
+            target=account,
+            admins_can_buy=admins_can_buy,
+        )
     return account

@@ -8,7 +8,8 @@ import functools
 from django.db import transaction
 from django.utils import timezone
 
-from apps.core.audit import audit_record
+from apps.core.actor import SYSTEM, Actor
+from apps.core.audit import audit_as
 from apps.core.problems import Conflict
 
 from .. import selectors, stripe_client
@@ -16,7 +17,7 @@ from ..models import BillingAccount, CreditBundle, Interval, Plan, StripePrice
 
 
 @transaction.atomic
-def plan_save(*, plan: Plan, actor=None) -> Plan:
+def plan_save(*, plan: Plan, actor: Actor = SYSTEM) -> Plan:
     """Create or change a plan. When its limits change, every tenant on it gets them."""
     creating = plan._state.adding
     before = None if creating else Plan.objects.select_for_update().get(pk=plan.pk)
@@ -28,11 +29,11 @@ def plan_save(*, plan: Plan, actor=None) -> Plan:
     plan.currency = (plan.currency or "").lower()
     plan.full_clean()
     plan.save()
-    audit_record(
-        action="plan.created" if creating else "plan.updated",
-        actor=actor,
+    audit_as(
+        actor,
+        "plan.created" if creating else "plan.updated",
         target=plan,
-        metadata={"slug": plan.slug, "monthly_price_cents": plan.monthly_price_cents},
+        **{"slug": plan.slug, "monthly_price_cents": plan.monthly_price_cents},
     )
     if before is not None and before.entitlements() != plan.entitlements():
         from ..tasks import entitlements_refresh
@@ -42,26 +43,26 @@ def plan_save(*, plan: Plan, actor=None) -> Plan:
 
 
 @transaction.atomic
-def plan_delete(*, plan: Plan, actor=None) -> None:
+def plan_delete(*, plan: Plan, actor: Actor = SYSTEM) -> None:
     if plan.is_system:
         raise Conflict("The free plan cannot be deleted.")
     if BillingAccount.objects.filter(plan=plan).exists():
         raise Conflict("Tenants are on this plan: move them first, or archive the plan.")
-    audit_record(action="plan.deleted", actor=actor, target=plan, metadata={"slug": plan.slug})
+    audit_as(actor, "plan.deleted", target=plan, slug=plan.slug)
     plan.delete()
 
 
 @transaction.atomic
-def bundle_save(*, bundle: CreditBundle, actor=None) -> CreditBundle:
+def bundle_save(*, bundle: CreditBundle, actor: Actor = SYSTEM) -> CreditBundle:
     creating = bundle._state.adding
     bundle.currency = (bundle.currency or "").lower()
     bundle.full_clean()
     bundle.save()
-    audit_record(
-        action="bundle.created" if creating else "bundle.updated",
-        actor=actor,
+    audit_as(
+        actor,
+        "bundle.created" if creating else "bundle.updated",
         target=bundle,
-        metadata={"credits": bundle.credits, "price_cents": bundle.price_cents},
+        **{"credits": bundle.credits, "price_cents": bundle.price_cents},
     )
     return bundle
 
@@ -120,7 +121,7 @@ def _product_ensure(owner: Plan | CreditBundle, *, active: bool) -> None:
         )
 
 
-def plan_sync_to_stripe(*, plan: Plan, actor=None) -> Plan:
+def plan_sync_to_stripe(*, plan: Plan, actor: Actor = SYSTEM) -> Plan:
     """Push a paid plan to Stripe: a product, a monthly and an annual price. Safe to repeat: the
     ids are stored as they come, and every write's idempotency key is made of local ids."""
     if plan.is_free:
@@ -135,21 +136,19 @@ def plan_sync_to_stripe(*, plan: Plan, actor=None) -> Plan:
         )
     plan.stripe_synced_at = timezone.now()
     Plan.objects.filter(pk=plan.pk).update(stripe_synced_at=plan.stripe_synced_at)
-    audit_record(
-        action="plan.synced", actor=actor, target=plan, metadata={"product": plan.stripe_product_id}
-    )
+    audit_as(actor, "plan.synced", target=plan, product=plan.stripe_product_id)
     return plan
 
 
-def bundle_sync_to_stripe(*, bundle: CreditBundle, actor=None) -> CreditBundle:
+def bundle_sync_to_stripe(*, bundle: CreditBundle, actor: Actor = SYSTEM) -> CreditBundle:
     _product_ensure(bundle, active=bundle.is_active)
     _price_ensure(owner=bundle, interval="", amount=bundle.price_cents, currency=bundle.currency)
     bundle.stripe_synced_at = timezone.now()
     CreditBundle.objects.filter(pk=bundle.pk).update(stripe_synced_at=bundle.stripe_synced_at)
-    audit_record(
-        action="bundle.synced",
-        actor=actor,
+    audit_as(
+        actor,
+        "bundle.synced",
         target=bundle,
-        metadata={"product": bundle.stripe_product_id},
+        **{"product": bundle.stripe_product_id},
     )
     return bundle

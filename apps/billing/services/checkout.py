@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.actor import SYSTEM, Actor
+from apps.core.audit import audit_as
 from apps.core.problems import Conflict, InvalidInput
 from apps.tenants import selectors as tenant_selectors
 from apps.tenants.models import Membership, Role
@@ -23,7 +25,7 @@ from ..models import (
     Plan,
     SubscriptionStatus,
 )
-from ._common import _audit, _lock, _person, _require_buyer
+from ._common import _lock, _require_buyer
 from .accounts import _plan_switch, billing_account_ensure
 from .subscriptions import subscription_apply
 
@@ -58,7 +60,13 @@ def _customer_ensure(account: BillingAccount) -> str:
         if not locked.stripe_customer_id:
             locked.stripe_customer_id = customer["id"]
             locked.save(update_fields=["stripe_customer_id", "updated_at"])
-            _audit("billing.customer_created", locked, customer=customer["id"])
+            audit_as(
+                SYSTEM,
+                "billing.customer_created",
+                tenant=locked.tenant,
+                target=locked,
+                customer=customer["id"],
+            )
     account.stripe_customer_id = locked.stripe_customer_id
     return account.stripe_customer_id
 
@@ -66,8 +74,7 @@ def _customer_ensure(account: BillingAccount) -> str:
 def checkout_start(
     *,
     tenant,
-    actor,
-    actor_role: str | None,
+    actor: Actor,
     plan: Plan | None = None,
     interval: str = Interval.MONTH,
     bundle: CreditBundle | None = None,
@@ -78,7 +85,7 @@ def checkout_start(
     if (plan is None) == (bundle is None):
         raise InvalidInput("Name a plan or a bundle, not both.", field="plan")
     account = billing_account_ensure(tenant=tenant)
-    _require_buyer(account, actor_role)
+    _require_buyer(account, actor.role)
 
     if plan is not None and (plan.is_free or account.billing_waived):
         with transaction.atomic():
@@ -109,7 +116,7 @@ def checkout_start(
         plan=plan,
         bundle=bundle,
         interval=interval if plan else "",
-        created_by=_person(actor),
+        created_by=actor.person,
     )
     metadata = {
         "quayside_account_id": str(account.pk),
@@ -134,10 +141,11 @@ def checkout_start(
     checkout.stripe_session_id = session["id"]
     checkout.url = session["url"]
     checkout.save(update_fields=["stripe_session_id", "url", "updated_at"])
-    _audit(
+    audit_as(
+        actor,
         "billing.checkout_started",
-        account,
-        actor=actor,
+        tenant=account.tenant,
+        target=account,
         plan=plan.slug if plan else None,
         bundle=str(bundle.pk) if bundle else None,
         interval=interval if plan else None,
@@ -145,9 +153,9 @@ def checkout_start(
     return {"checkout_url": session["url"], "activated": False, "checkout_id": str(checkout.pk)}
 
 
-def portal_open(*, tenant, actor, actor_role: str | None) -> str:
+def portal_open(*, tenant, actor: Actor) -> str:
     account = billing_account_ensure(tenant=tenant)
-    _require_buyer(account, actor_role)
+    _require_buyer(account, actor.role)
     if not account.stripe_customer_id:
         raise Conflict("This tenant has never paid through Stripe: there is no portal to open.")
     session = stripe_client.portal_session_create(
@@ -156,12 +164,12 @@ def portal_open(*, tenant, actor, actor_role: str | None) -> str:
         customer_id=account.stripe_customer_id,
         return_url=_return_url(tenant),
     )
-    _audit("billing.portal_opened", account, actor=actor)
+    audit_as(actor, "billing.portal_opened", tenant=account.tenant, target=account)
     return session["url"]
 
 
 def _local_plan_assign(
-    account: BillingAccount, plan: Plan, *, interval: str, actor, reason: str
+    account: BillingAccount, plan: Plan, *, interval: str, actor: Actor, reason: str
 ) -> None:
     """A plan without Stripe (free, or waived billing), on a locked account."""
     now = timezone.now()
@@ -178,19 +186,26 @@ def _local_plan_assign(
         account.current_period_end = None  # runs until changed
     account.save()
     _plan_switch(account, plan, actor=actor, reason=reason)
-    _audit("subscription.assigned", account, actor=actor, plan=plan.slug, reason=reason)
+    audit_as(
+        actor,
+        "subscription.assigned",
+        tenant=account.tenant,
+        target=account,
+        plan=plan.slug,
+        reason=reason,
+    )
 
 
 def subscription_cancel_at_period_end(
-    *, tenant, actor, actor_role: str | None, cancel: bool = True
+    *, tenant, actor: Actor, cancel: bool = True
 ) -> BillingAccount:
     """Cancel at the end of the period (the tenant keeps its plan until then), or undo that."""
     account = billing_account_ensure(tenant=tenant)
-    _require_buyer(account, actor_role)
+    _require_buyer(account, actor.role)
     return _cancel_at_period_end(account, cancel=cancel, actor=actor)
 
 
-def _cancel_at_period_end(account: BillingAccount, *, cancel: bool, actor) -> BillingAccount:
+def _cancel_at_period_end(account: BillingAccount, *, cancel: bool, actor: Actor) -> BillingAccount:
     with transaction.atomic():
         account = _lock(account)
         if account.plan.is_free or account.status == SubscriptionStatus.CANCELED:
@@ -220,10 +235,11 @@ def _cancel_at_period_end(account: BillingAccount, *, cancel: bool, actor) -> Bi
         else:
             account.cancel_at_period_end = cancel
             account.save(update_fields=["cancel_at_period_end", "updated_at"])
-        _audit(
+        audit_as(
+            actor,
             "subscription.cancel_scheduled" if cancel else "subscription.cancel_undone",
-            account,
-            actor=actor,
+            tenant=account.tenant,
+            target=account,
             period_end=account.current_period_end.isoformat()
             if account.current_period_end
             else None,

@@ -9,11 +9,13 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 
+from apps.core.actor import SYSTEM, Actor
+from apps.core.audit import audit_as
 from apps.core.problems import Conflict, InvalidInput
 
 from .. import selectors
 from ..models import BillingAccount, CreditBucket, CreditEntry, CreditKind
-from ._common import InsufficientCredits, _audit, _lock, _period_key
+from ._common import InsufficientCredits, _lock, _period_key
 from ._ledger import _credit_write, _credits_grant_period
 from .accounts import billing_account_ensure
 
@@ -39,7 +41,7 @@ def credits_grant_due(*, now: dt.datetime | None = None) -> int:
 
 
 def credits_consume(
-    *, tenant, amount: int, description: str, key: str | None = None, actor=None
+    *, tenant, amount: int, description: str, key: str | None = None, actor: Actor = SYSTEM
 ) -> dict[str, Any]:
     """Spend credits: subscription credits first, then purchased ones. Refuses (402) rather
     than go below zero. With `key`, a repeat returns the first result without spending again."""
@@ -78,7 +80,9 @@ def credits_consume(
 
 
 @transaction.atomic
-def credits_adjust(*, account: BillingAccount, amount: int, description: str, actor) -> CreditEntry:
+def credits_adjust(
+    *, account: BillingAccount, amount: int, description: str, actor: Actor
+) -> CreditEntry:
     """An operator's grant (positive) or correction (negative, never below zero)."""
     account = _lock(account)
     if amount == 0:
@@ -94,5 +98,12 @@ def credits_adjust(*, account: BillingAccount, amount: int, description: str, ac
         description=description or "Operator adjustment",
         actor=actor,
     )
-    _audit("credits.adjusted", account, actor=actor, amount=amount, description=description)
+    audit_as(
+        actor,
+        "credits.adjusted",
+        tenant=account.tenant,
+        target=account,
+        amount=amount,
+        description=description,
+    )
     return entry

@@ -8,12 +8,14 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.actor import SYSTEM
+from apps.core.audit import audit_as
 from apps.core.platform_config import config_get
 from apps.tenants import services as tenant_services
 from apps.tenants.models import Tenant, TenantStatus
 
 from ..models import BillingAccount, SubscriptionStatus
-from ._common import _audit, _lock, _tell
+from ._common import _lock, _tell
 
 
 def dunning_start(*, account: BillingAccount, reason: str, at: dt.datetime | None = None) -> bool:
@@ -38,7 +40,15 @@ def dunning_start(*, account: BillingAccount, reason: str, at: dt.datetime | Non
         ),
         email=True,
     )
-    _audit("subscription.past_due", account, severity="warning", reason=reason, grace_days=grace)
+    audit_as(
+        SYSTEM,
+        "subscription.past_due",
+        tenant=account.tenant,
+        target=account,
+        severity="warning",
+        reason=reason,
+        grace_days=grace,
+    )
     return True
 
 
@@ -64,7 +74,14 @@ def dunning_clear(*, account: BillingAccount, reason: str, paid: bool = True) ->
             ),
             email=True,
         )
-    _audit("subscription.recovered", account, reason=reason, resumed=was_suspended)
+    audit_as(
+        SYSTEM,
+        "subscription.recovered",
+        tenant=account.tenant,
+        target=account,
+        reason=reason,
+        resumed=was_suspended,
+    )
 
 
 def dunning_enforce(*, now: dt.datetime | None = None) -> int:
@@ -97,9 +114,11 @@ def dunning_enforce(*, now: dt.datetime | None = None) -> int:
                 body="Pay the open invoice in the billing portal to resume it.",
                 email=True,
             )
-            _audit(
+            audit_as(
+                SYSTEM,
                 "subscription.suspended",
-                account,
+                tenant=account.tenant,
+                target=account,
                 severity="warning",
                 past_due_since=account.past_due_since.isoformat(),
             )

@@ -11,6 +11,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from apps.core.actor import SYSTEM
+from apps.core.audit import audit_as
 from apps.core.outbox import event_emit
 from apps.core.problems import Conflict
 from apps.tenants.models import Membership, Role
@@ -31,7 +33,7 @@ from ..models import (
     TransactionKind,
 )
 from ..payloads import InvoiceOutput
-from ._common import _audit, _ts
+from ._common import _ts
 from ._ledger import _credit_write
 from .dunning import dunning_clear, dunning_start
 
@@ -312,7 +314,14 @@ def invoice_paid_from_stripe(
         stripe_ref=stripe_invoice["id"],
         occurred_at=paid_at or timezone.now(),
     )
-    _audit("invoice.paid", account, invoice=str(invoice.pk), amount_cents=amount_paid)
+    audit_as(
+        SYSTEM,
+        "invoice.paid",
+        tenant=account.tenant,
+        target=account,
+        invoice=str(invoice.pk),
+        amount_cents=amount_paid,
+    )
     _number_assign(invoice, paid_at)
     return invoice
 
@@ -386,7 +395,14 @@ def bundle_purchase_complete(
         CheckoutSession.objects.filter(pk=checkout.pk).update(
             status=CheckoutSession.Status.COMPLETED, completed_at=timezone.now()
         )
-    _audit("credits.purchased", account, bundle=bundle.name, invoice=str(invoice.pk))
+    audit_as(
+        SYSTEM,
+        "credits.purchased",
+        tenant=account.tenant,
+        target=account,
+        bundle=bundle.name,
+        invoice=str(invoice.pk),
+    )
     _number_assign(invoice, paid_at)
     return invoice
 
@@ -432,5 +448,12 @@ def refund_from_stripe(
         if invoice.amount_refunded_cents >= invoice.total_cents:
             invoice.status = InvoiceStatus.REFUNDED
         invoice.save(update_fields=["amount_refunded_cents", "status", "updated_at"])
-    _audit("invoice.refunded", account, charge=charge["id"], amount_cents=delta)
+    audit_as(
+        SYSTEM,
+        "invoice.refunded",
+        tenant=account.tenant,
+        target=account,
+        charge=charge["id"],
+        amount_cents=delta,
+    )
     return transaction_row

@@ -8,17 +8,19 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.actor import SYSTEM, Actor
+from apps.core.audit import audit_as
 from apps.core.problems import Conflict
 
 from .. import selectors, stripe_client
 from ..models import BillingAccount, Interval, Plan, SubscriptionStatus
-from ._common import _audit, _lock
+from ._common import _lock
 from .checkout import _cancel_at_period_end, _local_plan_assign
 from .subscriptions import subscription_apply
 
 
 def operator_plan_assign(
-    *, account: BillingAccount, plan: Plan, actor, interval: str = Interval.MONTH
+    *, account: BillingAccount, plan: Plan, actor: Actor, interval: str = Interval.MONTH
 ) -> BillingAccount:
     """Put a tenant on a plan without Stripe (e.g. with billing waived, or back to free)."""
     with transaction.atomic():
@@ -32,17 +34,22 @@ def operator_plan_assign(
 
 
 @transaction.atomic
-def operator_waive(*, account: BillingAccount, waived: bool, actor) -> BillingAccount:
+def operator_waive(*, account: BillingAccount, waived: bool, actor: Actor) -> BillingAccount:
     account = _lock(account)
     if account.billing_waived != waived:
         account.billing_waived = waived
         account.save(update_fields=["billing_waived", "updated_at"])
-        _audit("billing.waived" if waived else "billing.unwaived", account, actor=actor)
+        audit_as(
+            actor,
+            "billing.waived" if waived else "billing.unwaived",
+            tenant=account.tenant,
+            target=account,
+        )
     return account
 
 
 def operator_subscription_cancel(
-    *, account: BillingAccount, actor, immediate: bool
+    *, account: BillingAccount, actor: Actor, immediate: bool
 ) -> BillingAccount:
     if not immediate:
         return _cancel_at_period_end(account, cancel=True, actor=actor)
@@ -65,7 +72,14 @@ def operator_subscription_cancel(
             account.save(update_fields=["status", "canceled_at", "updated_at"])
         else:
             raise Conflict("There is no subscription to cancel.")
-        _audit("subscription.canceled", account, actor=actor, immediate=True, severity="warning")
+        audit_as(
+            actor,
+            "subscription.canceled",
+            tenant=account.tenant,
+            target=account,
+            immediate=True,
+            severity="warning",
+        )
         return account
 
 
@@ -78,10 +92,11 @@ def operator_period_end_set(
     before = account.current_period_end
     account.current_period_end = period_end
     account.save(update_fields=["current_period_end", "updated_at"])
-    _audit(
+    audit_as(
+        actor,
         "subscription.period_end_edited",
-        account,
-        actor=actor,
+        tenant=account.tenant,
+        target=account,
         severity="warning",
         before=before.isoformat() if before else None,
         after=period_end.isoformat(),
@@ -102,7 +117,7 @@ def subscriptions_end_local(*, now: dt.datetime | None = None) -> int:
             if not account.cancel_at_period_end:
                 continue
             _local_plan_assign(
-                account, selectors.plan_free(), interval="", actor=None, reason="ended"
+                account, selectors.plan_free(), interval="", actor=SYSTEM, reason="ended"
             )
             account.status = SubscriptionStatus.CANCELED
             account.canceled_at = now

@@ -7,11 +7,13 @@ import datetime as dt
 
 from django.utils import timezone
 
+from apps.core.actor import SYSTEM
+from apps.core.audit import audit_as
 from apps.core.problems import Conflict
 
 from .. import selectors, stripe_client
 from ..models import BillingAccount, Plan, SubscriptionStatus
-from ._common import _audit, _ts
+from ._common import _ts
 from ._ledger import _credits_expire_subscription
 from .accounts import _plan_switch
 from .dunning import dunning_clear, dunning_start
@@ -130,7 +132,13 @@ def subscription_apply(
         if account.past_due_since is not None or account.suspended_by_billing:
             dunning_clear(account=account, reason="subscription canceled", paid=False)
         if before_status != status:
-            _audit("subscription.canceled", account, subscription=sub_id)
+            audit_as(
+                SYSTEM,
+                "subscription.canceled",
+                tenant=account.tenant,
+                target=account,
+                subscription=sub_id,
+            )
         return "applied"
 
     in_dunning = (
@@ -162,5 +170,12 @@ def subscription_apply(
         dunning_clear(account=account, reason=f"subscription {stripe_status}")
     status = account.status
     if before_status != status:
-        _audit("subscription.status_changed", account, status_from=before_status, status_to=status)
+        audit_as(
+            SYSTEM,
+            "subscription.status_changed",
+            tenant=account.tenant,
+            target=account,
+            status_from=before_status,
+            status_to=status,
+        )
     return "applied"

@@ -20,6 +20,7 @@ from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 
 from apps.core import platform_config
+from apps.core.actor import Actor
 from apps.core.config_vars import VarType
 from apps.core.models import ConfigVariable
 
@@ -158,7 +159,9 @@ class ConfigVariableViewSet(GenericViewSet):
         data.is_valid(raise_exception=True)
         value = data.validated_data["value"]
         if value is None:
-            entry = platform_config.config_reset(name=name, actor=request.user)
+            entry = platform_config.config_reset(name=name, actor=Actor.from_request(request))
         else:
-            entry = platform_config.config_set(name=name, value=value, actor=request.user)
+            entry = platform_config.config_set(
+                name=name, value=value, actor=Actor.from_request(request)
+            )
         return Response(ConfigVariableOutput(entry).data)

@@ -9,7 +9,7 @@ from rest_framework.exceptions import NotFound
 
 from apps.tenants.api.base import TenantScopedViewSet
 
-from .. import selectors, services
+from .. import selectors
 from ..models import App
 
 APP_ID = OpenApiParameter("app_pk", OpenApiTypes.UUID, OpenApiParameter.PATH, description="App id.")
@@ -21,9 +21,6 @@ class DeployViewSet(TenantScopedViewSet):
 
     def context(self) -> dict:
         return {"request": self.request}
-
-    def actor(self) -> services.Actor:
-        return services.Actor(user=self.acting_user, api_key=self.acting_api_key)
 
 
 class AppScopedViewSet(DeployViewSet):

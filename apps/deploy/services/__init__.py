@@ -6,20 +6,20 @@ that services enqueue after their transaction commits. Runs in the current tenan
 
 The services live in modules named for what they hold; this package re-exports them, so
 `from apps.deploy import services; services.app_create(...)` works as before: apps, config (env
-vars and releases), deployments, domains; `_common` holds Actor, SYSTEM, the audit helper and the
-hand-offs to Celery and the router."""
+vars and releases), deployments, domains; `_common` holds the hand-offs to Celery and the
+router. `Actor` and `SYSTEM` are apps.core.actor's, re-exported for the callers that name them
+here."""
 
+from apps.core.actor import SYSTEM, Actor
+
+# pipeline.py cancels a queued deployment it finds superseded (a private name it always used).
+from ._common import _cancel_queued as _cancel_queued
 from ._common import (
-    SYSTEM,
-    Actor,
     current_tenant,
     enqueue_deployment,
     enqueue_reconcile,
     routes_sync_quietly,
 )
-
-# pipeline.py cancels a queued deployment it finds superseded (a private name it always used).
-from ._common import _cancel_queued as _cancel_queued
 from .apps import (
     APP_NAME,
     DNS_LABEL_MAX,

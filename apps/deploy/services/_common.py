@@ -1,4 +1,4 @@
-"""Shared by the deploy services: who acts (Actor, SYSTEM), the audit helper, the current
+"""Shared by the deploy services: the current
 tenant, handing work to Celery (enqueue_deployment, enqueue_reconcile: tests replace them on the
 package, so callers look them up there) and to the router, and queueing a deployment."""
 
@@ -7,13 +7,12 @@ from __future__ import annotations
 import functools
 import logging
 import sys
-from dataclasses import dataclass
-from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.core.audit import audit_record
+from apps.core.actor import Actor
+from apps.core.audit import audit_as
 from apps.tenants.models import Tenant
 
 from .. import events, selectors
@@ -21,44 +20,6 @@ from ..models import RUNNING_STATES, App, Deployment, DeploymentState, Release
 from ..runtime import RuntimeProblem, get_provider
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: a user, an API key acting for a tenant, or nobody (a task, a git webhook)."""
-
-    user: Any = None
-    api_key: Any = None
-    label_override: str = ""
-
-    @property
-    def user_id(self):
-        user = self.user
-        return user.pk if user is not None and getattr(user, "is_authenticated", False) else None
-
-    @property
-    def label(self) -> str:
-        if self.label_override:
-            return self.label_override
-        if self.api_key is not None:
-            return str(self.api_key)[:255]
-        if self.user_id is not None:
-            return (getattr(self.user, "email", "") or str(self.user))[:255]
-        return ""
-
-
-SYSTEM = Actor(label_override="quayside")
-
-
-def _audit(action: str, *, actor: Actor, tenant, target=None, **metadata) -> None:
-    audit_record(
-        action=action,
-        actor=actor.user,
-        api_key=actor.api_key,
-        tenant=tenant,
-        target=target,
-        metadata=metadata,
-    )
 
 
 def current_tenant():
@@ -137,9 +98,9 @@ def _deployment_queue(
             state=DeploymentState.SWITCHING
         )
         running.update(cancel_requested=True)
-    _audit(
+    audit_as(
+        actor,
         "deployment.created",
-        actor=actor,
         tenant=tenant,
         target=deployment,
         app=app.name,

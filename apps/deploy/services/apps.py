@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from apps.core import crypto
+from apps.core.actor import Actor
+from apps.core.audit import audit_as
 from apps.core.net import BlockedTarget, Unresolved
 from apps.core.problems import Conflict, InvalidInput
 
@@ -19,7 +21,7 @@ from .. import events, quota, selectors
 from ..models import App
 from ..runtime import RuntimeProblem, get_provider
 from ..runtime.git import GitSource, display_url, parse_git_url, remote_address, validate_ref
-from ._common import Actor, _audit, routes_sync_quietly
+from ._common import routes_sync_quietly
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +147,7 @@ def app_create(
             )
     except IntegrityError as exc:
         raise InvalidInput(f"There is already an app called '{name}'.", field="name") from exc
-    _audit("app.created", actor=actor, tenant=tenant, target=app, name=name)
+    audit_as(actor, "app.created", tenant=tenant, target=app, name=name)
     events.app_event("app.created", app, tenant=tenant)
     return app, webhook_secret
 
@@ -164,7 +166,7 @@ def app_update(*, app: App, tenant, actor: Actor, **changes) -> App:
     if fields:
         app.save(update_fields=[*fields, "updated_at"])
         changed = sorted(k.replace("_encrypted", "").replace("_display", "") for k in fields)
-        _audit("app.updated", actor=actor, tenant=tenant, target=app, fields=sorted(set(changed)))
+        audit_as(actor, "app.updated", tenant=tenant, target=app, fields=sorted(set(changed)))
     return app
 
 
@@ -175,7 +177,7 @@ def app_delete(*, app: App, tenant, actor: Actor) -> None:
         raise Conflict("A deployment of this app is running: cancel it first.")
     app_key = app.pk.hex
     name = app.name
-    _audit("app.deleted", actor=actor, tenant=tenant, target=app, name=name)
+    audit_as(actor, "app.deleted", tenant=tenant, target=app, name=name)
     events.app_event("app.deleted", app, tenant=tenant)
     app.delete()
     transaction.on_commit(functools.partial(_runtime_forget, app_key))
@@ -194,7 +196,7 @@ def webhook_secret_rotate(*, app: App, tenant, actor: Actor) -> str:
     secret = secrets.token_urlsafe(32)
     app.webhook_secret_encrypted = crypto.encrypt(secret)
     app.save(update_fields=["webhook_secret_encrypted", "updated_at"])
-    _audit("app.webhook_secret_rotated", actor=actor, tenant=tenant, target=app)
+    audit_as(actor, "app.webhook_secret_rotated", tenant=tenant, target=app)
     return secret
 
 

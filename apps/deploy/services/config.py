@@ -10,6 +10,8 @@ from django.db import transaction
 from django.db.models import Q
 
 from apps.core import crypto
+from apps.core.actor import Actor
+from apps.core.audit import audit_as
 from apps.core.problems import InvalidInput
 
 from .. import selectors
@@ -17,7 +19,7 @@ from ..models import App, Deployment, DeploymentKind, EnvVar, Release, ReleaseSt
 from ..redaction import Redactor
 from ..runtime import RuntimeProblem, get_provider
 from ..runtime.git import REMOTE_SCHEMES, parse_git_url
-from ._common import Actor, _audit, _deployment_queue
+from ._common import _deployment_queue
 from .apps import git_url
 
 ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
@@ -184,9 +186,9 @@ def env_vars_update(
         description=description,
         status=ReleaseStatus.PENDING if base else ReleaseStatus.SUCCEEDED,
     )
-    _audit(
+    audit_as(
+        actor,
         "env_vars.updated",
-        actor=actor,
         tenant=tenant,
         target=app,
         set=set_keys,
@@ -207,5 +209,5 @@ def env_var_reveal(*, app: App, key: str, tenant, actor: Actor) -> str:
         from rest_framework.exceptions import NotFound
 
         raise NotFound(f"No variable called {key}.")
-    _audit("env_var.revealed", actor=actor, tenant=tenant, target=app, key=key)
+    audit_as(actor, "env_var.revealed", tenant=tenant, target=app, key=key)
     return crypto.decrypt(var.value_encrypted)

@@ -8,6 +8,8 @@ import functools
 from django.conf import settings
 from django.db import transaction
 
+from apps.core.actor import Actor
+from apps.core.audit import audit_as
 from apps.core.problems import Conflict, InvalidInput, QuotaExceeded
 from apps.tenants.selectors import tenant_limit
 
@@ -23,7 +25,7 @@ from ..models import (
     ReleaseStatus,
 )
 from ..runtime.git import validate_ref
-from ._common import Actor, _audit, _cancel_queued, _deployment_queue, _package
+from ._common import _cancel_queued, _deployment_queue, _package
 from .config import _release_make, release_config, release_latest_runnable
 
 MAX_PROCESSES_PER_TYPE = 50
@@ -68,7 +70,7 @@ def deployment_cancel(*, deployment: Deployment, tenant, actor: Actor) -> Deploy
         deployment.save(update_fields=["cancel_requested", "updated_at"])
     else:
         raise Conflict(f"This deployment is {deployment.state}: too late to cancel it.")
-    _audit("deployment.canceled", actor=actor, tenant=tenant, target=deployment)
+    audit_as(actor, "deployment.canceled", tenant=tenant, target=deployment)
     return deployment
 
 
@@ -95,8 +97,7 @@ def release_rollback(*, app: App, release: Release, tenant, actor: Actor) -> Dep
         description=f"Rollback to v{release.version}",
         rollback_of=release,
     )
-    _audit(
-        "release.rolled_back", actor=actor, tenant=tenant, target=app, to=release.version,
+    audit_as(actor, "release.rolled_back", tenant=tenant, target=app, to=release.version,
         release=new.version,
     )  # fmt: skip
     return _deployment_queue(
@@ -154,7 +155,7 @@ def app_scale(*, app: App, tenant, actor: Actor, formation: dict[str, int]) -> D
     live = app.live_deployment
     merged = {**(live.formation if live else {}), **formation}
     check_process_quota(app=app, tenant=tenant, formation=merged)
-    _audit("app.scaled", actor=actor, tenant=tenant, target=app, formation=merged)
+    audit_as(actor, "app.scaled", tenant=tenant, target=app, formation=merged)
     return _deployment_queue(
         app=app,
         tenant=tenant,
@@ -174,7 +175,7 @@ def app_stop(*, app: App, tenant, actor: Actor) -> App:
         raise Conflict("This app has not been deployed yet.")
     app.status = AppStatus.STOPPED
     app.save(update_fields=["status", "updated_at"])
-    _audit("app.stopped", actor=actor, tenant=tenant, target=app)
+    audit_as(actor, "app.stopped", tenant=tenant, target=app)
     transaction.on_commit(functools.partial(_package().enqueue_reconcile, app.pk))
     return app
 
@@ -185,7 +186,7 @@ def app_start(*, app: App, tenant, actor: Actor) -> Deployment:
     if app.status != AppStatus.STOPPED:
         raise Conflict("This app is not stopped.")
     release = _require_runnable(app)
-    _audit("app.started", actor=actor, tenant=tenant, target=app)
+    audit_as(actor, "app.started", tenant=tenant, target=app)
     return _deployment_queue(
         app=app, tenant=tenant, actor=actor, kind=DeploymentKind.START, release=release
     )

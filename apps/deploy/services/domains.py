@@ -9,7 +9,8 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from apps.core.audit import audit_record
+from apps.core.actor import Actor
+from apps.core.audit import audit_as, audit_record
 from apps.core.inbox import inbox_send
 from apps.core.locks import advisory_xact_lock
 from apps.core.problems import Conflict, InvalidInput
@@ -17,7 +18,7 @@ from apps.tenants.models import Membership, Role, Tenant
 
 from .. import quota, selectors
 from ..models import App, AppDomain, DomainStatus
-from ._common import Actor, _audit, routes_sync_quietly
+from ._common import routes_sync_quietly
 
 HOSTNAME = re.compile(r"(?=.{4,253}\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 
@@ -60,7 +61,7 @@ def domain_add(*, app: App, tenant, actor: Actor, hostname: str) -> AppDomain:
             )
     except IntegrityError as exc:
         raise InvalidInput(f"{hostname} is already in use.", field="hostname") from exc
-    _audit("domain.added", actor=actor, tenant=tenant, target=app, hostname=hostname)
+    audit_as(actor, "domain.added", tenant=tenant, target=app, hostname=hostname)
     return domain
 
 
@@ -119,8 +120,7 @@ def domain_verify(*, domain: AppDomain, tenant, actor: Actor) -> AppDomain:
             domain.status = DomainStatus.VERIFIED
             domain.verified_at = domain.last_checked_at
             fields += ["status", "verified_at"]
-            _audit(
-                "domain.verified", actor=actor, tenant=tenant, target=domain.app,
+            audit_as(actor, "domain.verified", tenant=tenant, target=domain.app,
                 hostname=domain.hostname,
             )  # fmt: skip
             transaction.on_commit(routes_sync_quietly)
@@ -175,9 +175,7 @@ def _domain_claims_drop(domain: AppDomain) -> None:
 @transaction.atomic
 def domain_remove(*, domain: AppDomain, tenant, actor: Actor) -> None:
     was_verified = domain.status == DomainStatus.VERIFIED
-    _audit(
-        "domain.removed", actor=actor, tenant=tenant, target=domain.app, hostname=domain.hostname
-    )
+    audit_as(actor, "domain.removed", tenant=tenant, target=domain.app, hostname=domain.hostname)
     domain.delete()
     if was_verified:
         transaction.on_commit(routes_sync_quietly)

@@ -110,9 +110,6 @@ class _Base(TenantScopedViewSet):
             raise NotFound(self.not_found)
         return found
 
-    def actor(self) -> services.Actor:
-        return services.Actor(user=self.acting_user, api_key=self.acting_api_key)
-
 
 class ResultPagination(CursorPagination):
     ordering = ("-checked_at", "-id")

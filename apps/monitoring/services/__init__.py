@@ -10,9 +10,11 @@ The services live in modules named for what they hold; this package re-exports t
 `from apps.monitoring import services; services.monitor_create(...)` works as before:
 validation, monitors (and the monitors of deployed apps), results (and retention), incidents
 (and alerts), channels, maintenance (windows and silences), heartbeats, status_pages;
-`_common` holds Actor, SYSTEM and the audit helper."""
+`Actor` and `SYSTEM` are apps.core.actor's, re-exported for the callers that name them here."""
 
-from ._common import SYSTEM, Actor, MonitorNotFound
+from apps.core.actor import SYSTEM, Actor
+
+from ._common import MonitorNotFound
 from .channels import (
     MAX_EMAIL_RECIPIENTS,
     alert_channel_create,

@@ -7,11 +7,12 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from apps.core import crypto
+from apps.core.actor import Actor
+from apps.core.audit import audit_as
 from apps.core.net import http_url_parts, ip_allowed
 from apps.core.problems import InvalidInput
 
 from ..models import AlertChannel, ChannelKind
-from ._common import Actor, _audit
 
 MAX_EMAIL_RECIPIENTS = 10
 
@@ -75,8 +76,8 @@ def alert_channel_create(
         name=name, kind=kind, config=shown, enabled=enabled, created_by_id=actor.user_id,
         secret_encrypted=crypto.encrypt(secret) if secret else "",
     )  # fmt: skip
-    _audit("alert_channel.created", actor=actor, tenant=tenant, target=channel, kind=kind,
-           name=name)  # fmt: skip
+    audit_as(actor, "alert_channel.created", tenant=tenant, target=channel, kind=kind,
+             name=name)  # fmt: skip
     return channel
 
 
@@ -99,12 +100,12 @@ def alert_channel_update(*, channel: AlertChannel, tenant, actor: Actor, **chang
     if not changed:
         return channel
     channel.save()
-    _audit("alert_channel.updated", actor=actor, tenant=tenant, target=channel,
-           fields=sorted(changed))  # fmt: skip
+    audit_as(actor, "alert_channel.updated", tenant=tenant, target=channel,
+             fields=sorted(changed))  # fmt: skip
     return channel
 
 
 @transaction.atomic
 def alert_channel_delete(*, channel: AlertChannel, tenant, actor: Actor) -> None:
-    _audit("alert_channel.deleted", actor=actor, tenant=tenant, target=channel, name=channel.name)
+    audit_as(actor, "alert_channel.deleted", tenant=tenant, target=channel, name=channel.name)
     channel.delete()

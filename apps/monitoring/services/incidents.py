@@ -12,7 +12,8 @@ from collections import defaultdict
 from django.db import transaction
 from django.db.models import Q
 
-from apps.core.audit import audit_record
+from apps.core.actor import Actor
+from apps.core.audit import audit_as, audit_record
 from apps.core.inbox import inbox_send
 from apps.tenants.models import Membership, Role
 
@@ -26,7 +27,6 @@ from ..models import (
     MonitorStatus,
     Silence,
 )
-from ._common import Actor, _audit
 
 logger = logging.getLogger(__name__)
 
@@ -147,6 +147,6 @@ def alert_channel_test(*, channel: AlertChannel, tenant, actor: Actor) -> AlertL
 
     log = AlertLog.objects.create(channel=channel, event="alert.test")
     deliver(log, tenant=tenant, retries=1)
-    _audit("alert_channel.tested", actor=actor, tenant=tenant, target=channel, ok=log.ok,
-           error=log.error[:200])  # fmt: skip
+    audit_as(actor, "alert_channel.tested", tenant=tenant, target=channel, ok=log.ok,
+             error=log.error[:200])  # fmt: skip
     return log

@@ -7,10 +7,11 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.actor import Actor
+from apps.core.audit import audit_as
 from apps.core.problems import InvalidInput
 
 from ..models import MaintenanceWindow, Monitor, Silence
-from ._common import Actor, _audit
 from .status_pages import _status_pages_forget
 
 
@@ -40,9 +41,9 @@ def maintenance_window_create(
     window = MaintenanceWindow.objects.create(name=name, starts_at=starts_at, ends_at=ends_at)
     if monitors:
         window.monitors.set(monitors)
-    _audit("maintenance_window.created", actor=actor, tenant=tenant, target=window, name=name,
-           starts_at=starts_at.isoformat(), ends_at=ends_at.isoformat(),
-           monitors=[str(m.pk) for m in monitors])  # fmt: skip
+    audit_as(actor, "maintenance_window.created", tenant=tenant, target=window, name=name,
+             starts_at=starts_at.isoformat(), ends_at=ends_at.isoformat(),
+             monitors=[str(m.pk) for m in monitors])  # fmt: skip
     _status_pages_forget()
     return window
 
@@ -66,16 +67,16 @@ def maintenance_window_update(
     if not changed:
         return window
     window.save()
-    _audit("maintenance_window.updated", actor=actor, tenant=tenant, target=window,
-           fields=sorted(changed))  # fmt: skip
+    audit_as(actor, "maintenance_window.updated", tenant=tenant, target=window,
+             fields=sorted(changed))  # fmt: skip
     _status_pages_forget()
     return window
 
 
 @transaction.atomic
 def maintenance_window_delete(*, window: MaintenanceWindow, tenant, actor: Actor) -> None:
-    _audit("maintenance_window.deleted", actor=actor, tenant=tenant, target=window,
-           name=window.name)  # fmt: skip
+    audit_as(actor, "maintenance_window.deleted", tenant=tenant, target=window,
+             name=window.name)  # fmt: skip
     window.delete()
     _status_pages_forget()
 
@@ -94,9 +95,9 @@ def silence_create(
     monitor = _monitors([monitor_id], field="monitor_id")[0] if monitor_id else None
     silence = Silence.objects.create(monitor=monitor, starts_at=starts_at, ends_at=ends_at,
                                      reason=reason, created_by_id=actor.user_id)  # fmt: skip
-    _audit("silence.created", actor=actor, tenant=tenant, target=silence,
-           monitor_id=str(monitor_id) if monitor_id else None, ends_at=ends_at.isoformat(),
-           reason=reason[:200])  # fmt: skip
+    audit_as(actor, "silence.created", tenant=tenant, target=silence,
+             monitor_id=str(monitor_id) if monitor_id else None, ends_at=ends_at.isoformat(),
+             reason=reason[:200])  # fmt: skip
     return silence
 
 
@@ -108,5 +109,5 @@ def silence_expire(*, silence: Silence, tenant, actor: Actor) -> Silence:
         return silence
     silence.ends_at = max(now, silence.starts_at)
     silence.save(update_fields=["ends_at", "updated_at"])
-    _audit("silence.expired", actor=actor, tenant=tenant, target=silence)
+    audit_as(actor, "silence.expired", tenant=tenant, target=silence)
     return silence

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.actor import SYSTEM, Actor
+from apps.core.audit import audit_as
 from apps.core.locks import advisory_xact_lock
 from apps.core.problems import ApplicationError, InvalidInput, QuotaExceeded
 from apps.tenants.selectors import tenant_limit
@@ -22,7 +24,6 @@ from ..models import (
     new_ping_token,
 )
 from ..schedule.models import CheckSchedule
-from ._common import SYSTEM, Actor, _audit
 from .results import _account_until, _maintenance_for
 from .status_pages import _status_pages_forget
 from .validation import EDITABLE, _schedule_sync, _url_fields, _validate
@@ -76,8 +77,8 @@ def monitor_create(
     if channels:
         monitor.channels.set(channels)
     _schedule_sync(monitor, tenant, run_now=True)
-    _audit("monitor.created", actor=actor, tenant=tenant, target=monitor, kind=kind,
-           name=monitor.name)  # fmt: skip
+    audit_as(actor, "monitor.created", tenant=tenant, target=monitor, kind=kind,
+             name=monitor.name)  # fmt: skip
     return monitor
 
 
@@ -108,7 +109,7 @@ def monitor_update(
         monitor.save()
         _schedule_sync(monitor, tenant)
     fields = {"url" if k == "url_credentials_encrypted" else k for k in changed}
-    _audit("monitor.updated", actor=actor, tenant=tenant, target=monitor, fields=sorted(fields))
+    audit_as(actor, "monitor.updated", tenant=tenant, target=monitor, fields=sorted(fields))
     if "name" in changed:
         _status_pages_forget()
     return monitor
@@ -122,7 +123,7 @@ def monitor_delete(*, monitor: Monitor, tenant, actor: Actor) -> None:
     covers = MaintenanceWindow.monitors.through.objects
     others = covers.exclude(monitor_id=monitor.pk).values("maintenancewindow_id")
     MaintenanceWindow.objects.filter(monitors=monitor).exclude(pk__in=others).delete()
-    _audit("monitor.deleted", actor=actor, tenant=tenant, target=monitor, name=monitor.name)
+    audit_as(actor, "monitor.deleted", tenant=tenant, target=monitor, name=monitor.name)
     monitor.delete()
     _status_pages_forget()
 
@@ -142,7 +143,7 @@ def monitor_pause(*, monitor: Monitor, tenant, actor: Actor) -> Monitor:
     _set_status(monitor, MonitorStatus.PAUSED, now)
     monitor.save()
     _schedule_sync(monitor, tenant)
-    _audit("monitor.paused", actor=actor, tenant=tenant, target=monitor)
+    audit_as(actor, "monitor.paused", tenant=tenant, target=monitor)
     return monitor
 
 
@@ -161,7 +162,7 @@ def monitor_resume(*, monitor: Monitor, tenant, actor: Actor) -> Monitor:
         monitor.last_start_at = None
     monitor.save()
     _schedule_sync(monitor, tenant, run_now=True)
-    _audit("monitor.resumed", actor=actor, tenant=tenant, target=monitor)
+    audit_as(actor, "monitor.resumed", tenant=tenant, target=monitor)
     return monitor
 
 
@@ -190,8 +191,8 @@ def app_monitor_ensure(*, tenant, app_id, name: str, url: str) -> Monitor | None
                 tenant=tenant, actor=SYSTEM, kind=MonitorKind.HTTP, name=name[:100], url=url
             )
     except ApplicationError as exc:
-        _audit("monitor.app_monitor_skipped", actor=SYSTEM, tenant=tenant,
-               app_id=str(app_id), reason=exc.detail)  # fmt: skip
+        audit_as(SYSTEM, "monitor.app_monitor_skipped", tenant=tenant,
+                 app_id=str(app_id), reason=exc.detail)  # fmt: skip
         return None
     Monitor.objects.filter(pk=monitor.pk).update(app_id=app_id)
     monitor.app_id = app_id

@@ -11,12 +11,13 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 
+from apps.core.actor import Actor
+from apps.core.audit import audit_as
 from apps.core.problems import ApplicationError, Conflict, InvalidInput
 
 from ..models import Monitor, StatusPage, StatusPageMonitor
 from ..schedule.models import StatusPageRoute
 from ..selectors import status_page_generation_key
-from ._common import Actor, _audit
 
 STATUS_PAGE_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$")
 # Slugs that would read as something of ours (or be confusing) on /status/<slug>/.
@@ -133,8 +134,8 @@ def status_page_create(
     page.save()
     _status_entries_write(page, ids)
     _status_cache_forget(slug)
-    _audit("status_page.created", actor=actor, tenant=tenant, target=page, slug=slug,
-           monitors=len(ids))  # fmt: skip
+    audit_as(actor, "status_page.created", tenant=tenant, target=page, slug=slug,
+             monitors=len(ids))  # fmt: skip
     return page
 
 
@@ -169,7 +170,7 @@ def status_page_update(*, page: StatusPage, tenant, actor: Actor, **changes) -> 
         return page
     page.save()  # also when only the monitors changed: updated_at says the page changed
     _status_cache_forget(old_slug, page.slug)
-    _audit("status_page.updated", actor=actor, tenant=tenant, target=page, fields=sorted(changed))
+    audit_as(actor, "status_page.updated", tenant=tenant, target=page, fields=sorted(changed))
     return page
 
 
@@ -177,5 +178,5 @@ def status_page_update(*, page: StatusPage, tenant, actor: Actor, **changes) -> 
 def status_page_delete(*, page: StatusPage, tenant, actor: Actor) -> None:
     StatusPageRoute.objects.filter(page_id=page.pk).delete()
     _status_cache_forget(page.slug)
-    _audit("status_page.deleted", actor=actor, tenant=tenant, target=page, slug=page.slug)
+    audit_as(actor, "status_page.deleted", tenant=tenant, target=page, slug=page.slug)
     page.delete()

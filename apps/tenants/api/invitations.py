@@ -8,6 +8,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from apps.core.actor import Actor
 from apps.core.api.views import APIView
 
 from .. import selectors, services
@@ -15,7 +16,7 @@ from ..models import Invitation, InvitationStatus, Role
 from .base import TenantScopedViewSet
 from .examples import problem_example
 from .members import UUID_PATTERN
-from .permissions import PeopleOnly, actor_kwargs
+from .permissions import PeopleOnly
 from .views import EXAMPLE_TENANT, TenantOutput
 
 EXAMPLE_INVITATION = {
@@ -135,8 +136,7 @@ class InvitationViewSet(TenantScopedViewSet):
             tenant=self.tenant,
             email=data.validated_data["email"],
             role=data.validated_data["role"],
-            actor_role=request.tenant_role,
-            **actor_kwargs(request),
+            actor=Actor.from_request(request),
         )
         return Response(
             self.InvitationOutput(invitation).data,
@@ -152,7 +152,7 @@ class InvitationViewSet(TenantScopedViewSet):
     )
     def destroy(self, request, pk: str):
         services.invitation_revoke(
-            invitation=self._invitation(pk), actor_role=request.tenant_role, **actor_kwargs(request)
+            invitation=self._invitation(pk), actor=Actor.from_request(request)
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -165,7 +165,7 @@ class InvitationViewSet(TenantScopedViewSet):
     @action(detail=True, methods=["post"])
     def resend(self, request, pk: str):
         invitation = services.invitation_resend(
-            invitation=self._invitation(pk), actor_role=request.tenant_role, **actor_kwargs(request)
+            invitation=self._invitation(pk), actor=Actor.from_request(request)
         )
         return Response(self.InvitationOutput(invitation).data)
 

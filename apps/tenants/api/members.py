@@ -8,13 +8,13 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from apps.core.actor import Actor
 from apps.core.api.pagination import CursorPagination
 
 from .. import selectors, services
 from ..models import Membership, Role
 from .base import TenantScopedViewSet
 from .examples import problem_example
-from .permissions import actor_kwargs
 
 UUID_PATTERN = "[0-9a-fA-F-]{32,36}"
 EXAMPLE_MEMBER = {
@@ -115,8 +115,7 @@ class MemberViewSet(TenantScopedViewSet):
         membership = services.membership_role_change(
             membership=self._membership(pk),
             role=data.validated_data["role"],
-            actor_role=request.tenant_role,
-            **actor_kwargs(request),
+            actor=Actor.from_request(request),
         )
         return Response(self.MemberOutput(membership).data)
 
@@ -129,8 +128,7 @@ class MemberViewSet(TenantScopedViewSet):
     def destroy(self, request, pk: str):
         services.membership_remove(
             membership=self._membership(pk),
-            actor_role=request.tenant_role,
-            **actor_kwargs(request),
+            actor=Actor.from_request(request),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -142,5 +140,5 @@ class MemberViewSet(TenantScopedViewSet):
     )
     @action(detail=False, methods=["post"])
     def leave(self, request):
-        services.membership_leave(membership=request.membership, actor=request.user)
+        services.membership_leave(membership=request.membership, actor=Actor.from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)

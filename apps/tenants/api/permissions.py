@@ -13,8 +13,3 @@ class PeopleOnly(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return not is_api_key(request.auth)
-
-
-def actor_kwargs(request) -> dict:
-    """Who is acting, as services take it for the audit log."""
-    return {"actor": request.user, "api_key": request.auth if is_api_key(request.auth) else None}

@@ -13,6 +13,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 
+from apps.core.actor import Actor
 from apps.core.api.views import GenericViewSet
 
 from .. import selectors, services
@@ -61,7 +62,7 @@ class TenantViewSet(GenericViewSet):
     serializer_class = TenantOutput
     permission_classes = [IsAuthenticated, PeopleOnly]
     # The tenant a request is routed to (if any) is not the one addressed here: each action
-    # checks the caller's role in the addressed tenant itself (services take `actor_role`).
+    # checks the caller's role in the addressed tenant itself (services read `actor.role`).
     required_roles = {
         "list": Role.VIEWER,
         "create": Role.VIEWER,
@@ -137,8 +138,7 @@ class TenantViewSet(GenericViewSet):
         services.tenant_rename(
             tenant=membership.tenant,
             name=data.validated_data["name"],
-            actor_role=membership.role,
-            actor=request.user,
+            actor=Actor.from_request(request, role=membership.role),
         )
         return Response(TenantOutput(self._membership(pk)).data)
 
@@ -154,7 +154,7 @@ class TenantViewSet(GenericViewSet):
     def destroy(self, request, pk: str):
         membership = self._membership(pk)
         services.tenant_delete(
-            tenant=membership.tenant, actor_role=membership.role, actor=request.user
+            tenant=membership.tenant, actor=Actor.from_request(request, role=membership.role)
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -182,8 +182,7 @@ class TenantViewSet(GenericViewSet):
         services.tenant_transfer_ownership(
             tenant=membership.tenant,
             user_id=data.validated_data["user_id"],
-            actor_role=membership.role,
-            actor=request.user,
+            actor=Actor.from_request(request, role=membership.role),
         )
         return Response(TenantOutput(self._membership(pk)).data)
 
@@ -313,7 +312,7 @@ class AdminTenantViewSet(GenericViewSet):
         services.tenant_suspend(
             tenant=self._tenant(pk),
             reason=data.validated_data.get("reason", ""),
-            actor=request.user,
+            actor=Actor.from_request(request),
         )
         return self._answer(pk)
 
@@ -326,7 +325,7 @@ class AdminTenantViewSet(GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def resume(self, request, pk: str):
-        services.tenant_resume(tenant=self._tenant(pk), actor=request.user)
+        services.tenant_resume(tenant=self._tenant(pk), actor=Actor.from_request(request))
         return self._answer(pk)
 
     @extend_schema(
@@ -352,6 +351,6 @@ class AdminTenantViewSet(GenericViewSet):
             tenant=self._tenant(pk),
             changes=data.validated_data["overrides"],
             reason=data.validated_data.get("reason", ""),
-            actor=request.user,
+            actor=Actor.from_request(request),
         )
         return self._answer(pk)

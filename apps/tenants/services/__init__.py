@@ -1,9 +1,9 @@
 """Writes of the tenants app: tenant lifecycle, limits, members, invitations.
 
 Every function is one use case in one transaction that audits what it changed. Role rules live
-here, not in views: `actor_role` is the caller's role in the tenant (owner, admin, member,
-viewer; an API key's authority; `admin` for operators), and `actor`/`api_key` say who for the
-audit log.
+here, not in views: `actor` (apps.core.actor.Actor) says who acts, for the audit log and the
+messages, and `actor.role` is their role in the tenant (owner, admin, member, viewer; an API
+key's authority; the configured operator role for operators).
 
 The services live in modules named for what they hold; this package re-exports them, so
 `from apps.tenants import services; services.tenant_create(...)` works as before: lifecycle,

@@ -1,5 +1,4 @@
-"""Shared by the tenants services: their errors, the tenant row lock, the role check, and how
-a user is named in messages."""
+"""Shared by the tenants services: their errors, the tenant row lock, and the role check."""
 
 from __future__ import annotations
 
@@ -37,8 +36,3 @@ def _tenant_for_update(
 def _require_role(actor_role: str | None, minimum: str, message: str) -> None:
     if not role_at_least(actor_role, minimum):
         raise RoleForbids(message)
-
-
-def _user_label(user) -> str:
-    """Who did something, for people to read; None is Quayside itself (a task, billing)."""
-    return (getattr(user, "email", "") or str(user)) if user is not None else "Quayside"

@@ -15,13 +15,14 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from apps.core.audit import audit_record
+from apps.core.actor import Actor
+from apps.core.audit import audit_as
 from apps.core.inbox import inbox_send
 from apps.core.problems import ApplicationError, Conflict, InvalidInput
 
 from .. import events, selectors
 from ..models import Invitation, InvitationStatus, Membership, Role, Tenant, TenantStatus
-from ._common import NotFound, _require_role, _tenant_for_update, _user_label
+from ._common import NotFound, _require_role, _tenant_for_update
 from .limits import _check_user_limit
 from .members import ASSIGNABLE_ROLES, _article
 
@@ -70,14 +71,12 @@ def _may_invite(actor_role: str, role: str) -> None:
 
 
 @transaction.atomic
-def invitation_create(
-    *, tenant: Tenant, email: str, role: str, actor_role: str, actor=None, api_key=None
-) -> Invitation:
+def invitation_create(*, tenant: Tenant, email: str, role: str, actor: Actor) -> Invitation:
     """Invite `email` with `role`: owners invite admins, admins invite members and viewers.
 
     The invitation counts against the `users` limit while pending. Its link is mailed after
     commit; a user who already has an account also finds a message in their inbox."""
-    _may_invite(actor_role, role)
+    _may_invite(actor.role, role)
     email = get_user_model().objects.normalize_email((email or "").strip())
     if not email or "@" not in email:
         raise InvalidInput("A valid email address is required.", field="email")
@@ -101,17 +100,16 @@ def invitation_create(
         tenant=tenant,
         email=email,
         role=role,
-        invited_by=actor if getattr(actor, "pk", None) else None,
+        invited_by=actor.person,
     )
     _invitation_issue_token(invitation)
     invitation.save()
-    audit_record(
-        action="invitation.created",
-        actor=actor,
-        api_key=api_key,
+    audit_as(
+        actor,
+        "invitation.created",
         tenant=tenant,
         target=invitation,
-        metadata={"email": email, "role": role, "expires_at": invitation.expires_at.isoformat()},
+        **{"email": email, "role": role, "expires_at": invitation.expires_at.isoformat()},
     )
     invitee = get_user_model().objects.filter(email__iexact=email, is_active=True).first()
     if invitee is not None:
@@ -119,7 +117,7 @@ def invitation_create(
             user=invitee,
             kind="member.invited",
             title=f"You are invited to join {tenant.name}",
-            body=f"{_user_label(actor)} invited you to join {tenant.name} as {_article(role)} "
+            body=f"{actor.display_name} invited you to join {tenant.name} as {_article(role)} "
             f"{role}. The link to accept is in the mail sent to {email}.",
             tenant=tenant,
             data={"invitation_id": str(invitation.pk), "role": role},
@@ -129,12 +127,10 @@ def invitation_create(
 
 
 @transaction.atomic
-def invitation_resend(
-    *, invitation: Invitation, actor_role: str, actor=None, api_key=None
-) -> Invitation:
+def invitation_resend(*, invitation: Invitation, actor: Actor) -> Invitation:
     """Mail a pending (or expired) invitation again with a new link and a new expiry; the old
     link stops working."""
-    _may_invite(actor_role, invitation.role)
+    _may_invite(actor.role, invitation.role)
     tenant = _tenant_for_update(invitation.tenant)
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.status not in (InvitationStatus.PENDING, InvitationStatus.EXPIRED):
@@ -154,24 +150,21 @@ def invitation_resend(
     invitation.save(
         update_fields=["token_nonce", "token_hash", "expires_at", "status", "updated_at"]
     )
-    audit_record(
-        action="invitation.resent",
-        actor=actor,
-        api_key=api_key,
+    audit_as(
+        actor,
+        "invitation.resent",
         tenant=tenant,
         target=invitation,
-        metadata={"email": invitation.email, "expires_at": invitation.expires_at.isoformat()},
+        **{"email": invitation.email, "expires_at": invitation.expires_at.isoformat()},
     )
     _invitation_mail_enqueue(invitation)
     return invitation
 
 
 @transaction.atomic
-def invitation_revoke(
-    *, invitation: Invitation, actor_role: str, actor=None, api_key=None
-) -> Invitation:
+def invitation_revoke(*, invitation: Invitation, actor: Actor) -> Invitation:
     """Revoke an open invitation: its link stops working. Revoking a revoked one is a no-op."""
-    _may_invite(actor_role, invitation.role)
+    _may_invite(actor.role, invitation.role)
     tenant = _tenant_for_update(invitation.tenant)
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.status == InvitationStatus.REVOKED:
@@ -184,13 +177,12 @@ def invitation_revoke(
     invitation.status = InvitationStatus.REVOKED
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["status", "revoked_at", "updated_at"])
-    audit_record(
-        action="invitation.revoked",
-        actor=actor,
-        api_key=api_key,
+    audit_as(
+        actor,
+        "invitation.revoked",
         tenant=tenant,
         target=invitation,
-        metadata={"email": invitation.email, "role": invitation.role},
+        **{"email": invitation.email, "role": invitation.role},
     )
     return invitation
 
@@ -232,12 +224,12 @@ def invitation_accept(*, token: str, user) -> Membership:
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["status", "accepted_at", "accepted_by", "updated_at"])
-    audit_record(
-        action="invitation.accepted",
-        actor=user,
+    audit_as(
+        Actor(user=user),
+        "invitation.accepted",
         tenant=tenant,
         target=invitation,
-        metadata={
+        **{
             "email": invitation.email,
             "role": invitation.role,
             "membership_id": str(membership.pk),
@@ -282,7 +274,7 @@ def invitation_mail_send(*, invitation_id) -> bool:
     context = {
         "invitation": invitation,
         "tenant": invitation.tenant,
-        "inviter": _user_label(invitation.invited_by),
+        "inviter": Actor(user=invitation.invited_by).display_name,
         "url": invitation_url(invitation),
         "ttl_days": settings.INVITATION_TTL_DAYS,
     }

@@ -13,14 +13,15 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
-from apps.core.audit import audit_record
+from apps.core.actor import SYSTEM, Actor
+from apps.core.audit import audit_as
 from apps.core.inbox import inbox_send
 from apps.core.problems import Conflict, InvalidInput
 
 from .. import events, selectors
 from ..models import Domain, Invitation, InvitationStatus, Membership, Role, Tenant, TenantStatus
 from ..provisioning import schema_create
-from ._common import _require_role, _tenant_for_update, _user_label
+from ._common import _require_role, _tenant_for_update
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def tenant_slug_validate(slug: str) -> str:
 
 
 @transaction.atomic
-def tenant_create(*, name: str, slug: str, owner=None, actor=None) -> Tenant:
+def tenant_create(*, name: str, slug: str, owner=None, actor: Actor = SYSTEM) -> Tenant:
     """Create a tenant with its schema, primary domain and (optionally) its owner's membership.
 
     Everything happens in one transaction: a failure leaves no row and no schema behind."""
@@ -92,12 +93,12 @@ def tenant_create(*, name: str, slug: str, owner=None, actor=None) -> Tenant:
     tenant.save(update_fields=["status", "updated_at"])
     if owner is not None:
         Membership.objects.create(tenant=tenant, user=owner, role=Role.OWNER)
-    audit_record(
-        action="tenant.created",
-        actor=actor or owner,
+    audit_as(
+        actor if actor.kind != "system" else Actor(user=owner),
+        "tenant.created",
         tenant=tenant,
         target=tenant,
-        metadata={
+        **{
             "slug": slug,
             "schema_path": path,
             "duration_ms": round((time.perf_counter() - started) * 1000, 1),
@@ -115,11 +116,9 @@ def tenant_name_validate(name: str) -> str:
 
 
 @transaction.atomic
-def tenant_rename(
-    *, tenant: Tenant, name: str, actor_role: str, actor=None, api_key=None
-) -> Tenant:
+def tenant_rename(*, tenant: Tenant, name: str, actor: Actor) -> Tenant:
     """Owners and admins rename their tenant; a suspended tenant cannot be renamed."""
-    _require_role(actor_role, Role.ADMIN, "Only the owner or an admin can rename the tenant.")
+    _require_role(actor.role, Role.ADMIN, "Only the owner or an admin can rename the tenant.")
     name = tenant_name_validate(name)
     locked = _tenant_for_update(tenant)
     if locked.name == name:
@@ -127,26 +126,25 @@ def tenant_rename(
     before = locked.name
     locked.name = name
     locked.save(update_fields=["name", "updated_at"])
-    audit_record(
-        action="tenant.renamed",
-        actor=actor,
-        api_key=api_key,
+    audit_as(
+        actor,
+        "tenant.renamed",
         tenant=locked,
         target=locked,
-        metadata={"from": before, "to": name},
+        **{"from": before, "to": name},
     )
     events.tenant_event("tenant.renamed", locked)
     return locked
 
 
 @transaction.atomic
-def tenant_delete(*, tenant: Tenant, actor_role: str, actor=None) -> Tenant:
+def tenant_delete(*, tenant: Tenant, actor: Actor) -> Tenant:
     """Soft-delete: the tenant answers 404 at once, pending invitations are revoked, members are
     told; the schema is dropped TENANT_PURGE_GRACE_DAYS later by the `tenants.purge_due` task.
 
     Allowed while suspended: deleting is how an owner leaves for good. The slug stays taken, so
     that old links and mail never reach a newcomer using the same name."""
-    _require_role(actor_role, Role.OWNER, "Only the owner can delete the tenant.")
+    _require_role(actor.role, Role.OWNER, "Only the owner can delete the tenant.")
     locked = _tenant_for_update(tenant, allow_suspended=True)
     now = timezone.now()
     locked.status = TenantStatus.DELETED
@@ -156,22 +154,22 @@ def tenant_delete(*, tenant: Tenant, actor_role: str, actor=None) -> Tenant:
         status=InvitationStatus.REVOKED, revoked_at=now, updated_at=now
     )
     purge_after = now + dt.timedelta(days=settings.TENANT_PURGE_GRACE_DAYS)
-    audit_record(
-        action="tenant.deleted",
-        actor=actor,
+    audit_as(
+        actor,
+        "tenant.deleted",
         tenant=locked,
         target=locked,
         severity="warning",
-        metadata={"invitations_revoked": revoked, "purge_after": purge_after.isoformat()},
+        **{"invitations_revoked": revoked, "purge_after": purge_after.isoformat()},
     )
     events.tenant_event("tenant.deleted", locked)
     for membership in selectors.members_for_tenant(tenant=locked):
-        if membership.user_id != getattr(actor, "pk", None):
+        if membership.user_id != actor.user_id:
             inbox_send(
                 user=membership.user,
                 kind="tenant.deleted",
                 title=f"{locked.name} was deleted",
-                body=f"{_user_label(actor)} deleted {locked.name}. Its data will be erased.",
+                body=f"{actor.display_name} deleted {locked.name}. Its data will be erased.",
                 tenant=locked,
             )
     return locked
@@ -207,12 +205,13 @@ def tenant_purge(*, tenant_id) -> bool:
         }
         tenant.purged_at = timezone.now()
         tenant.save(update_fields=["purged_at", "updated_at"])
-        audit_record(
-            action="tenant.purged",
+        audit_as(
+            SYSTEM,
+            "tenant.purged",
             tenant=tenant,
             target=tenant,
             severity="warning",
-            metadata={
+            **{
                 "schema": tenant.schema_name,
                 "deleted_at": tenant.deleted_at.isoformat(),
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
@@ -224,9 +223,9 @@ def tenant_purge(*, tenant_id) -> bool:
 
 
 @transaction.atomic
-def tenant_transfer_ownership(*, tenant: Tenant, user_id, actor_role: str, actor=None) -> Tenant:
+def tenant_transfer_ownership(*, tenant: Tenant, user_id, actor: Actor) -> Tenant:
     """The owner hands the tenant to one of its admins; the old owner becomes an admin."""
-    _require_role(actor_role, Role.OWNER, "Only the owner can transfer ownership.")
+    _require_role(actor.role, Role.OWNER, "Only the owner can transfer ownership.")
     locked = _tenant_for_update(tenant)
     owner = selectors.tenant_owner(tenant=locked)
     target = selectors.members_for_tenant(tenant=locked).filter(user_id=user_id).first()
@@ -245,13 +244,13 @@ def tenant_transfer_ownership(*, tenant: Tenant, user_id, actor_role: str, actor
         owner.save(update_fields=["role", "updated_at"])
     target.role = Role.OWNER
     target.save(update_fields=["role", "updated_at"])
-    audit_record(
-        action="tenant.ownership_transferred",
-        actor=actor,
+    audit_as(
+        actor,
+        "tenant.ownership_transferred",
         tenant=locked,
         target=locked,
         severity="warning",
-        metadata={
+        **{
             "from_user_id": str(owner.user_id) if owner else None,
             "to_user_id": str(target.user_id),
         },
@@ -261,7 +260,7 @@ def tenant_transfer_ownership(*, tenant: Tenant, user_id, actor_role: str, actor
         user=target.user,
         kind="tenant.ownership_transferred",
         title=f"You now own {locked.name}",
-        body=f"{_user_label(actor)} transferred the ownership of {locked.name} to you.",
+        body=f"{actor.display_name} transferred the ownership of {locked.name} to you.",
         tenant=locked,
         data={"from_user_id": str(owner.user_id) if owner else None},
     )
@@ -269,7 +268,7 @@ def tenant_transfer_ownership(*, tenant: Tenant, user_id, actor_role: str, actor
 
 
 @transaction.atomic
-def tenant_suspend(*, tenant: Tenant, reason: str = "", actor=None) -> Tenant:
+def tenant_suspend(*, tenant: Tenant, reason: str = "", actor: Actor = SYSTEM) -> Tenant:
     """Suspend a tenant (an operator, or billing for an unpaid bill): it can be read, not changed.
     Idempotent: suspending a suspended tenant changes nothing (the first reason stays)."""
     locked = _tenant_for_update(tenant, allow_suspended=True)
@@ -281,13 +280,13 @@ def tenant_suspend(*, tenant: Tenant, reason: str = "", actor=None) -> Tenant:
     locked.suspended_at = timezone.now()
     locked.suspension_reason = (reason or "").strip()[:200]
     locked.save(update_fields=["status", "suspended_at", "suspension_reason", "updated_at"])
-    audit_record(
-        action="tenant.suspended",
-        actor=actor,
+    audit_as(
+        actor,
+        "tenant.suspended",
         tenant=locked,
         target=locked,
         severity="warning",
-        metadata={"reason": locked.suspension_reason},
+        **{"reason": locked.suspension_reason},
     )
     events.tenant_event("tenant.suspended", locked)
     _tell_owner(
@@ -301,7 +300,7 @@ def tenant_suspend(*, tenant: Tenant, reason: str = "", actor=None) -> Tenant:
 
 
 @transaction.atomic
-def tenant_resume(*, tenant: Tenant, actor=None) -> Tenant:
+def tenant_resume(*, tenant: Tenant, actor: Actor = SYSTEM) -> Tenant:
     """Lift a suspension. Idempotent: resuming an active tenant changes nothing."""
     locked = _tenant_for_update(tenant, allow_suspended=True)
     if locked.status == TenantStatus.ACTIVE:
@@ -313,12 +312,12 @@ def tenant_resume(*, tenant: Tenant, actor=None) -> Tenant:
     locked.suspended_at = None
     locked.suspension_reason = ""
     locked.save(update_fields=["status", "suspended_at", "suspension_reason", "updated_at"])
-    audit_record(
-        action="tenant.resumed",
-        actor=actor,
+    audit_as(
+        actor,
+        "tenant.resumed",
         tenant=locked,
         target=locked,
-        metadata={"suspended_at": suspended_at.isoformat() if suspended_at else None},
+        **{"suspended_at": suspended_at.isoformat() if suspended_at else None},
     )
     events.tenant_event("tenant.resumed", locked)
     _tell_owner(locked, kind="tenant.resumed", title=f"{locked.name} is active again")

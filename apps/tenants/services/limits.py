@@ -8,7 +8,8 @@ from typing import Any
 
 from django.db import transaction
 
-from apps.core.audit import audit_record
+from apps.core.actor import SYSTEM, Actor
+from apps.core.audit import audit_as
 from apps.core.problems import InvalidInput, QuotaExceeded
 
 from .. import selectors
@@ -33,7 +34,7 @@ def _limits_validate(values: dict[str, Any], *, field: str, allow_null: bool) ->
 
 @transaction.atomic
 def tenant_entitlements_set(
-    *, tenant: Tenant, entitlements: dict[str, int | None], actor=None
+    *, tenant: Tenant, entitlements: dict[str, int | None], actor: Actor = SYSTEM
 ) -> Tenant:
     """Replace the plan's limits (billing calls this when a tenant's plan changes). A null
     value means the plan sets no limit of that name."""
@@ -45,19 +46,19 @@ def tenant_entitlements_set(
         return locked
     locked.entitlements = dict(entitlements)
     locked.save(update_fields=["entitlements", "updated_at"])
-    audit_record(
-        action="tenant.entitlements_changed",
-        actor=actor,
+    audit_as(
+        actor,
+        "tenant.entitlements_changed",
         tenant=locked,
         target=locked,
-        metadata={"from": before, "to": locked.entitlements},
+        **{"from": before, "to": locked.entitlements},
     )
     return locked
 
 
 @transaction.atomic
 def tenant_entitlement_overrides_update(
-    *, tenant: Tenant, changes: dict[str, int | None], reason: str = "", actor=None
+    *, tenant: Tenant, changes: dict[str, int | None], reason: str = "", actor: Actor = SYSTEM
 ) -> Tenant:
     """An operator's limits for one tenant, merged as a JSON merge patch: a number sets the
     override, null removes it (the plan's entitlement or the default applies again)."""
@@ -74,13 +75,13 @@ def tenant_entitlement_overrides_update(
         return locked
     locked.entitlement_overrides = after
     locked.save(update_fields=["entitlement_overrides", "updated_at"])
-    audit_record(
-        action="tenant.entitlements_overridden",
-        actor=actor,
+    audit_as(
+        actor,
+        "tenant.entitlements_overridden",
         tenant=locked,
         target=locked,
         severity="warning",
-        metadata={"from": before, "to": after, "reason": (reason or "")[:200]},
+        **{"from": before, "to": after, "reason": (reason or "")[:200]},
     )
     return locked
 

@@ -82,9 +82,6 @@ def _choice(params, name: str, choices) -> str | None:
 class _Base(TenantScopedViewSet):
     lookup_value_regex = "[^/]+"  # a malformed id is 404, like an unknown one
 
-    def actor(self) -> services.Actor:
-        return services.Actor(user=self.acting_user, api_key=self.acting_api_key)
-
 
 @extend_schema_view(
     retrieve=extend_schema(parameters=[ID]),

@@ -71,7 +71,7 @@ class Command(BaseCommand):
             git(repo_path, "commit", "-q", "-m", "The Quayside demo app")
         with tenant_context(tenant):
             app = App.objects.filter(name=APP_NAME).first()
-            actor = services.Actor(label_override="seed_demo_app")
+            actor = services.Actor.system("seed_demo_app")
             if app is None:
                 app, _secret = services.app_create(
                     tenant=tenant, actor=actor, name=APP_NAME, git_url=str(repo_path)

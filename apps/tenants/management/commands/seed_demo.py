@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from apps.core.actor import Actor
 from apps.tenants.models import Membership, Role, Tenant
 from apps.tenants.services import tenant_create
 
@@ -32,7 +33,9 @@ class Command(BaseCommand):
             owner = self._user(*OWNER, staff=False)
             tenant = Tenant.objects.filter(slug=DEMO_SLUG).first()
             if tenant is None:
-                tenant = tenant_create(name="Demo", slug=DEMO_SLUG, owner=owner, actor=operator)
+                tenant = tenant_create(
+                    name="Demo", slug=DEMO_SLUG, owner=owner, actor=Actor(user=operator)
+                )
             Membership.objects.get_or_create(
                 tenant=tenant, user=owner, defaults={"role": Role.OWNER}
             )
