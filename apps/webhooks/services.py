@@ -21,6 +21,7 @@ from apps.core.actor import Actor
 from apps.core.audit import audit_as
 from apps.core.events import event_pattern_valid
 from apps.core.locks import advisory_xact_lock
+from apps.core.model_update import model_update
 from apps.core.net import http_url_parts, ip_allowed
 from apps.core.problems import ApplicationError, Conflict, InvalidInput, QuotaExceeded
 from apps.tenants.selectors import tenant_limit
@@ -131,11 +132,7 @@ def webhook_endpoint_update(
     if "event_types" in changes:
         changes["event_types"] = _validate_patterns(changes["event_types"] or [])
     enabled = changes.pop("enabled", None)
-    fields = []
-    for name, value in changes.items():
-        if name in ("url", "description", "event_types") and getattr(endpoint, name) != value:
-            setattr(endpoint, name, value)
-            fields.append(name)
+    fields = model_update(endpoint, ("url", "description", "event_types"), changes)
     if "url" in fields and endpoint.failing_since is not None:
         endpoint.failing_since = None  # a new receiver starts with a clean record
         fields.append("failing_since")

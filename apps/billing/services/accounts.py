@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 
 from apps.core.actor import SYSTEM, Actor
 from apps.core.audit import audit_as
+from apps.core.model_update import model_update
 from apps.core.problems import ApplicationError
 from apps.tenants import services as tenant_services
 from apps.tenants.models import Role, Tenant, TenantStatus
@@ -120,9 +121,7 @@ def billing_settings_update(*, tenant, actor: Actor, admins_can_buy: bool) -> Bi
     account = _lock(billing_account_ensure(tenant=tenant))
     if not role_at_least(actor.role, Role.OWNER):
         raise BillingForbidden("Only the owner decides who may manage billing.")
-    if account.admins_can_buy != admins_can_buy:
-        account.admins_can_buy = admins_can_buy
-        account.save(update_fields=["admins_can_buy", "updated_at"])
+    if model_update(account, ("admins_can_buy",), {"admins_can_buy": admins_can_buy}, save=True):
         audit_as(
             actor,
             "billing.settings_changed",

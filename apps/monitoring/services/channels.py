@@ -9,6 +9,7 @@ from django.db import transaction
 from apps.core import crypto
 from apps.core.actor import Actor
 from apps.core.audit import audit_as
+from apps.core.model_update import model_update, refuse_unknown
 from apps.core.net import http_url_parts, ip_allowed
 from apps.core.problems import InvalidInput
 
@@ -84,19 +85,14 @@ def alert_channel_create(
 @transaction.atomic
 def alert_channel_update(*, channel: AlertChannel, tenant, actor: Actor, **changes) -> AlertChannel:
     """Changes of `name`, `enabled` and `config` (replaced whole, validated for the kind)."""
-    unknown = sorted(set(changes) - {"name", "enabled", "config"})
-    if unknown:
-        raise InvalidInput(f"{unknown[0]} cannot be changed.", field=unknown[0])
+    refuse_unknown(changes, ("name", "enabled", "config"))
     changed = []
     if "config" in changes:
         shown, secret = _channel_config(channel.kind, changes.pop("config"))
         channel.config = shown
         channel.secret_encrypted = crypto.encrypt(secret) if secret else ""
         changed.append("config")
-    for key, value in changes.items():
-        if getattr(channel, key) != value:
-            setattr(channel, key, value)
-            changed.append(key)
+    changed += model_update(channel, ("name", "enabled"), changes)
     if not changed:
         return channel
     channel.save()

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from apps.core.actor import Actor
 from apps.core.audit import audit_as
+from apps.core.model_update import model_update
 from apps.core.problems import InvalidInput
 
 from ..models import MaintenanceWindow, Monitor, Silence
@@ -52,12 +53,7 @@ def maintenance_window_create(
 def maintenance_window_update(
     *, window: MaintenanceWindow, tenant, actor: Actor, monitor_ids: list | None = None, **changes
 ) -> MaintenanceWindow:
-    unknown = sorted(set(changes) - {"name", "starts_at", "ends_at"})
-    if unknown:
-        raise InvalidInput(f"{unknown[0]} cannot be changed.", field=unknown[0])
-    changed = [k for k, v in changes.items() if getattr(window, k) != v]
-    for key in changed:
-        setattr(window, key, changes[key])
+    changed = model_update(window, ("name", "starts_at", "ends_at"), changes, refuse_others=True)
     _check_span(window.starts_at, window.ends_at)
     if monitor_ids is not None:
         monitors = _monitors(monitor_ids)

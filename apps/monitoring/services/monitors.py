@@ -12,6 +12,7 @@ from django.utils import timezone
 from apps.core.actor import SYSTEM, Actor
 from apps.core.audit import audit_as
 from apps.core.locks import advisory_xact_lock
+from apps.core.model_update import model_update
 from apps.core.problems import ApplicationError, InvalidInput, QuotaExceeded
 from apps.tenants.selectors import tenant_limit
 
@@ -94,9 +95,7 @@ def monitor_update(
         )
     if isinstance(changes.get("url"), str):
         changes.update(_url_fields(changes["url"], monitor))
-    changed = [k for k, v in changes.items() if getattr(monitor, k) != v]
-    for key in changed:
-        setattr(monitor, key, changes[key])
+    changed = model_update(monitor, changes.keys(), changes)
     if channel_ids is not None:
         channels = _channels(channel_ids)
         if {c.pk for c in channels} != {c.pk for c in monitor.channels.all()}:

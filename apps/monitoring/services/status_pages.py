@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 
 from apps.core.actor import Actor
 from apps.core.audit import audit_as
+from apps.core.model_update import model_update
 from apps.core.problems import ApplicationError, Conflict, InvalidInput
 
 from ..models import Monitor, StatusPage, StatusPageMonitor
@@ -162,10 +163,7 @@ def status_page_update(*, page: StatusPage, tenant, actor: Actor, **changes) -> 
         if not (changes["title"] or "").strip():
             raise InvalidInput("A title is required.", field="title")
         changes["title"] = changes["title"].strip()
-    for key, value in changes.items():
-        if getattr(page, key) != value:
-            setattr(page, key, value)
-            changed.append(key)
+    changed += model_update(page, changes.keys(), changes)
     if not changed:
         return page
     page.save()  # also when only the monitors changed: updated_at says the page changed
