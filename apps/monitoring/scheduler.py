@@ -12,6 +12,8 @@
    every FLUSH_S. The checks run concurrently on an asyncio loop in a helper thread, each on a
    connection of its own (checks/transport.py), so one slow target never holds up a batch.
    Heartbeat rows need no network: their "late" verdict is decided on the calling thread.
+   The loop thread and the drive loop are apps/core/async_runner.py's (the webhook deliverer
+   uses them too); _Checks holds this scheduler's policy.
 
 Several run_due tasks (one per worker process, MONITORING_RUNNERS) share the work through
 SKIP LOCKED; `tick` (beat, every MONITORING_TICK_S) starts them, and a runner slot in Redis keeps
