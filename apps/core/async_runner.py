@@ -10,6 +10,7 @@
    (finished(), waiting up to wait_s()), writes the buffer (flush()) every `flush_s` or as soon as
    nothing is in flight, and asks stop() whether to end (stop() may sleep). What is still
    buffered at the end, or when something raises, is flushed before the runner closes.
+   `limit` and the deadline (now + `budget_s`) are the pipeline's; `counters` its result.
 
 Only the calling thread touches the database; the jobs touch nothing but the network."""
 
@@ -22,6 +23,8 @@ import queue
 import threading
 import time
 from collections.abc import Awaitable, Callable
+
+from django.db import connection
 
 logger = logging.getLogger(__name__)
 
@@ -107,10 +110,11 @@ class Pipeline:
 
     flush_s: float = 0.5
 
-    def __init__(self, runner: AsyncRunner, *, deadline: float) -> None:
-        self.runner = runner
-        self.deadline = deadline  # time.monotonic() after which nothing more is claimed
+    def __init__(self, *, budget_s: float, limit: int | None = None) -> None:
+        self.deadline = time.monotonic() + budget_s  # after it, nothing more is claimed
+        self.runner = AsyncRunner(limit=limit)
         self.buffer: list = []
+        self.counters: dict[str, int] = {}
         self.last_flush = time.monotonic()
 
     def claim(self, now: float) -> int:
@@ -141,7 +145,10 @@ class Pipeline:
         """When the buffer is next due to be written (None: it is empty)."""
         return self.last_flush + self.flush_s if self.buffer else None
 
-    def run(self) -> None:
+    def run(self) -> dict[str, int]:
+        """Drive until stop() says so; returns `counters`. The calling thread works on the
+        public schema (where the claimable rows are), and is left there."""
+        connection.set_schema_to_public()
         try:
             while True:
                 claimed = self.claim(time.monotonic())
@@ -155,9 +162,13 @@ class Pipeline:
                 if self.stop(claimed):
                     break
         finally:
-            if self.buffer:
-                self._flush()
-            self.close()
+            try:
+                if self.buffer:
+                    self._flush()
+                self.close()
+            finally:
+                connection.set_schema_to_public()
+        return self.counters
 
     def _flush(self) -> None:
         self.flush(self.buffer)

@@ -113,22 +113,9 @@ def run_due(
 ) -> dict[str, int]:
     """Claim, check and record due checks until the budget is spent (or, with `idle_exit`,
     until nothing is due and nothing is in flight). Returns counters."""
-    budget_s = settings.MONITORING_RUN_BUDGET_S if budget_s is None else budget_s
-    deadline = time.monotonic() + budget_s
-    connection.set_schema_to_public()
-    concurrency = concurrency or settings.MONITORING_CONCURRENCY
-    checks = _Checks(
-        AsyncRunner(limit=concurrency),
-        deadline=deadline,
-        concurrency=concurrency,
-        batch=batch or settings.MONITORING_CLAIM_BATCH,
-        idle_exit=idle_exit,
-    )
-    try:
-        checks.run()
-    finally:
-        connection.set_schema_to_public()
-    return checks.counters
+    return _Checks(
+        budget_s=budget_s, idle_exit=idle_exit, concurrency=concurrency, batch=batch
+    ).run()
 
 
 class _Checks(Pipeline):
@@ -136,10 +123,11 @@ class _Checks(Pipeline):
 
     flush_s = FLUSH_S
 
-    def __init__(self, runner: AsyncRunner, *, deadline, concurrency, batch, idle_exit) -> None:
-        super().__init__(runner, deadline=deadline)
-        self.concurrency = concurrency
-        self.batch = batch
+    def __init__(self, *, budget_s, idle_exit: bool, concurrency, batch) -> None:
+        self.concurrency = concurrency or settings.MONITORING_CONCURRENCY
+        budget_s = settings.MONITORING_RUN_BUDGET_S if budget_s is None else budget_s
+        super().__init__(budget_s=budget_s, limit=self.concurrency)
+        self.batch = batch or settings.MONITORING_CLAIM_BATCH
         self.idle_exit = idle_exit
         self.claim_every = settings.MONITORING_CLAIM_EVERY_S
         self.counters = {"claimed": 0, "checked": 0, "written": 0, "skipped": 0}

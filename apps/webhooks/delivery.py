@@ -291,21 +291,9 @@ def run_due(
     """Claim, send and record due messages until the budget is spent or nothing has been due
     for `idle_exit_s` (0: exit as soon as nothing is due or in flight; None: only at the
     budget). Returns counters."""
-    budget_s = settings.WEBHOOKS_RUN_BUDGET_S if budget_s is None else budget_s
-    deadline = time.monotonic() + budget_s
-    connection.set_schema_to_public()
-    deliveries = _Deliveries(
-        AsyncRunner(),
-        deadline=deadline,
-        concurrency=concurrency or settings.WEBHOOKS_CONCURRENCY,
-        batch=batch or settings.WEBHOOKS_CLAIM_BATCH,
-        idle_exit_s=idle_exit_s,
-    )
-    try:
-        deliveries.run()
-    finally:
-        connection.set_schema_to_public()
-    return deliveries.counters
+    return _Deliveries(
+        budget_s=budget_s, idle_exit_s=idle_exit_s, concurrency=concurrency, batch=batch
+    ).run()
 
 
 class _Deliveries(Pipeline):
@@ -314,12 +302,12 @@ class _Deliveries(Pipeline):
 
     flush_s = FLUSH_S
 
-    def __init__(self, runner: AsyncRunner, *, deadline, concurrency, batch, idle_exit_s):
-        self.origins = _Origins(settings.WEBHOOKS_CONNECTIONS_PER_ORIGIN)
-        super().__init__(runner, deadline=deadline)
-        self.concurrency = concurrency
-        self.batch = batch
+    def __init__(self, *, budget_s, idle_exit_s: float | None, concurrency, batch) -> None:
+        super().__init__(budget_s=settings.WEBHOOKS_RUN_BUDGET_S if budget_s is None else budget_s)
         self.idle_exit_s = idle_exit_s
+        self.origins = _Origins(settings.WEBHOOKS_CONNECTIONS_PER_ORIGIN)
+        self.concurrency = concurrency or settings.WEBHOOKS_CONCURRENCY
+        self.batch = batch or settings.WEBHOOKS_CLAIM_BATCH
         self.lease = uuid.uuid4()
         self.counters = {"claimed": 0, "sent": 0, "ok": 0, "written": 0, "canceled": 0,
                          "expired": 0}  # fmt: skip
