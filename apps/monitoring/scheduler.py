@@ -12,6 +12,8 @@
    every FLUSH_S. The checks run concurrently on an asyncio loop in a helper thread, each on a
    connection of its own (checks/transport.py), so one slow target never holds up a batch.
    Heartbeat rows need no network: their "late" verdict is decided on the calling thread.
+   The loop thread and the drive loop are apps/core/async_runner.py's (the webhook deliverer
+   uses them too); _Checks holds this scheduler's policy.
 
 Several run_due tasks (one per worker process, MONITORING_RUNNERS) share the work through
 SKIP LOCKED; `tick` (beat, every MONITORING_TICK_S) starts them, and a runner slot in Redis keeps
@@ -19,15 +21,13 @@ more than MONITORING_RUNNERS from running at once."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import logging
-import queue
-import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import partial
 
 import psycopg
 from django.conf import settings
@@ -35,6 +35,7 @@ from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from apps.core.async_runner import AsyncRunner, Pipeline
 from apps.core.metrics import metric_inc, rate_add
 from apps.tenants.models import Tenant, TenantStatus
 
@@ -87,44 +88,15 @@ def claim(*, limit: int, now: dt.datetime | None = None) -> list[Claimed]:
         return [Claimed(*row) for row in cursor.fetchall()]
 
 
-class _CheckLoop:
-    """An asyncio loop in a helper thread running checks; finished ones land in `done`."""
-
-    def __init__(self, concurrency: int) -> None:
-        self.done: queue.Queue = queue.Queue()
-        self.loop = asyncio.new_event_loop()
-        self.tasks: set = set()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        asyncio.run_coroutine_threadsafe(self._setup(concurrency), self.loop).result()
-
-    async def _setup(self, concurrency: int) -> None:
-        self.semaphore = asyncio.Semaphore(concurrency)
-
-    async def _run(self, key, spec: CheckSpec) -> None:
-        async with self.semaphore:
-            checked_at = timezone.now()
-            outcome = Outcome(ok=False, error="not run")
-            try:
-                outcome = await run_check(spec)
-            finally:
-                self.done.put((key, outcome, checked_at))
-
-    def _start_all(self, batch: list) -> None:
-        for key, spec in batch:
-            task = self.loop.create_task(self._run(key, spec))
-            self.tasks.add(task)  # the loop keeps only weak references to tasks
-            task.add_done_callback(self.tasks.discard)
-
-    def submit_many(self, batch: list) -> None:
-        """Start checks [(key, spec)]: one wake-up of the loop for the whole batch."""
-        if batch:
-            self.loop.call_soon_threadsafe(self._start_all, batch)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=10)
-        self.loop.close()
+async def _check(spec: CheckSpec) -> tuple[Outcome, dt.datetime]:
+    """One check, as a job of the runner: its outcome and when it started."""
+    checked_at = timezone.now()
+    outcome = Outcome(ok=False, error="not run")
+    try:
+        outcome = await run_check(spec)
+    except Exception:  # a bug must not lose the result
+        logger.exception("A %s check failed", spec.kind)
+    return outcome, checked_at
 
 
 def _tenants(claims: list[Claimed]) -> dict:
@@ -141,62 +113,75 @@ def run_due(
 ) -> dict[str, int]:
     """Claim, check and record due checks until the budget is spent (or, with `idle_exit`,
     until nothing is due and nothing is in flight). Returns counters."""
-    budget_s = settings.MONITORING_RUN_BUDGET_S if budget_s is None else budget_s
-    concurrency = concurrency or settings.MONITORING_CONCURRENCY
-    batch = batch or settings.MONITORING_CLAIM_BATCH
-    claim_every = settings.MONITORING_CLAIM_EVERY_S
-    deadline = time.monotonic() + budget_s
-    connection.set_schema_to_public()
-    counters = {"claimed": 0, "checked": 0, "written": 0, "skipped": 0}
-    pending: dict = {}  # key -> (Claimed)
-    buffer: list = []  # (Claimed, Outcome, checked_at, source)
-    tenants: dict = {}
-    loop = _CheckLoop(concurrency)
-    last_flush = next_claim = time.monotonic()
-    last_claimed = -1
-    try:
-        while True:
-            now_mono = time.monotonic()
-            claiming = now_mono < deadline
-            if claiming and now_mono >= next_claim and len(pending) < concurrency:
-                limit = min(batch, concurrency - len(pending))
-                claims = claim(limit=limit)
-                last_claimed = len(claims)
-                counters["claimed"] += last_claimed
-                if claims:
-                    tenants.update(_tenants([c for c in claims if c.tenant_id not in tenants]))
-                    _start(claims, loop, pending, buffer, counters)
-                # A full batch: more is due, claim again at once. Otherwise let a few more
-                # checks fall due first: a claim costs a handful of round trips whatever its
-                # size, and claiming after every finished check cost more CPU than the checks.
-                next_claim = now_mono + (0 if last_claimed >= limit else claim_every)
-            if pending:  # wait for finished checks until the next claim or write is due
-                until = last_flush + FLUSH_S if buffer else deadline + 3600
-                if claiming and len(pending) < concurrency:
-                    until = min(until, next_claim)
-                counters["checked"] += _drain(
-                    loop, pending, buffer, timeout=max(0.0, until - time.monotonic())
-                )
-            if buffer and (time.monotonic() - last_flush >= FLUSH_S or not pending):
-                counters["written"] += _flush(buffer, tenants)
-                buffer = []
-                last_flush = time.monotonic()
-            if not pending and not buffer:
-                if not claiming or (idle_exit and last_claimed == 0):
-                    break
-                if idle_exit:
-                    next_claim = time.monotonic()  # nothing in flight: look again at once
-                else:
-                    time.sleep(max(0.0, min(next_claim, deadline) - time.monotonic()))
-    finally:
-        if buffer:
-            counters["written"] += _flush(buffer, tenants)
-        loop.close()
-        connection.set_schema_to_public()
-    return counters
+    return _Checks(
+        budget_s=budget_s, idle_exit=idle_exit, concurrency=concurrency, batch=batch
+    ).run()
 
 
-def _start(claims, loop: _CheckLoop, pending: dict, buffer: list, counters: dict) -> None:
+class _Checks(Pipeline):
+    """run_due's policy on the shared drive loop (apps/core/async_runner.py)."""
+
+    flush_s = FLUSH_S
+
+    def __init__(self, *, budget_s, idle_exit: bool, concurrency, batch) -> None:
+        self.concurrency = concurrency or settings.MONITORING_CONCURRENCY
+        budget_s = settings.MONITORING_RUN_BUDGET_S if budget_s is None else budget_s
+        super().__init__(budget_s=budget_s, limit=self.concurrency)
+        self.batch = batch or settings.MONITORING_CLAIM_BATCH
+        self.idle_exit = idle_exit
+        self.claim_every = settings.MONITORING_CLAIM_EVERY_S
+        self.counters = {"claimed": 0, "checked": 0, "written": 0, "skipped": 0}
+        self.tenants: dict = {}
+        self.next_claim = self.last_flush
+        self.last_claimed = -1
+        self.claiming = True
+
+    def claim(self, now: float) -> int:
+        self.claiming = now < self.deadline
+        in_flight = len(self.runner.in_flight)
+        if not (self.claiming and now >= self.next_claim and in_flight < self.concurrency):
+            return 0
+        limit = min(self.batch, self.concurrency - in_flight)
+        claims = claim(limit=limit)
+        self.last_claimed = len(claims)
+        self.counters["claimed"] += self.last_claimed
+        if claims:
+            self.tenants.update(_tenants([c for c in claims if c.tenant_id not in self.tenants]))
+            _start(claims, self.runner, self.buffer, self.counters)
+        # A full batch: more is due, claim again at once. Otherwise let a few more checks fall
+        # due first: a claim costs a handful of round trips whatever its size, and claiming
+        # after every finished check cost more CPU than the checks.
+        self.next_claim = now + (0 if self.last_claimed >= limit else self.claim_every)
+        return self.last_claimed
+
+    def wait_s(self, claimed: int) -> float:
+        """Until the next claim or write is due."""
+        until = self.flush_at() or self.deadline + 3600
+        if self.claiming and len(self.runner.in_flight) < self.concurrency:
+            until = min(until, self.next_claim)
+        return max(0.0, until - time.monotonic())
+
+    def finished(self, context, result) -> None:
+        outcome, checked_at = result or (Outcome(ok=False, error="not run"), timezone.now())
+        self.counters["checked"] += 1
+        self.buffer.append((context, outcome, checked_at, ResultSource.CHECK))
+
+    def flush(self, buffer: list) -> None:
+        self.counters["written"] += _flush(buffer, self.tenants)
+
+    def stop(self, claimed: int) -> bool:
+        if self.runner.in_flight or self.buffer:
+            return False
+        if not self.claiming or (self.idle_exit and self.last_claimed == 0):
+            return True
+        if self.idle_exit:
+            self.next_claim = time.monotonic()  # nothing in flight: look again at once
+        else:
+            time.sleep(max(0.0, min(self.next_claim, self.deadline) - time.monotonic()))
+        return False
+
+
+def _start(claims, runner: AsyncRunner, buffer: list, counters: dict) -> None:
     by_schema: dict[str, list[Claimed]] = defaultdict(list)
     for claimed in claims:
         if claimed.tenant_status != TenantStatus.ACTIVE:
@@ -236,10 +221,11 @@ def _start(claims, loop: _CheckLoop, pending: dict, buffer: list, counters: dict
             if row.pop("status") == MonitorStatus.PAUSED:
                 counters["skipped"] += 1
                 continue
-            key = (claimed.schedule_id, claimed.scheduled_at)
-            pending[key] = claimed
-            batch.append((key, CheckSpec.from_values(row, max_body_bytes=max_body)))
-    loop.submit_many(batch)
+            spec = CheckSpec.from_values(row, max_body_bytes=max_body)
+            batch.append(
+                ((claimed.schedule_id, claimed.scheduled_at), partial(_check, spec), claimed)
+            )
+    runner.submit_many(batch)
     if gone:  # the monitor was deleted (its tenant purged, say): drop its index row
         CheckSchedule.objects.filter(pk__in=gone).delete()
 
@@ -267,24 +253,6 @@ def _monitor_values(ids_by_schema: dict[str, list]) -> dict:
         if isinstance(row["expected_status"], str):
             row["expected_status"] = json.loads(row["expected_status"])
     return rows
-
-
-def _drain(loop: _CheckLoop, pending: dict, buffer: list, *, timeout: float) -> int:
-    """Move finished checks to the write buffer, waiting up to `timeout` for the first one;
-    returns how many."""
-    done = 0
-    while True:
-        try:
-            key, outcome, checked_at = (
-                loop.done.get(timeout=timeout) if timeout else (loop.done.get_nowait())
-            )
-        except queue.Empty:
-            return done
-        timeout = 0
-        claimed = pending.pop(key, None)
-        if claimed is not None:
-            done += 1
-            buffer.append((claimed, outcome, checked_at, ResultSource.CHECK))
 
 
 def _flush(buffer: list, tenants: dict) -> int:

@@ -1,4 +1,5 @@
-"""The outgoing webhook deliverer, built like the check scheduler (apps/monitoring/scheduler.py).
+"""The outgoing webhook deliverer, on the drive loop the check scheduler uses too
+(apps/core/async_runner.py) with a claim, wait and exit policy of its own (_Deliveries).
 
 1. claim(): ONE statement takes due rows of the public index WebhookDue across all tenants
    (`due_at <= now`, oldest first, `FOR UPDATE SKIP LOCKED`; at most WEBHOOKS_CLAIM_PER_ENDPOINT
@@ -29,12 +30,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import queue
-import threading
 import time
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from functools import partial
 from urllib.parse import urlsplit
 
 import httpx
@@ -44,6 +44,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 from standardwebhooks import Webhook
 
+from apps.core.async_runner import AsyncRunner, Pipeline
 from apps.core.metrics import metric_inc
 from apps.core.net import BlockedTarget, guarded_async_client
 from apps.tenants.models import Tenant
@@ -245,22 +246,17 @@ def send_now(
     return asyncio.run(go())
 
 
-class _SendLoop:
-    """An asyncio loop in a helper thread; results land in `done`.
-
-    One client (a small keep-alive pool) per receiving origin, with a gate as wide as its
+class _Origins:
+    """One client (a small keep-alive pool) per receiving origin, with a gate as wide as its
     pool: httpcore's pool costs O(connections + queued requests) per request (measured here:
     1.4 ms CPU per request with 4 connections, 3 ms with 16, 3.5 ms with 20; the check
     scheduler found the same), so requests wait at the gate, not in the pool, and a receiver
-    never gets more than WEBHOOKS_CONNECTIONS_PER_ORIGIN connections from one runner."""
+    never gets more than WEBHOOKS_CONNECTIONS_PER_ORIGIN connections from one runner. Used on
+    the runner's loop only."""
 
     def __init__(self, per_origin: int) -> None:
-        self.done: queue.Queue = queue.Queue()
         self.per_origin = per_origin
         self.clients: dict[tuple, tuple[httpx.AsyncClient, asyncio.Semaphore]] = {}
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
 
     def _client_for(self, url: str) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
         parts = urlsplit(url)
@@ -271,29 +267,18 @@ class _SendLoop:
             self.clients[key] = entry
         return entry
 
-    async def _run(self, request: Request) -> None:
+    async def deliver(self, request: Request) -> results.AttemptResult | None:
+        """A job of the runner: None when it waited at the gate until too late to finish
+        within the lease (left to fall due again)."""
         client, gate = self._client_for(request.url)
         async with gate:
             if request.send_by is not None and time.monotonic() > request.send_by:
-                result = None  # too late to finish within the lease: left to fall due again
-            else:
-                result = await send(client, request)
-        self.done.put((request.key, result))
+                return None
+            return await send(client, request)
 
-    def submit(self, request: Request) -> None:
-        asyncio.run_coroutine_threadsafe(self._run(request), self.loop)
-
-    async def _close_clients(self) -> None:
+    async def aclose(self) -> None:
         for client, _ in self.clients.values():
             await client.aclose()
-
-    def close(self) -> None:
-        try:
-            asyncio.run_coroutine_threadsafe(self._close_clients(), self.loop).result(10)
-        finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(timeout=10)
-            self.loop.close()
 
 
 def run_due(
@@ -306,70 +291,89 @@ def run_due(
     """Claim, send and record due messages until the budget is spent or nothing has been due
     for `idle_exit_s` (0: exit as soon as nothing is due or in flight; None: only at the
     budget). Returns counters."""
-    budget_s = settings.WEBHOOKS_RUN_BUDGET_S if budget_s is None else budget_s
-    concurrency = concurrency or settings.WEBHOOKS_CONCURRENCY
-    batch = batch or settings.WEBHOOKS_CLAIM_BATCH
-    deadline = time.monotonic() + budget_s
-    lease = uuid.uuid4()
-    connection.set_schema_to_public()
-    counters = {"claimed": 0, "sent": 0, "ok": 0, "written": 0, "canceled": 0, "expired": 0}
-    pending: dict = {}  # key -> (tenant id, endpoint id)
-    buffer: list = []  # (tenant id, AttemptResult)
-    tenants: dict = {}
-    loop = _SendLoop(settings.WEBHOOKS_CONNECTIONS_PER_ORIGIN)
-    last_flush = last_work = time.monotonic()
-    next_claim_at = 0.0
-    try:
-        while True:
-            claimed_now = 0
-            free = concurrency - len(pending)
-            # Claim in sizeable batches (each claim is two queries), or whenever idle; after a
-            # claim that found less than it could take, not again for CLAIM_BACKOFF_S.
-            now_mono = time.monotonic()
-            if (
-                now_mono < deadline
-                and free > 0
-                and (not pending or (free >= min(batch, concurrency) // 4
-                                     and now_mono >= next_claim_at))
-            ):  # fmt: skip
-                in_flight = Counter(endpoint for _, endpoint in pending.values())
-                claims = claim(limit=min(batch, free), lease=lease, in_flight=in_flight)
-                claimed_now = len(claims)
-                if claimed_now < min(batch, free):
-                    next_claim_at = now_mono + CLAIM_BACKOFF_S
-                if claims:
-                    counters["claimed"] += claimed_now
-                    missing = {c.tenant_id for c in claims} - tenants.keys()
-                    tenants.update(Tenant.objects.in_bulk(list(missing)))
-                    _start(claims, loop, pending, counters)
-            wait = claimed_now == 0 and bool(pending)
-            counters["sent"] += _drain(loop, pending, buffer, counters, wait=wait)
-            if buffer and (time.monotonic() - last_flush >= FLUSH_S or not pending):
-                counters["written"] += _flush(buffer, tenants, lease, counters)
-                buffer = []
-                last_flush = time.monotonic()
-            if pending or claimed_now:
-                last_work = time.monotonic()
-                continue
-            idle = time.monotonic() - last_work
-            if time.monotonic() >= deadline or (idle_exit_s is not None and idle >= idle_exit_s):
-                break
-            time.sleep(IDLE_SLEEP_S)
-    finally:
-        if buffer:
-            counters["written"] += _flush(buffer, tenants, lease, counters)
-        loop.close()
-        connection.set_schema_to_public()
-    return counters
+    return _Deliveries(
+        budget_s=budget_s, idle_exit_s=idle_exit_s, concurrency=concurrency, batch=batch
+    ).run()
 
 
-def _start(claims: list[Claimed], loop: _SendLoop, pending: dict, counters: dict) -> None:
+class _Deliveries(Pipeline):
+    """run_due's policy on the shared drive loop (apps/core/async_runner.py). In flight:
+    {(message id, due id): (tenant id, endpoint id)}; buffer: [(tenant id, AttemptResult)]."""
+
+    flush_s = FLUSH_S
+
+    def __init__(self, *, budget_s, idle_exit_s: float | None, concurrency, batch) -> None:
+        super().__init__(budget_s=settings.WEBHOOKS_RUN_BUDGET_S if budget_s is None else budget_s)
+        self.idle_exit_s = idle_exit_s
+        self.origins = _Origins(settings.WEBHOOKS_CONNECTIONS_PER_ORIGIN)
+        self.concurrency = concurrency or settings.WEBHOOKS_CONCURRENCY
+        self.batch = batch or settings.WEBHOOKS_CLAIM_BATCH
+        self.lease = uuid.uuid4()
+        self.counters = {"claimed": 0, "sent": 0, "ok": 0, "written": 0, "canceled": 0,
+                         "expired": 0}  # fmt: skip
+        self.tenants: dict = {}
+        self.last_work = self.last_flush
+        self.next_claim_at = 0.0
+
+    def claim(self, now: float) -> int:
+        # Claim in sizeable batches (each claim is two queries), or whenever idle; after a
+        # claim that found less than it could take, not again for CLAIM_BACKOFF_S.
+        pending = self.runner.in_flight
+        free = self.concurrency - len(pending)
+        if not (
+            now < self.deadline
+            and free > 0
+            and (not pending or (free >= min(self.batch, self.concurrency) // 4
+                                 and now >= self.next_claim_at))
+        ):  # fmt: skip
+            return 0
+        in_flight = Counter(endpoint for _, endpoint in pending.values())
+        claims = claim(limit=min(self.batch, free), lease=self.lease, in_flight=in_flight)
+        if len(claims) < min(self.batch, free):
+            self.next_claim_at = now + CLAIM_BACKOFF_S
+        if claims:
+            self.counters["claimed"] += len(claims)
+            missing = {c.tenant_id for c in claims} - self.tenants.keys()
+            self.tenants.update(Tenant.objects.in_bulk(list(missing)))
+            _start(claims, self.runner, self.origins, self.counters)
+        return len(claims)
+
+    def wait_s(self, claimed: int) -> float:
+        return 0.0 if claimed else IDLE_SLEEP_S
+
+    def finished(self, context, result) -> None:
+        if result is None:
+            self.counters["expired"] += 1
+            return
+        self.counters["sent"] += 1
+        self.buffer.append((context[0], result))
+
+    def flush(self, buffer: list) -> None:
+        self.counters["written"] += _flush(buffer, self.tenants, self.lease, self.counters)
+
+    def stop(self, claimed: int) -> bool:
+        if self.runner.in_flight or claimed:
+            self.last_work = time.monotonic()
+            return False
+        idle = time.monotonic() - self.last_work
+        if time.monotonic() >= self.deadline or (
+            self.idle_exit_s is not None and idle >= self.idle_exit_s
+        ):
+            return True
+        time.sleep(IDLE_SLEEP_S)
+        return False
+
+    def close(self) -> None:
+        self.runner.close(cleanup=self.origins.aclose)
+
+
+def _start(claims: list[Claimed], runner: AsyncRunner, origins: _Origins, counters: dict) -> None:
     # Started now, a request must be sent soon enough to be answered (WEBHOOKS_TIMEOUT_S) and
     # written (a flush or two) before the lease runs out and another runner may claim it.
     send_by = time.monotonic() + settings.WEBHOOKS_LEASE_S - settings.WEBHOOKS_TIMEOUT_S - 1
     by_schema: dict[str, list[Claimed]] = defaultdict(list)
     for claimed in claims:
-        if (claimed.message_id, claimed.due_id) in pending:
+        if (claimed.message_id, claimed.due_id) in runner.in_flight:
             continue  # still waiting here (its row was claimed again): sent once, not twice
         by_schema[claimed.schema_name].append(claimed)
     for schema, items in by_schema.items():
@@ -407,8 +411,8 @@ def _start(claims: list[Claimed], loop: _SendLoop, pending: dict, counters: dict
                     logger.exception("Webhook message %s cannot be sent", message.msg_id)
                     broken[f"Not sent: {type(exc).__name__} preparing it."].append(claimed)
                     continue
-                pending[request.key] = (tenant_id, claimed.endpoint_id)
-                loop.submit(request)
+                job = partial(origins.deliver, request)
+                runner.submit(request.key, job, (tenant_id, claimed.endpoint_id))
             for reason, claimed_list in [("Not sent: the endpoint is disabled.", cancel),
                                          *broken.items()]:  # fmt: skip
                 if not claimed_list:
@@ -422,25 +426,6 @@ def _start(claims: list[Claimed], loop: _SendLoop, pending: dict, counters: dict
                 counters["canceled"] += len(claimed_list)
         if gone:  # deleted with its endpoint or tenant: drop the index row
             WebhookDue.objects.filter(pk__in=gone).delete()
-
-
-def _drain(loop: _SendLoop, pending: dict, buffer: list, counters: dict, *, wait: bool) -> int:
-    timeout = IDLE_SLEEP_S if wait else 0
-    done = 0
-    while True:
-        try:
-            key, result = loop.done.get(timeout=timeout)
-        except queue.Empty:
-            return done
-        timeout = 0
-        entry = pending.pop(key, None)
-        if entry is None:
-            continue
-        if result is None:
-            counters["expired"] += 1
-            continue
-        done += 1
-        buffer.append((entry[0], result))
 
 
 def _flush(buffer: list, tenants: dict, lease: uuid.UUID, counters: dict) -> int:

@@ -6,6 +6,7 @@ import uuid
 
 from django.utils import timezone
 
+from apps.core.async_runner import AsyncRunner
 from apps.monitoring import scheduler, services
 from apps.monitoring.models import Incident, Monitor
 from apps.monitoring.schedule.models import CheckSchedule
@@ -129,12 +130,12 @@ def test_a_late_verdict_read_before_a_ping_is_dropped_when_written(world):
         services.heartbeat_ping(tenant=tenant, monitor_id=monitor.pk, event="success",
                                 now=timezone.now() - dt.timedelta(seconds=80))  # fmt: skip
     claims = [c for c in scheduler.claim(limit=50) if c.monitor_id == monitor.pk]
-    loop = scheduler._CheckLoop(1)
-    pending, buffer, counters = {}, [], {"skipped": 0}
+    runner = AsyncRunner(limit=1)
+    buffer, counters = [], {"skipped": 0}
     try:
-        scheduler._start(claims, loop, pending, buffer, counters)
+        scheduler._start(claims, runner, buffer, counters)
     finally:
-        loop.close()
+        runner.close()
     assert len(buffer) == 1  # judged late on the read
     with in_tenant(tenant):  # the job pings before the verdict is written
         services.heartbeat_ping(tenant=tenant, monitor_id=monitor.pk, event="success")
