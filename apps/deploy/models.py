@@ -156,6 +156,9 @@ class DeploymentState(models.TextChoices):
     CANCELED = "canceled"
 
 
+# Processes of one type an app may run (the formation's bound, whatever the plan allows).
+MAX_PROCESSES_PER_TYPE = 50
+
 RUNNING_STATES = (
     DeploymentState.FETCHING,
     DeploymentState.BUILDING,
@@ -306,6 +309,15 @@ class AppDomain(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.hostname
+
+    @property
+    def record_name(self) -> str:
+        """The DNS TXT record that proves ownership of the hostname."""
+        return f"_quayside.{self.hostname}"
+
+    @property
+    def record_value(self) -> str:
+        return f"quayside-verification={self.verification_token}"
 
 
 class WebhookDelivery(models.Model):

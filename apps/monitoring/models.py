@@ -16,6 +16,16 @@ from apps.core.models import TimeStampedModel
 
 from .url_credentials import masked_url
 
+# The settings of each kind of monitor (validation, the API's nested objects): data shape, so
+# here rather than in services, which the serializers may not import.
+HTTP_FIELDS = (
+    "url", "method", "expected_status", "keyword", "keyword_mode", "json_path", "json_operator",
+    "json_value", "max_response_ms", "verify_tls", "follow_redirects",
+)  # fmt: skip
+SOCKET_FIELDS = ("host", "port", "tls_expiry_days", "verify_tls")
+# An email alert channel's recipients, at most.
+MAX_EMAIL_RECIPIENTS = 10
+
 
 class MonitorKind(models.TextChoices):
     HTTP = "http"

@@ -8,8 +8,8 @@ from rest_framework import serializers
 
 from apps.tenants.models import TenantStatus
 
-from .. import selectors, services
-from ..models import DeploymentKind, DeploymentState, LogStream
+from .. import selectors
+from ..models import MAX_PROCESSES_PER_TYPE, DeploymentKind, DeploymentState, LogStream
 
 
 def _tenant(context):
@@ -243,8 +243,8 @@ class DomainOutput(serializers.Serializer):
     def get_verification(self, domain) -> dict:
         return {
             "type": "TXT",
-            "name": services.domain_record_name(domain),
-            "value": services.domain_record_value(domain),
+            "name": domain.record_name,
+            "value": domain.record_value,
         }
 
 
@@ -258,7 +258,7 @@ class FormationOutput(serializers.Serializer):
 
 class ScaleInput(serializers.Serializer):
     formation = serializers.DictField(
-        child=serializers.IntegerField(min_value=0, max_value=services.MAX_PROCESSES_PER_TYPE),
+        child=serializers.IntegerField(min_value=0, max_value=MAX_PROCESSES_PER_TYPE),
         allow_empty=False,
         help_text="Process type → count; types left out keep their count.",
     )

@@ -15,6 +15,7 @@ from apps.tenants.selectors import tenant_limit
 
 from .. import selectors
 from ..models import (
+    MAX_PROCESSES_PER_TYPE,
     RUNNING_STATES,
     App,
     AppStatus,
@@ -27,8 +28,6 @@ from ..models import (
 from ..runtime.git import validate_ref
 from ._common import _cancel_queued, _deployment_queue, _package
 from .config import _release_make, release_config, release_latest_runnable
-
-MAX_PROCESSES_PER_TYPE = 50
 
 
 @transaction.atomic

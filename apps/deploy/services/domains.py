@@ -24,11 +24,11 @@ HOSTNAME = re.compile(r"(?=.{4,253}\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-
 
 
 def domain_record_name(domain: AppDomain) -> str:
-    return f"_quayside.{domain.hostname}"
+    return domain.record_name
 
 
 def domain_record_value(domain: AppDomain) -> str:
-    return f"quayside-verification={domain.verification_token}"
+    return domain.record_value
 
 
 def _hostname_lock(hostname: str) -> None:

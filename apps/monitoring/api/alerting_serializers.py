@@ -9,9 +9,8 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..models import ChannelKind
+from ..models import MAX_EMAIL_RECIPIENTS, ChannelKind
 from ..selectors import span_status
-from ..services import MAX_EMAIL_RECIPIENTS
 
 SPAN_STATUSES = ("scheduled", "active", "completed")
 

@@ -9,6 +9,8 @@ from rest_framework import serializers
 from apps.core.timestamps import api_time
 
 from ..models import (
+    HTTP_FIELDS,
+    SOCKET_FIELDS,
     HttpMethod,
     IncidentStatus,
     JsonOperator,
@@ -16,7 +18,6 @@ from ..models import (
     MonitorKind,
     MonitorStatus,
 )
-from ..services import HTTP_FIELDS, SOCKET_FIELDS
 
 
 class HttpConfig(serializers.Serializer):

@@ -13,9 +13,7 @@ from apps.core.model_update import model_update, refuse_unknown
 from apps.core.net import http_url_parts, ip_allowed
 from apps.core.problems import InvalidInput
 
-from ..models import AlertChannel, ChannelKind
-
-MAX_EMAIL_RECIPIENTS = 10
+from ..models import MAX_EMAIL_RECIPIENTS, AlertChannel, ChannelKind
 
 
 def _webhook_url(value) -> str:

@@ -17,14 +17,9 @@ from apps.core.platform_config import config_get
 from apps.core.problems import InvalidInput
 
 from .. import url_credentials
-from ..models import Monitor, MonitorKind, MonitorStatus
+from ..models import HTTP_FIELDS, SOCKET_FIELDS, Monitor, MonitorKind, MonitorStatus
 from ..schedule.models import CheckSchedule
 
-HTTP_FIELDS = (
-    "url", "method", "expected_status", "keyword", "keyword_mode", "json_path", "json_operator",
-    "json_value", "max_response_ms", "verify_tls", "follow_redirects",
-)  # fmt: skip
-SOCKET_FIELDS = ("host", "port", "tls_expiry_days", "verify_tls")
 HEARTBEAT_FIELDS = ("period_s", "grace_s")
 COMMON_FIELDS = ["name", "interval_s", "timeout_s", "failures_before_down", "successes_before_up"]
 EDITABLE = {
