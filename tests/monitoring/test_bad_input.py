@@ -7,26 +7,15 @@ from __future__ import annotations
 
 import pytest
 
+from tests.assertions import BAD_URLS, assert_problem
 from tests.monitoring.factories import create
 
 TARGET = "http://127.0.0.1:9/"
-BAD_URLS = ["http://[::1/", "https://[example.com]/x", "http://example.com:99999/"]
 
 
 @pytest.fixture
 def alice(client_for, world):
     return client_for(world["alice"], world["tenant_a"])
-
-
-def assert_problem(response, *fields: str) -> list[dict]:
-    assert response.status_code == 400, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert body["type"] == "/problems/validation-error"
-    assert body["status"] == 400
-    if fields:
-        assert [error["field"] for error in body["errors"]] == list(fields)
-    return body.get("errors", [])
 
 
 # --- NUL characters --------------------------------------------------------------------------

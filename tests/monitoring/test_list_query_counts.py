@@ -9,8 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.monitoring.models import (
@@ -25,16 +23,10 @@ from apps.monitoring.models import (
     Silence,
     UptimeRollup,
 )
+from tests.assertions import counted_get
 from tests.monitoring.factories import in_tenant
 
 _serial = itertools.count()
-
-
-def _count(client, path: str) -> tuple[int, dict]:
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(path)
-    assert response.status_code == 200, response.content
-    return len(queries), response.json()
 
 
 def _tenant_client(client_for, world):
@@ -76,12 +68,12 @@ def test_monitors_with_more_channels_each(client_for, world):
     tenant, client = _tenant_client(client_for, world)
     with in_tenant(tenant):
         _route(_monitors(3), _channels(1))
-    few, body = _count(client, "/api/v1/monitors")
+    few, body = counted_get(client, "/api/v1/monitors")
     assert len(body["results"]) == 3
     assert all(len(row["channel_ids"]) == 1 for row in body["results"])
     with in_tenant(tenant):
         _route(_monitors(57), _channels(4))
-    many, body = _count(client, "/api/v1/monitors?page_size=200")
+    many, body = counted_get(client, "/api/v1/monitors?page_size=200")
     assert len(body["results"]) == 60
     assert sorted({len(row["channel_ids"]) for row in body["results"]}) == [1, 4]
     assert many == few
@@ -101,11 +93,11 @@ def test_incidents(client_for, world):
     tenant, client = _tenant_client(client_for, world)
     with in_tenant(tenant):
         _incidents(_monitors(3))
-    few, body = _count(client, "/api/v1/incidents")
+    few, body = counted_get(client, "/api/v1/incidents")
     assert len(body["results"]) == 3
     with in_tenant(tenant):
         _incidents(_monitors(57))
-    many, body = _count(client, "/api/v1/incidents?page_size=200")
+    many, body = counted_get(client, "/api/v1/incidents?page_size=200")
     assert len(body["results"]) == 60
     assert len({row["monitor"]["id"] for row in body["results"]}) == 60
     assert many == few
@@ -130,11 +122,11 @@ def test_monitor_results(client_for, world):
         (monitor,) = _monitors(1)
         _results(monitor, 3)
     path = f"/api/v1/monitors/{monitor.pk}/results?page_size=200"
-    few, body = _count(client, path)
+    few, body = counted_get(client, path)
     assert len(body["results"]) == 3
     with in_tenant(tenant):
         _results(monitor, 57, start=3)
-    many, body = _count(client, path)
+    many, body = counted_get(client, path)
     assert len(body["results"]) == 60
     assert many == few
 
@@ -170,12 +162,12 @@ def test_monitor_uptime_series(client_for, world):
         rollups(monitor, range(3))
         windows(monitor, 1)
     path = f"/api/v1/monitors/{monitor.pk}/uptime"
-    few, body = _count(client, path)
+    few, body = counted_get(client, path)
     assert len(body["series"]) == 3
     with in_tenant(tenant):
         rollups(monitor, range(3, 30 * 24))
         windows(monitor, 20)
-    many, body = _count(client, path)
+    many, body = counted_get(client, path)
     assert len(body["series"]) == 24
     assert many == few
 
@@ -187,11 +179,11 @@ def test_alert_channels(client_for, world):
     tenant, client = _tenant_client(client_for, world)
     with in_tenant(tenant):
         _route(_monitors(2), _channels(3))
-    few, body = _count(client, "/api/v1/alert-channels")
+    few, body = counted_get(client, "/api/v1/alert-channels")
     assert len(body["results"]) == 3
     with in_tenant(tenant):
         _route(_monitors(10), _channels(57))
-    many, body = _count(client, "/api/v1/alert-channels?page_size=200")
+    many, body = counted_get(client, "/api/v1/alert-channels?page_size=200")
     assert len(body["results"]) == 60
     assert {row["kind"] for row in body["results"]} == {"email", "slack", "webhook"}
     assert many == few
@@ -216,13 +208,13 @@ def test_alert_logs(client_for, world):
     tenant, client = _tenant_client(client_for, world)
     with in_tenant(tenant):
         _logs(3)
-    few, body = _count(client, "/api/v1/alert-logs")
+    few, body = counted_get(client, "/api/v1/alert-logs")
     assert len(body["results"]) == 3
     with in_tenant(tenant):
         _logs(56)
         # A log whose channel and monitor were deleted since.
         AlertLog.objects.create(channel=None, monitor=None, event="monitor.up", ok=True)
-    many, body = _count(client, "/api/v1/alert-logs?page_size=200")
+    many, body = counted_get(client, "/api/v1/alert-logs?page_size=200")
     assert len(body["results"]) == 60
     assert len({row["channel"]["id"] for row in body["results"] if row["channel"]}) == 59
     assert len({row["monitor"]["id"] for row in body["results"] if row["monitor"]}) == 57
@@ -251,11 +243,11 @@ def test_maintenance_windows_with_more_monitors_each(client_for, world):
     tenant, client = _tenant_client(client_for, world)
     with in_tenant(tenant):
         _windows(3, monitors_each=1)
-    few, body = _count(client, "/api/v1/maintenance-windows")
+    few, body = counted_get(client, "/api/v1/maintenance-windows")
     assert len(body["results"]) == 3
     with in_tenant(tenant):
         _windows(57, monitors_each=4)
-    many, body = _count(client, "/api/v1/maintenance-windows?page_size=200")
+    many, body = counted_get(client, "/api/v1/maintenance-windows?page_size=200")
     assert len(body["results"]) == 60
     assert sorted({len(row["monitor_ids"]) for row in body["results"]}) == [0, 1, 4]
     assert {row["status"] for row in body["results"]} == {"scheduled", "active", "completed"}
@@ -278,11 +270,11 @@ def test_silences(client_for, world):
     tenant, client = _tenant_client(client_for, world)
     with in_tenant(tenant):
         _silences(3)
-    few, body = _count(client, "/api/v1/silences")
+    few, body = counted_get(client, "/api/v1/silences")
     assert len(body["results"]) == 3
     with in_tenant(tenant):
         _silences(57)
-    many, body = _count(client, "/api/v1/silences?page_size=200")
+    many, body = counted_get(client, "/api/v1/silences?page_size=200")
     assert len(body["results"]) == 60
     assert len({row["monitor"]["id"] for row in body["results"] if row["monitor"]}) == 58
     assert {row["status"] for row in body["results"]} == {"scheduled", "active", "expired"}

@@ -10,7 +10,7 @@ import pytest
 from apps.core.actor import SYSTEM
 from apps.core.problems import InvalidInput
 from apps.webhooks import services as webhook_services
-from tests.monitoring.test_bad_input import BAD_URLS, assert_problem
+from tests.assertions import BAD_URLS, assert_problem
 from tests.webhooks.webhook_support import endpoint_create, in_tenant
 
 

@@ -9,7 +9,7 @@ import itertools
 from django.utils import timezone
 
 from apps.webhooks.models import WebhookAttempt, WebhookMessage
-from tests.monitoring.test_list_query_counts import _count
+from tests.assertions import counted_get
 from tests.webhooks.webhook_support import endpoint_create, in_tenant
 
 _serial = itertools.count()
@@ -39,11 +39,11 @@ def test_webhook_deliveries_with_more_attempts_each(client_for, world):
     with in_tenant(tenant):
         _messages(endpoint, 3, attempts_each=1)
     path = f"/api/v1/webhook-endpoints/{endpoint.pk}/deliveries?page_size=200"
-    few, body = _count(client, path)
+    few, body = counted_get(client, path)
     assert len(body["results"]) == 3
     with in_tenant(tenant):
         _messages(endpoint, 57, attempts_each=5)
-    many, body = _count(client, path)
+    many, body = counted_get(client, path)
     assert len(body["results"]) == 60
     assert sorted({len(row["attempts"]) for row in body["results"]}) == [1, 5]
     assert many == few
