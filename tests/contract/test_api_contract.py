@@ -2,8 +2,10 @@
 
 Schemathesis reads the OpenAPI document from a real gunicorn serving the test database, and for
 every operation (OPTIONS included) generates requests as three callers: a tenant admin's API key,
-a member's JWT and an operator's JWT. Every answer must be no 5xx, carry a documented status,
-content type and headers, and a body matching the documented schema of that status.
+a member's JWT and an operator's JWT: 5 valid cases (schemathesis' positive mode) and 2 invalid ones
+(negative mode: wrong types, missing or extra fields, bad parameters) per operation and caller.
+Every answer must be no 5xx, carry a documented status, content type and headers, and a body
+matching the documented schema of that status.
 
 The run's tenant has a plan rate far above what the run sends, and the test settings raise the
 per-caller throttles, so 429s do not hide answers. Operations left out are in EXCLUDED with their
@@ -22,6 +24,7 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -35,6 +38,8 @@ from .conftest import LiveServer
 pytestmark = pytest.mark.contract
 
 CASES_PER_OPERATION = 5
+# Invalid inputs: they found POST /tenants answering 500 when routed to a tenant.
+NEGATIVE_CASES_PER_OPERATION = 2
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -153,6 +158,8 @@ def _run(
     base_url: str,
     session: requests.Session,
     real: dict[str, str],
+    mode=None,
+    examples: int = CASES_PER_OPERATION,
 ) -> int:
     """Sends generated cases of one operation as one caller; returns how many were sent.
 
@@ -162,7 +169,7 @@ def _run(
     use_real = operation.method.upper() in ("GET", "OPTIONS") and bool(real)
 
     @settings(
-        max_examples=CASES_PER_OPERATION,
+        max_examples=examples,
         deadline=None,
         database=None,
         derandomize=True,
@@ -170,7 +177,7 @@ def _run(
         suppress_health_check=list(HealthCheck),
         report_multiple_bugs=False,
     )
-    @given(case=operation.as_strategy())
+    @given(case=operation.as_strategy(mode or GenerationMode.POSITIVE))
     def check(case) -> None:
         nonlocal sent
         case.headers = {**(case.headers or {}), **caller.headers}
@@ -194,6 +201,15 @@ def _run_as(
         real = _real_path_parameters(operation.path, ids)
         try:
             sent += _run(operation, caller, base_url, session, real)
+            sent += _run(
+                operation,
+                caller,
+                base_url,
+                session,
+                {},
+                GenerationMode.NEGATIVE,
+                NEGATIVE_CASES_PER_OPERATION,
+            )
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as exc:  # schemathesis raises exception groups

@@ -54,3 +54,18 @@ def test_list_costs_the_same_queries_for_1_or_20_tenants(client_for, world):
     with CaptureQueriesContext(connection) as twenty:
         assert len(client.get("/api/v1/tenants").json()["results"]) == 20
     assert len(twenty) == len(one)
+
+
+def test_create_while_routed_to_a_tenant_makes_the_tenant_in_public(client_for, world):
+    """A POST with X-Tenant-ID (or on a tenant's host) runs in that tenant's schema; creating a
+    tenant there answered 500 ("Can't create tenant outside the public schema"), found by the
+    API contract test's negative cases."""
+    response = client_for(world["alice"], world["tenant_a"]).post(
+        "/api/v1/tenants", {"name": "From Alpha", "slug": "from-alpha"}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["slug"] == "from-alpha"
+    again = client_for(world["alice"], world["tenant_a"]).post(
+        "/api/v1/tenants", {"name": "Again", "slug": "from-alpha"}, format="json"
+    )
+    assert again.status_code == 400 and again.json()["errors"][0]["code"] == "taken"

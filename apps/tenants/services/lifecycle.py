@@ -72,7 +72,13 @@ def tenant_slug_validate(slug: str) -> str:
 def tenant_create(*, name: str, slug: str, owner=None, actor: Actor = SYSTEM) -> Tenant:
     """Create a tenant with its schema, primary domain and (optionally) its owner's membership.
 
-    Everything happens in one transaction: a failure leaves no row and no schema behind."""
+    Everything happens in one transaction: a failure leaves no row and no schema behind. Tenants
+    are public-schema rows, so the work runs there whatever schema the caller is in (a request
+    to a tenant's host or with X-Tenant-ID is in that tenant's schema)."""
+    public = get_public_schema_name()
+    if connection.schema_name != public:
+        with schema_context(public):
+            return tenant_create(name=name, slug=slug, owner=owner, actor=actor)
     slug = tenant_slug_validate(slug)
     name = tenant_name_validate(name)
     if Tenant.objects.filter(slug=slug).exists():
