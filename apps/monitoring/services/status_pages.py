@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 
 from apps.core.actor import Actor
 from apps.core.audit import audit_as
-from apps.core.model_update import model_update
+from apps.core.model_update import model_update, refuse_unknown
 from apps.core.problems import ApplicationError, Conflict, InvalidInput
 
 from ..models import Monitor, StatusPage, StatusPageMonitor
@@ -142,9 +142,7 @@ def status_page_create(
 
 @transaction.atomic
 def status_page_update(*, page: StatusPage, tenant, actor: Actor, **changes) -> StatusPage:
-    unknown = sorted(k for k in changes if k not in STATUS_PAGE_FIELDS)
-    if unknown:
-        raise InvalidInput(f"{unknown[0]} cannot be changed.", field=unknown[0])
+    refuse_unknown(changes, STATUS_PAGE_FIELDS)
     page = StatusPage.objects.select_for_update().get(pk=page.pk)
     old_slug = page.slug
     changed: list[str] = []
