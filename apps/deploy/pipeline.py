@@ -121,6 +121,7 @@ def spec_for(deployment: Deployment, *, with_env: bool = True) -> ReleaseSpec:
         env=services.release_config(release) if with_env else {},
         formation=deployment.formation or default_formation(app, release.process_types),
         labels={"app": app.name, "release": f"v{release.version}"},
+        limits=selectors.resource_limits(tenant=tenant),
     )
 
 

@@ -21,6 +21,7 @@ from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from apps.tenants.models import Tenant, TenantStatus
+from apps.tenants.selectors import tenant_limit
 
 from .models import (
     RUNNING_STATES,
@@ -34,7 +35,7 @@ from .models import (
     Formation,
     Release,
 )
-from .runtime.base import Route
+from .runtime.base import ResourceLimits, Route
 
 SCHEMAS_PER_QUERY = 200
 
@@ -333,3 +334,18 @@ def app_keys_known() -> set[str]:
     """Runtime keys of every app in every tenant (anything else in the runtime is an orphan)."""
     rows = _union("SELECT %s, id FROM {schema}.deploy_app", [], tenant_schemas())
     return {pk.hex for _schema, pk in rows}
+
+
+def resource_limits(*, tenant: Tenant) -> ResourceLimits:
+    """What each of the tenant's apps may use in its sandbox: the plan's (or an operator's)
+    memory_mb, cpu_millicores, pids and disk_mb, the operator's defaults where none is set."""
+    def value(name: str, default: int) -> int:
+        limit = tenant_limit(tenant, name)
+        return default if limit is None else max(1, int(limit))
+
+    return ResourceLimits(
+        memory_mb=value("memory_mb", settings.DEPLOY_SANDBOX_DEFAULT_MEMORY_MB),
+        cpu_millicores=value("cpu_millicores", settings.DEPLOY_SANDBOX_DEFAULT_CPU_MILLICORES),
+        pids=value("pids", settings.DEPLOY_SANDBOX_DEFAULT_PIDS),
+        disk_mb=value("disk_mb", settings.DEPLOY_SANDBOX_DEFAULT_DISK_MB),
+    )

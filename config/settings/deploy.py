@@ -78,6 +78,23 @@ DEPLOY_REDACT_MIN_LENGTH = 4
 # Used when apps.tenants.selectors.tenant_limit has no `processes` limit for a tenant.
 DEPLOY_DEFAULT_MAX_PROCESSES = env.int("DEPLOY_DEFAULT_MAX_PROCESSES", default=10)
 
+# --- Sandbox (apps/deploy/runtime/sandbox/, docs/deploy.md "The sandbox") --------------------
+# "on" (the default in every mode): every build, release command and process runs in its own
+# namespaces, as a uid of its app's own, under cgroup limits, on a size-limited disk, with a
+# network that reaches the internet only. "off": as the Quayside user's app user on the host's
+# network (production refuses to start like that unless set explicitly, and warns).
+DEPLOY_SANDBOX = env("DEPLOY_SANDBOX", default="on")
+# Host uids handed to apps, one per app, never shared: "first-last".
+DEPLOY_SANDBOX_UID_RANGE = env("DEPLOY_SANDBOX_UID_RANGE", default="200000-299999")
+# Networks apps may reach beyond the internet (CIDRs), e.g. a company's package mirror. They
+# never open the host's loopback or the addresses of Quayside's own services.
+DEPLOY_SANDBOX_ALLOWED_NETWORKS = env.list("DEPLOY_SANDBOX_ALLOWED_NETWORKS", default=[])
+# Used where a tenant's plan sets no limit (entitlements memory_mb, cpu_millicores, pids, disk_mb).
+DEPLOY_SANDBOX_DEFAULT_MEMORY_MB = env.int("DEPLOY_SANDBOX_DEFAULT_MEMORY_MB", default=512)
+DEPLOY_SANDBOX_DEFAULT_CPU_MILLICORES = env.int("DEPLOY_SANDBOX_DEFAULT_CPU_MILLICORES", default=1000)
+DEPLOY_SANDBOX_DEFAULT_PIDS = env.int("DEPLOY_SANDBOX_DEFAULT_PIDS", default=256)
+DEPLOY_SANDBOX_DEFAULT_DISK_MB = env.int("DEPLOY_SANDBOX_DEFAULT_DISK_MB", default=2048)
+
 # --- Custom domains -------------------------------------------------------------------------
 # Nameservers asked for `_quayside.<domain>` TXT records ("host" or "host:port"); empty: the
 # system resolver.

@@ -49,6 +49,19 @@ class Artefact:
 
 
 @dataclass(frozen=True)
+class ResourceLimits:
+    """What one app may use, from its tenant's plan (entitlements memory_mb, cpu_millicores,
+    pids, disk_mb; the operator's DEPLOY_SANDBOX_DEFAULT_* where the plan says "no limit").
+    memory and CPU are per process, pids per sandbox (one process and its children), disk per
+    app (builds, releases and home together)."""
+
+    memory_mb: int = 512
+    cpu_millicores: int = 1000
+    pids: int = 256
+    disk_mb: int = 2048
+
+
+@dataclass(frozen=True)
 class ReleaseSpec:
     """One deployment's processes: which app, which code, which config, how many of each."""
 
@@ -59,6 +72,7 @@ class ReleaseSpec:
     env: dict[str, str]
     formation: dict[str, int]
     labels: dict[str, str] = field(default_factory=dict)
+    limits: ResourceLimits = field(default_factory=ResourceLimits)
 
     @property
     def web_count(self) -> int:
@@ -96,6 +110,36 @@ class ProcessStatus:
     cpu_s: float | None = None
     memory_bytes: int | None = None
     description: str = ""
+
+
+@dataclass(frozen=True)
+class ProcessExit:
+    """A process that ended without being asked to (seen by the runtime, recorded by the
+    sampler): `reason` is "oom_killed" (its memory limit) or "crashed" (any other exit)."""
+
+    app_key: str
+    deployment_key: str
+    process_type: str
+    index: int
+    at: float  # unix time
+    reason: str
+    exit_code: int | None = None
+    signal: int | None = None
+
+
+@dataclass(frozen=True)
+class UsageSample:
+    """One process's use at one moment, from its cgroup: CPU time used so far (cumulative,
+    nanoseconds: rates come from two samples) and memory in use now."""
+
+    app_key: str
+    deployment_key: str
+    process_type: str
+    index: int
+    at: float  # unix time
+    cpu_ns: int
+    memory_bytes: int
+    memory_limit_bytes: int | None = None
 
 
 class RuntimeProvider(abc.ABC):
@@ -172,3 +216,11 @@ class RuntimeProvider(abc.ABC):
 
     def delete_build(self, source_dir: str) -> None:  # noqa: B027
         """Delete a build that failed (its files are of no use)."""
+
+    def process_exits(self, cursor: str) -> tuple[list[ProcessExit], str]:
+        """Exits seen since `cursor` ("" for all kept), and the cursor to pass next time."""
+        return [], cursor
+
+    def usage(self, app_key: str | None = None) -> list[UsageSample]:
+        """CPU and memory of every running process (of one app), now."""
+        return []
