@@ -339,6 +339,7 @@ def app_keys_known() -> set[str]:
 def resource_limits(*, tenant: Tenant) -> ResourceLimits:
     """What each of the tenant's apps may use in its sandbox: the plan's (or an operator's)
     memory_mb, cpu_millicores, pids and disk_mb, the operator's defaults where none is set."""
+
     def value(name: str, default: int) -> int:
         limit = tenant_limit(tenant, name)
         return default if limit is None else max(1, int(limit))
