@@ -232,6 +232,7 @@ class Runner:
 
     def step_fetching(self) -> None:
         self.provider.ensure_ready(wait_s=15)
+        self.provider.prepare_app(self.app_key, selectors.resource_limits(tenant=self.tenant))
         allow_local = services.git_allow_local()
         try:
             source: GitSource = services.git_source(services.git_url(self.app))
@@ -265,6 +266,7 @@ class Runner:
                 source_dir=build.source_dir,
                 log=self.sink(LogStream.BUILD),
                 tick=self.tick,
+                limits=selectors.resource_limits(tenant=self.tenant),
             )
         except Exception:
             build.status = BuildStatus.FAILED

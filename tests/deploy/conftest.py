@@ -155,6 +155,9 @@ def runtime(django_db_setup):
         for pid in leftovers:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+        sandbox = LocalProvider(root).sandbox
+        if sandbox is not None:  # unmount the apps' disks, delete namespaces and cgroups
+            sandbox.remove_all()
         for name, value in saved.items():
             setattr(settings, name, value)
         shutil.rmtree(root, ignore_errors=True)

@@ -153,9 +153,19 @@ class RuntimeProvider(abc.ABC):
     def source_dir(self, app_key: str, build_key: str) -> str:
         """Where a build's source tree is fetched to (a directory that does not exist yet)."""
 
+    def prepare_app(self, app_key: str, limits: ResourceLimits) -> None:  # noqa: B027
+        """Make what an app needs before its first build (its sandbox); idempotent."""
+
     @abc.abstractmethod
     def prepare(
-        self, *, app_key: str, build_key: str, source_dir: str, log: LogSink, tick: Tick
+        self,
+        *,
+        app_key: str,
+        build_key: str,
+        source_dir: str,
+        log: LogSink,
+        tick: Tick,
+        limits: ResourceLimits | None = None,
     ) -> Artefact:
         """Build a fetched source tree into an artefact. Raises BuildRefused or RuntimeProblem."""
 

@@ -32,18 +32,22 @@ from django.conf import settings
 
 from apps.core import local_dirs
 
-from . import builder
+from . import builder, local_sandbox
 from .base import (
     Artefact,
     HealthResult,
+    ProcessExit,
     ProcessStatus,
     ReleaseSpec,
+    ResourceLimits,
     Route,
     RuntimeProblem,
     RuntimeProvider,
+    UsageSample,
 )
 from .caddy import Caddy, render_config
 from .process import RunAs, chown, run_streamed
+from .sandbox import Sandbox
 from .supervisor import ProgramConfig, Supervisor
 
 PROGRAM_PREFIX = "q-"
@@ -76,7 +80,11 @@ class LocalProvider(RuntimeProvider):
         self.caddy_dir = self.root / "caddy"
         self.sockets_dir = self.root / "sockets"
         self.sites_dir = self.root / "sites"
-        self.run_as = RunAs.resolve(settings.DEPLOY_RUN_AS_USER)
+        # On (the default): each app in its own sandbox, as a uid of its own. Off: every app
+        # as DEPLOY_RUN_AS_USER on the host's network (development machines without root).
+        self.sandbox = Sandbox.for_settings(self.root)
+        self.run_as = None if self.sandbox else RunAs.resolve(settings.DEPLOY_RUN_AS_USER)
+        self.stop_wait_s = settings.DEPLOY_STOP_WAIT_S
         self.supervisor = Supervisor(
             str(self.supervisor_dir / "supervisor.sock"), str(self.supervisor_dir / "conf.d")
         )
@@ -106,12 +114,18 @@ class LocalProvider(RuntimeProvider):
             (self.root / "home", 0o755),
             (self.root / "logs", 0o755),
             (self.root / "tools", 0o755),
+            # The sandbox's own state: uids, per-app /etc files (which the app's uid reads:
+            # 0711), the exits log; and root's launch scripts and app environments.
+            (self.root / "sandbox", 0o711),
+            (self.root / "run", 0o700),
+            (self.root / "disks", 0o700),
         ):
             path.mkdir(parents=True, exist_ok=True)
             os.chmod(path, mode)
-        if self.run_as is not None and not local_dirs.world_traversable(self.root):
+        if (self.run_as or self.sandbox) and not local_dirs.world_traversable(self.root):
+            who = self.run_as.name if self.run_as else "uids of their own"
             raise RuntimeProblem(
-                f"Apps run as {self.run_as.name}, who cannot reach DEPLOY_RUNTIME_DIR "
+                f"Apps run as {who}, who cannot reach DEPLOY_RUNTIME_DIR "
                 f"({self.root}): every directory above it needs o+x. Unset DEPLOY_RUNTIME_DIR "
                 "(the default is a directory they can reach) or choose one under /var/lib."
             )
@@ -229,15 +243,28 @@ files={self.supervisor_dir / "conf.d"}/*.conf
     def source_dir(self, app_key: str, build_key: str) -> str:
         return str(self.app_dir(app_key) / "builds" / build_key)
 
-    def prepare(self, *, app_key, build_key, source_dir, log, tick) -> Artefact:
-        python = settings.DEPLOY_APP_PYTHON or builder.default_python(self.run_as)
+    def prepare_app(self, app_key: str, limits: ResourceLimits) -> None:
+        if self.sandbox is not None:
+            local_sandbox.prepare_app(self, app_key, limits)
+
+    def prepare(self, *, app_key, build_key, source_dir, log, tick, limits=None) -> Artefact:
+        run_as = self.run_as
+        venvs_dir, cache_dir = self.root / "venvs", self.root / "cache" / "pip"
+        home_dir = self.root / "home" / "_build"
+        if self.sandbox is not None:
+            box = local_sandbox.prepare_app(self, app_key, limits or ResourceLimits())
+            run_as = local_sandbox.build_runner(self, box, limits or ResourceLimits(), "build")
+            chown(source_dir, run_as, recursive=True)
+            venvs_dir, cache_dir = box.app_dir / "venvs", box.app_dir / "cache" / "pip"
+            home_dir = box.home
+        python = settings.DEPLOY_APP_PYTHON or builder.default_python(run_as)
         python_builder = builder.PythonBuilder(
-            venvs_dir=self.root / "venvs",
+            venvs_dir=venvs_dir,
             tools_dir=self.root / "tools",
-            cache_dir=self.root / "cache" / "pip",
-            home_dir=self.root / "home" / "_build",
+            cache_dir=cache_dir,
+            home_dir=home_dir,
             python=python,
-            run_as=self.run_as,
+            run_as=run_as,
             timeout_s=settings.DEPLOY_BUILD_TIMEOUT_S,
         )
         return builder.build(source_dir, python_builder=python_builder, log=log, tick=tick)
@@ -245,7 +272,11 @@ files={self.supervisor_dir / "conf.d"}/*.conf
     def _environment(self, spec: ReleaseSpec, process_type: str) -> dict[str, str]:
         artefact = spec.artefact
         env = dict(spec.env)
-        home = self.root / "home" / spec.app_key
+        home = (
+            self.sandbox.app_dir(spec.app_key) / "home"
+            if self.sandbox
+            else self.root / "home" / spec.app_key
+        )
         env.update(
             {
                 "HOME": str(home),
@@ -274,22 +305,38 @@ files={self.supervisor_dir / "conf.d"}/*.conf
         return path
 
     def run(self, spec, command, *, log, tick, timeout_s) -> int:
-        self._private_dir(self.root / "home" / spec.app_key)
+        run_as = self.run_as
+        if self.sandbox is not None:
+            box = local_sandbox.prepare_app(self, spec.app_key, spec.limits)
+            run_as = local_sandbox.build_runner(self, box, spec.limits, "release")
+        else:
+            self._private_dir(self.root / "home" / spec.app_key)
         env = self._environment(spec, "release")
-        return run_streamed(
-            ["/bin/sh", "-c", command],
-            cwd=spec.artefact.source_dir,
-            env=env,
-            log=log,
-            tick=tick,
-            timeout_s=timeout_s,
-            run_as=self.run_as,
-            what="release command",
-        )
+        try:
+            return run_streamed(
+                ["/bin/sh", "-c", command],
+                cwd=spec.artefact.source_dir,
+                env=env,
+                log=log,
+                tick=tick,
+                timeout_s=timeout_s,
+                run_as=run_as,
+                what="release command",
+            )
+        finally:
+            if self.sandbox is not None:
+                local_sandbox.forget_deployment(self, spec.app_key, "release")
+
+    def port_forward_lines(self, command: str) -> list[str]:
+        """Launch-script lines that forward a web process's socket to its $PORT, for apps
+        that listen on a port rather than $QUAYSIDE_SOCKET."""
+        return []
 
     def start(self, spec: ReleaseSpec) -> dict:
         if spec.artefact.kind != "python":
             return {"programs": []}
+        if self.sandbox is not None:
+            return {"programs": local_sandbox.start(self, spec, self._environment)}
         self._private_dir(self.root / "home" / spec.app_key)
         bind_dir = self.root / "bind" / spec.app_key
         self._private_dir(bind_dir)
@@ -461,6 +508,7 @@ files={self.supervisor_dir / "conf.d"}/*.conf
         for socket in bind_dir.glob(f"{deployment_key}-*.sock"):
             socket.unlink(missing_ok=True)
         shutil.rmtree(self.app_dir(app_key) / "run" / deployment_key, ignore_errors=True)
+        local_sandbox.forget_deployment(self, app_key, deployment_key)
 
     def status(self, app_key: str | None = None) -> list[ProcessStatus]:
         out: list[ProcessStatus] = []
@@ -520,6 +568,7 @@ files={self.supervisor_dir / "conf.d"}/*.conf
         for path in self.sockets_dir.glob(f"{app_key}.web.*.sock"):
             path.unlink(missing_ok=True)
         (self.sites_dir / app_key).unlink(missing_ok=True)
+        local_sandbox.remove_app(self, app_key)
         for path in (
             self.root / "bind" / app_key,
             self.app_dir(app_key),
@@ -527,6 +576,16 @@ files={self.supervisor_dir / "conf.d"}/*.conf
             self.root / "logs" / app_key,
         ):
             shutil.rmtree(path, ignore_errors=True)
+
+    def process_exits(self, cursor: str) -> tuple[list[ProcessExit], str]:
+        if self.sandbox is None:
+            return [], cursor
+        return local_sandbox.read_exits(self, cursor)
+
+    def usage(self, app_key: str | None = None) -> list[UsageSample]:
+        if self.sandbox is None:
+            return []
+        return local_sandbox.usage(self, app_key)
 
     def delete_build(self, source_dir: str) -> None:
         path = Path(source_dir).resolve()

@@ -11,6 +11,7 @@ import selectors
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,9 @@ class RunAs:
     name: str
     uid: int
     gid: int
+    # The sandbox (local_sandbox.build_runner): turns (command, cwd, env) into the command
+    # that runs it sandboxed and the environment of that (root's) command.
+    wrap: Callable[[list[str], str, dict[str, str]], tuple[list[str], dict[str, str]]] | None = None
 
     @classmethod
     def resolve(cls, name: str) -> RunAs | None:
@@ -65,7 +69,10 @@ def run_streamed(
     """Run `command`, sending each output line to `log`; its exit status. Raises RuntimeProblem
     when it outlives `timeout_s` (after killing its whole process group)."""
     kwargs: dict = {}
-    if run_as is not None:
+    if run_as is not None and run_as.wrap is not None:
+        command, env = run_as.wrap(command, cwd, env)
+        cwd = "/"
+    elif run_as is not None:
         kwargs.update(user=run_as.uid, group=run_as.gid, extra_groups=[])
     process = subprocess.Popen(
         command,
