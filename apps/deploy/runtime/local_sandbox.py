@@ -72,7 +72,26 @@ def mounts_for(provider: LocalProvider, box: AppSandbox, *, build: bool = False)
     tools = provider.root / "tools"
     if build and tools.is_dir():
         mounts.append(Mount(str(tools)))
+    if build:
+        mounts += [Mount(path) for path in operator_package_dirs()]
     return mounts
+
+
+def operator_package_dirs() -> list[str]:
+    """Local directories of the operator's package sources (pip's find-links and file://
+    indexes, e.g. a wheelhouse for an offline machine): builds see them read-only."""
+    from .builder import operator_pip_env
+
+    found = []
+    for name in ("PIP_FIND_LINKS", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL"):
+        for part in operator_pip_env().get(name, "").split():
+            path = part[len("file://") :] if part.startswith("file://") else part
+            path = os.path.realpath(path.rstrip("/") or "/")
+            if path.endswith("/simple"):  # a PEP 503 index links to files beside it
+                path = os.path.dirname(path)
+            if path != "/" and os.path.isdir(path) and path not in found:
+                found.append(path)
+    return found
 
 
 def run_dir(provider: LocalProvider, app_key: str, deployment_key: str) -> Path:
