@@ -124,8 +124,14 @@ class Sandbox:
             path.mkdir(exist_ok=True)
             os.chown(path, uid, uid)
             os.chmod(path, 0o700 if name in ("home", "cache") else 0o755)
-        network.ensure_namespace(app_key, self.rules())
         self._write_etc(app_key, uid)
+        rules = self.rules()
+        stored = self._etc_dir(app_key) / "rules.nft"
+        if not network.ensure_namespace(app_key, rules) and (
+            not stored.exists() or stored.read_text() != rules
+        ):
+            network.reload_rules(app_key, rules)  # the operator changed the allowed networks
+        stored.write_text(rules)
         return AppSandbox(app_key=app_key, uid=uid, app_dir=app_dir)
 
     def get(self, app_key: str) -> AppSandbox | None:
@@ -144,9 +150,6 @@ class Sandbox:
         denied = network.host_addresses() | network.service_addresses(urls + hosts)
         allowed = network.parse_allowed(list(settings.DEPLOY_SANDBOX_ALLOWED_NETWORKS))
         return network.ruleset(denied=denied, allowed=allowed)
-
-    def refresh_rules(self, app_key: str) -> None:
-        network.reload_rules(app_key, self.rules())
 
     def _etc_dir(self, app_key: str) -> Path:
         return self.state_dir / "etc" / app_key
