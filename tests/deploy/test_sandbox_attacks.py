@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import connection
 from django_tenants.utils import tenant_context
 
+from apps.deploy.runtime.sandbox import enabled as sandbox_enabled
 from apps.deploy.runtime.sandbox import network
 
 from .conftest import GitRepo
@@ -32,7 +33,11 @@ from .sandbox_support import (
     uids_of,
 )
 
-pytestmark = [pytest.mark.runtime, pytest.mark.django_db]
+pytestmark = [
+    pytest.mark.runtime,
+    pytest.mark.django_db,
+    pytest.mark.skipif(not sandbox_enabled(), reason="DEPLOY_SANDBOX=off"),
+]
 
 LIMITS = {"memory_mb": 128, "cpu_millicores": 500, "pids": 48, "disk_mb": 64}
 SECRET = "victim-secret-7f3a9c"

@@ -10,11 +10,17 @@ import time
 import httpx
 import pytest
 
+from apps.deploy.runtime.sandbox import enabled as sandbox_enabled
+
 from .conftest import GitRepo
 from .sandbox_support import hostile_repo
 from .test_sandbox_attacks import set_limits
 
-pytestmark = [pytest.mark.runtime, pytest.mark.django_db]
+pytestmark = [
+    pytest.mark.runtime,
+    pytest.mark.django_db,
+    pytest.mark.skipif(not sandbox_enabled(), reason="DEPLOY_SANDBOX=off"),
+]
 
 
 def deploy_hostile(deployer, tmp_path, name="hostile"):

@@ -14,11 +14,16 @@ import pytest
 from django.conf import settings
 
 from apps.deploy.runtime.base import ResourceLimits
+from apps.deploy.runtime.sandbox import enabled as sandbox_enabled
 
 from .sandbox_support import Listener
 from .test_sandbox_limits import deploy_hostile
 
-pytestmark = [pytest.mark.runtime, pytest.mark.django_db]
+pytestmark = [
+    pytest.mark.runtime,
+    pytest.mark.django_db,
+    pytest.mark.skipif(not sandbox_enabled(), reason="DEPLOY_SANDBOX=off"),
+]
 
 PUBLIC, PRIVATE = "198.51.100.2", "10.251.7.2"
 HOST_PUBLIC, HOST_PRIVATE = "198.51.100.1", "10.251.7.1"
