@@ -111,3 +111,32 @@ def test_a_cpu_hog_leaves_its_neighbour_within_twice_its_latency(deployer, runti
     print(f"neighbour p95: {base * 1000:.2f} ms alone, {under * 1000:.2f} ms beside the hog")
     assert under <= 2 * max(base, 0.005), f"p95 {base * 1000:.1f} ms -> {under * 1000:.1f} ms"
     assert hog and hog[0].cpu_ns > 0
+
+
+def test_an_apps_disk_grows_with_its_plan_and_its_network_comes_back(runtime):
+    import os
+    import subprocess
+    import uuid
+
+    from apps.deploy.runtime.base import ResourceLimits
+
+    provider, key = runtime.provider, uuid.uuid4().hex
+    try:
+        provider.prepare_app(key, ResourceLimits(disk_mb=64))
+        home = provider.sandbox.app_dir(key) / "home"
+        small = os.statvfs(home)
+        provider.prepare_app(key, ResourceLimits(disk_mb=128))
+        if provider.sandbox.notes:  # no online resize in this kernel: at the next mount
+            subprocess.run(["umount", str(provider.sandbox.app_dir(key))], check=True)  # noqa: S607
+            provider.prepare_app(key, ResourceLimits(disk_mb=128))
+        grown = os.statvfs(home)
+        assert grown.f_blocks * grown.f_frsize > 1.8 * small.f_blocks * small.f_frsize
+        # slirp4netns gone (killed): the next prepare brings it back.
+        provider.supervisor.remove(f"net-{key}")
+        provider.prepare_app(key, ResourceLimits(disk_mb=128))
+        states = {p["group"]: p["statename"] for p in provider.supervisor.processes()}
+        assert states[f"net-{key}"] in ("RUNNING", "STARTING")
+    finally:
+        provider.remove_app(key)
+    assert not provider.sandbox.image(key).exists()
+    assert not os.path.ismount(provider.sandbox.app_dir(key))

@@ -389,6 +389,8 @@ files={self.supervisor_dir / "conf.d"}/*.conf
     def ensure_running(self, spec: ReleaseSpec) -> list[str]:
         if spec.artefact.kind != "python":
             return []
+        if self.sandbox is not None:  # after a reboot: the disk, namespace and network
+            local_sandbox.prepare_app(self, spec.app_key, spec.limits)
         loaded = self.supervisor.groups()
         wanted = {
             self.program(spec.app_key, spec.deployment_key, ptype)

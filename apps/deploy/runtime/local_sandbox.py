@@ -35,7 +35,11 @@ def prepare_app(provider: LocalProvider, app_key: str, limits: ResourceLimits) -
     sandbox = _sandbox(provider)
     box = sandbox.prepare_app(app_key, limits)
     name = net_program(app_key)
-    if name not in provider.supervisor.groups():
+    states = {p["group"]: p["statename"] for p in provider.supervisor.processes()}
+    if name in states and states[name] not in ("RUNNING", "STARTING"):
+        provider.supervisor.start(name)  # e.g. it gave up while the namespace was missing
+        network.wait_for_tap(app_key)
+    elif name not in states:
         log_dir = provider.root / "logs" / app_key
         log_dir.mkdir(parents=True, exist_ok=True)
         provider.supervisor.write_program(

@@ -80,6 +80,7 @@ class Sandbox:
             self.state_dir / "uids", parse_range(settings.DEPLOY_SANDBOX_UID_RANGE)
         )
         self._cgroups: cgroups.Cgroups | None = None
+        self.notes: list[str] = []  # what the last prepare_app could not do at once
 
     @classmethod
     def for_settings(cls, root: Path) -> Sandbox | None:
@@ -116,7 +117,10 @@ class Sandbox:
         self.check()
         uid = self.uids.allocate(app_key)
         app_dir = self.app_dir(app_key)
-        disk.ensure(self.image(app_key), app_dir, limits.disk_mb)
+        self.notes = []
+        note = disk.ensure(self.image(app_key), app_dir, limits.disk_mb)
+        if note:
+            self.notes.append(note)
         os.chown(app_dir, 0, 0)
         os.chmod(app_dir, 0o755)
         for name in ("builds", "home", "cache", "venvs"):

@@ -24,8 +24,13 @@ def _run(argv: list[str], what: str) -> None:
         raise RuntimeProblem(f"Could not {what}: {(done.stderr or done.stdout).strip()}.")
 
 
-def ensure(image: Path, mountpoint: Path, size_mb: int) -> None:
-    """Make (or grow) the image and mount it at `mountpoint`, unless it is mounted already."""
+def ensure(image: Path, mountpoint: Path, size_mb: int) -> str:
+    """Make (or grow) the image and mount it at `mountpoint`; a note when growing had to wait.
+
+    Growing: an unmounted filesystem is checked and grown before it is mounted; a mounted one
+    is grown online where the kernel lets us (resize2fs on the loop device). Where it does not
+    (seen in containers: "Permission denied to resize filesystem"), the app keeps its size
+    until its disk is next mounted (the runtime's restart), and nothing fails."""
     image.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(image.parent, 0o700)
     size = size_mb * 1024 * 1024
@@ -39,18 +44,47 @@ def ensure(image: Path, mountpoint: Path, size_mb: int) -> None:
             f"make the app's filesystem ({image.name})",
         )  # fmt: skip
     mountpoint.mkdir(parents=True, exist_ok=True)
+    grow = image.stat().st_size < size
+    if grow:
+        with open(image, "r+b") as handle:
+            handle.truncate(size)
     if not os.path.ismount(mountpoint):
+        if grow or _fs_blocks(image) * 4096 < image.stat().st_size - 4 * 1024 * 1024:
+            _run(["e2fsck", "-f", "-y", str(image)], "check the app's filesystem")
+            _run(["resize2fs", str(image)], "grow the app's filesystem")
         _run(
             ["mount", "-o", "loop,nosuid,nodev,noatime", str(image), str(mountpoint)],
             f"mount the app's filesystem at {mountpoint}",
         )
-    if image.stat().st_size < size:
-        with open(image, "r+b") as handle:
-            handle.truncate(size)
+        return ""
+    if grow:
         device = _loop_device(mountpoint)
-        if device:
+        try:
+            if device is None:
+                raise RuntimeProblem("no loop device")
             _run(["losetup", "--set-capacity", device], "grow the loop device")
             _run(["resize2fs", device], "grow the app's filesystem")
+        except RuntimeProblem as exc:
+            return f"The app's disk grows to {size_mb} MB when it is next mounted ({exc.message})"
+    return ""
+
+
+def _fs_blocks(image: Path) -> int:
+    """The filesystem's size in 4 KiB blocks, from its superblock (dumpe2fs -h)."""
+    try:
+        shown = subprocess.run(
+            ["dumpe2fs", "-h", str(image)], capture_output=True, text=True, timeout=30
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return 0
+    counts = {}
+    for line in shown.splitlines():
+        key, _, value = line.partition(":")
+        counts[key.strip()] = value.strip()
+    try:
+        return int(counts["Block count"]) * int(counts["Block size"]) // 4096
+    except (KeyError, ValueError):
+        return 0
 
 
 def _loop_device(mountpoint: Path) -> str | None:
