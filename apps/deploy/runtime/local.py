@@ -371,7 +371,11 @@ files={self.supervisor_dir / "conf.d"}/*.conf
             self.supervisor.write_program(
                 ProgramConfig(
                     name=name,
-                    command=f"/bin/sh {str(script).replace('%', '%%')} %(process_num)d {base_port}",
+                    # env -i: nothing of Quayside's own environment (DATABASE_URL …) reaches apps.
+                    command=(
+                        f"/usr/bin/env -i /bin/sh {str(script).replace('%', '%%')} "
+                        f"%(process_num)d {base_port}"
+                    ),
                     directory=spec.artefact.source_dir,
                     numprocs=count,
                     user=self.run_as.name if self.run_as else "",
