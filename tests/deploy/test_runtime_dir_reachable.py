@@ -21,7 +21,8 @@ from django.core.management.base import CommandError
 from django.test import override_settings
 
 from apps.core import local_dirs
-from apps.deploy.runtime import RuntimeProblem, builder
+from apps.deploy.runtime import RuntimeProblem
+from apps.deploy.runtime.builders import python as builder
 from apps.deploy.runtime.local import LocalProvider
 from apps.deploy.runtime.process import RunAs
 

@@ -6,8 +6,9 @@ Layout under settings.DEPLOY_RUNTIME_DIR (R):
     R/sockets/      <app>.web.<n>.sock: the stable symlinks Caddy dials; a switch replaces them
     R/sites/        <app>: the stable symlink to a static site's files
     R/bind/<app>/   the sockets each deployment's web processes bind (owned by the app user)
-    R/apps/<app>/   builds/<build>/ (checked-out code), run/<deployment>/ (launch scripts)
-    R/venvs/        virtualenvs shared by builds with the same dependencies; R/cache/pip
+    R/apps/<app>/   builds/<build>/ (checked-out code), run/<deployment>/ (launch scripts),
+                    venvs/ and cache/ (the app's own: pip, npm, the builds' HOME; runtime/builders)
+    R/tools/        Quayside's pip and Node.js, read-only to apps
     R/home/<app>/   $HOME of the app's processes; R/logs/<app>/ their output
 
 A release switch is os.replace() of the symlinks: atomic, and Caddy's config does not change, so
@@ -32,15 +33,17 @@ from django.conf import settings
 
 from apps.core import local_dirs
 
-from . import builder
+from . import builders, forward
 from .base import (
     Artefact,
     HealthResult,
+    LogSink,
     ProcessStatus,
     ReleaseSpec,
     Route,
     RuntimeProblem,
     RuntimeProvider,
+    Tick,
 )
 from .caddy import Caddy, render_config
 from .process import RunAs, chown, run_streamed
@@ -230,28 +233,55 @@ files={self.supervisor_dir / "conf.d"}/*.conf
         return str(self.app_dir(app_key) / "builds" / build_key)
 
     def prepare(self, *, app_key, build_key, source_dir, log, tick) -> Artefact:
-        python = settings.DEPLOY_APP_PYTHON or builder.default_python(self.run_as)
-        python_builder = builder.PythonBuilder(
-            venvs_dir=self.root / "venvs",
+        app_dir = self.app_dir(app_key)
+        app_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(app_dir, 0o755)  # noqa: S103 - its builds' users pass through it
+        context = builders.BuildContext(
+            app_key=app_key,
+            source_dir=source_dir,
+            app_dir=app_dir,
             tools_dir=self.root / "tools",
-            cache_dir=self.root / "cache" / "pip",
-            home_dir=self.root / "home" / "_build",
-            python=python,
-            run_as=self.run_as,
+            run=self.build_runner(log=log, tick=tick),
+            own=self._own,
+            log=log,
+            tick=tick,
             timeout_s=settings.DEPLOY_BUILD_TIMEOUT_S,
+            python=settings.DEPLOY_APP_PYTHON or builders.default_python(self.run_as),
         )
-        return builder.build(source_dir, python_builder=python_builder, log=log, tick=tick)
+        return builders.build(context)
+
+    def build_runner(self, *, log: LogSink, tick: Tick) -> builders.CommandRunner:
+        """How build commands run: every command of every builder goes through this."""
+
+        def run(argv, *, cwd, env, what, timeout_s, read_only=(), writable=()) -> int:
+            return run_streamed(
+                list(argv), cwd=cwd, env=dict(env), log=log, tick=tick,
+                timeout_s=timeout_s, run_as=self.run_as, what=what,
+            )  # fmt: skip
+
+        return run
+
+    def _own(self, path: Path, *, tree: bool = False) -> Path:
+        """A directory of the app's builds: made (0700 unless `tree`) and given to its user."""
+        if tree:
+            chown(path, self.run_as, recursive=True)
+            return path
+        path.mkdir(parents=True, exist_ok=True)
+        os.chmod(path, 0o700)
+        chown(path, self.run_as)
+        return path
 
     def _environment(self, spec: ReleaseSpec, process_type: str) -> dict[str, str]:
         artefact = spec.artefact
-        env = dict(spec.env)
+        env = {**artefact.env, **spec.env}  # the builder's defaults (NODE_ENV), the app's own
         home = self.root / "home" / spec.app_key
+        path_dirs = artefact.path_dirs
+        if not path_dirs and artefact.venv_dir:  # a build made before path_dirs existed
+            path_dirs = (f"{artefact.venv_dir}/bin",)
         env.update(
             {
                 "HOME": str(home),
-                "PATH": f"{artefact.venv_dir}/bin:{PLATFORM_PATH}"
-                if artefact.venv_dir
-                else PLATFORM_PATH,
+                "PATH": ":".join([*path_dirs, PLATFORM_PATH]),
                 "PYTHONUNBUFFERED": "1",
                 "LANG": env.get("LANG", "C.UTF-8"),
                 "QUAYSIDE_APP": spec.labels.get("app", ""),
@@ -288,7 +318,7 @@ files={self.supervisor_dir / "conf.d"}/*.conf
         )
 
     def start(self, spec: ReleaseSpec) -> dict:
-        if spec.artefact.kind != "python":
+        if not spec.artefact.runs_processes:
             return {"programs": []}
         self._private_dir(self.root / "home" / spec.app_key)
         bind_dir = self.root / "bind" / spec.app_key
@@ -315,6 +345,7 @@ files={self.supervisor_dir / "conf.d"}/*.conf
                 prefix = shlex.quote(str(bind_dir / f"{spec.deployment_key}-web-"))
                 lines.append(f'export QUAYSIDE_SOCKET={prefix}"$1".sock')
                 lines.append('rm -f "$QUAYSIDE_SOCKET"')
+                lines += forward.launch_lines(command)  # $PORT apps (issue 13 part 5)
             lines.append(f"cd {shlex.quote(spec.artefact.source_dir)} || exit 1")
             lines.append(f"exec /bin/sh -c {shlex.quote(command)}")
             script.write_text("\n".join(lines) + "\n")
@@ -340,7 +371,7 @@ files={self.supervisor_dir / "conf.d"}/*.conf
         return {"programs": programs}
 
     def ensure_running(self, spec: ReleaseSpec) -> list[str]:
-        if spec.artefact.kind != "python":
+        if not spec.artefact.runs_processes:
             return []
         loaded = self.supervisor.groups()
         wanted = {
