@@ -4,20 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('deploy', '0003_webhookdelivery_body_sha256'),
+        ("deploy", "0003_webhookdelivery_body_sha256"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='build',
-            name='run_needs',
+            model_name="build",
+            name="run_needs",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AlterField(
-            model_name='build',
-            name='kind',
-            field=models.CharField(blank=True, choices=[('python', 'Python'), ('node', 'Node'), ('static', 'Static')], max_length=10),
+            model_name="build",
+            name="kind",
+            field=models.CharField(
+                blank=True,
+                choices=[("python", "Python"), ("node", "Node"), ("static", "Static")],
+                max_length=10,
+            ),
         ),
     ]

