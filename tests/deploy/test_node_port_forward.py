@@ -15,15 +15,18 @@ import sys
 import textwrap
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
+from apps.deploy.runtime import forward
+from apps.deploy.runtime.base import RuntimeProblem
 from apps.deploy.runtime.forward import launch_lines
 
 from .conftest import free_port, processes_under
 
-pytestmark = pytest.mark.skipif(
+needs_socat = pytest.mark.skipif(
     shutil.which("socat") is None, reason="socat is not installed (apt-get install socat)"
 )
 
@@ -35,6 +38,7 @@ APP = textwrap.dedent(
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
             if self.path == "/slow":
+                open("slow-started", "w").close()
                 time.sleep(1.0)
             body = f"{self.path} answered".encode()
             self.send_response(200)
@@ -54,10 +58,20 @@ APP = textwrap.dedent(
 )
 
 
+@needs_socat
 def test_only_commands_that_do_not_bind_the_socket_get_a_forwarder():
     assert launch_lines("gunicorn --bind unix:$QUAYSIDE_SOCKET app:app") == []
     lines = launch_lines("npm start")
     assert "socat" in lines[-1] and "TCP:127.0.0.1:$PORT" in lines[-1]
+
+
+def test_without_socat_a_port_app_cannot_start_and_the_reason_says_what_to_install(
+    monkeypatch,
+):
+    monkeypatch.setattr(forward.shutil, "which", lambda name, path=None: None)
+    assert launch_lines("gunicorn --bind unix:$QUAYSIDE_SOCKET app:app") == []
+    with pytest.raises(RuntimeProblem, match=r"socat is not installed.*apt-get install socat"):
+        launch_lines("npm start")
 
 
 def get(socket: str, path: str) -> httpx.Response:
@@ -96,6 +110,7 @@ def launched(tmp_path):
         process.wait()
 
 
+@needs_socat
 def test_a_port_app_answers_on_its_socket_and_drains_on_stop(launched):
     process, socket = launched
     deadline = time.monotonic() + 10
@@ -107,7 +122,10 @@ def test_a_port_app_answers_on_its_socket_and_drains_on_stop(launched):
     answers: list[str] = []
     slow = threading.Thread(target=lambda: answers.append(get(socket, "/slow").text))
     slow.start()
-    time.sleep(0.3)
+    started = Path(socket).parent / "slow-started"
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert started.exists()  # the app is answering it
     os.killpg(process.pid, signal.SIGTERM)  # what supervisord's stop does (stopasgroup)
     slow.join(timeout=10)
 
