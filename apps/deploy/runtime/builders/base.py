@@ -74,7 +74,7 @@ class BuildContext:
     own: DirOwner
     log: LogSink
     tick: Tick
-    timeout_s: float  # for one installing or building command
+    timeout_s: float  # DEPLOY_BUILD_TIMEOUT_S: for installing and building
     python: str  # the interpreter app virtualenvs are made with (python.py)
 
     def cache_dir(self, name: str) -> Path:

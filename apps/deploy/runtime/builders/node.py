@@ -32,6 +32,7 @@ import json
 import os
 import shlex
 import shutil
+import time
 import uuid
 from importlib import metadata
 from pathlib import Path
@@ -104,10 +105,12 @@ class NodeBuilder(Builder):
             steps.append(([npm, "run", "build"], "npm run build"))
         if package["devDependencies"]:
             steps.append(([npm, "prune", "--omit=dev", *NPM_QUIET], "npm prune"))
+        deadline = time.monotonic() + ctx.timeout_s  # for the steps together
         for argv, what in steps:
             ctx.log(f"Running `{what}`.")
             status = ctx.run(
-                argv, cwd=ctx.source_dir, env=env, what=f"`{what}`", timeout_s=ctx.timeout_s,
+                argv, cwd=ctx.source_dir, env=env, what=f"`{what}`",
+                timeout_s=max(1.0, deadline - time.monotonic()),
                 read_only=(str(home),), writable=(ctx.source_dir, str(cache), str(build_home)),
             )  # fmt: skip
             if status != 0:
