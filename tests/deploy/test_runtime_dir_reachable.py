@@ -125,7 +125,7 @@ def test_render_works_for_a_checkout_under_a_0700_directory(closed_checkout):
 
     assert out.getvalue().strip() == str(runtime / "supervisor" / "supervisord.conf")
     # The apps' user can reach what it needs: the directories of sockets, builds and homes.
-    for name in ("sockets", "bind", "apps", "home", "venvs", "logs"):
+    for name in ("sockets", "bind", "apps", "home", "tools", "logs"):
         path = runtime / name
         path.mkdir(exist_ok=True)
         assert as_nobody("test", "-x", str(path)).returncode == 0, path
