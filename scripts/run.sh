@@ -28,6 +28,8 @@ export APPS_DOMAIN="${APPS_DOMAIN:-apps.localhost}"
 # DEPLOY_RUNTIME_DIR: in the checkout's .local/runtime, or /var/tmp/quayside-<hash>/runtime when
 # the apps' user could not reach that (a checkout under a 0700 home directory).
 run_env=$(.venv/bin/python scripts/runlocal.py env)
+# socat for apps that listen on $PORT (installed when missing and running as root).
+bash scripts/runtime_deps.sh
 eval "$run_env"
 
 quietly() {

@@ -56,7 +56,10 @@ class App(TimeStampedModel):
 
 
 class BuildKind(models.TextChoices):
+    """One per builder (apps/deploy/runtime/builders/)."""
+
     PYTHON = "python"
+    NODE = "node"
     STATIC = "static"
 
 
@@ -79,6 +82,9 @@ class Build(TimeStampedModel):
     # Procfile entries other than `release`: {"web": "gunicorn …", "worker": "…"}.
     process_types = models.JSONField(default=dict, blank=True)
     release_command = models.TextField(blank=True)
+    # What its processes need at run time (Artefact.run_needs): PATH directories, default env
+    # vars, host paths shown read-only. Empty for builds made before it existed.
+    run_needs = models.JSONField(default=dict, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:

@@ -117,6 +117,7 @@ def spec_for(deployment: Deployment, *, with_env: bool = True) -> ReleaseSpec:
             venv_dir=build.venv_dir,
             process_types=release.process_types,
             release_command=release.release_command,
+            **Artefact.from_run_needs(build.run_needs),
         ),
         env=services.release_config(release) if with_env else {},
         formation=deployment.formation or default_formation(app, release.process_types),
@@ -275,6 +276,7 @@ class Runner:
             raise
         build.kind = artefact.kind
         build.venv_dir = artefact.venv_dir
+        build.run_needs = artefact.run_needs()
         build.process_types = artefact.process_types
         build.release_command = artefact.release_command
         build.status = BuildStatus.SUCCEEDED

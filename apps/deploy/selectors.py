@@ -35,7 +35,7 @@ from .models import (
     Formation,
     Release,
 )
-from .runtime.base import ResourceLimits, Route
+from .runtime.base import ResourceLimits, Route, route_kind
 
 SCHEMAS_PER_QUERY = 200
 
@@ -283,7 +283,7 @@ def routes_desired() -> list[Route]:
             routes.append(Route(app_key=app_id.hex, hosts=hosts, kind="stopped"))
             continue
         web = (formation or {}).get("web", 0) if "web" in (process_types or {}) else 0
-        routes.append(Route(app_key=app_id.hex, hosts=hosts, kind=kind or "stopped", web_count=web))
+        routes.append(Route(app_key=app_id.hex, hosts=hosts, kind=route_kind(kind), web_count=web))
     return routes
 
 

@@ -1,16 +1,19 @@
-"""The builder reads the Procfile, requirements.txt and pyproject.toml of the checkout, and only
-of the checkout: a symlink that leads out of it refuses the build, so a repository cannot make
-the worker read a file of the host (its lines would become process types and build log lines)."""
+"""The builders read the Procfile, requirements.txt, pyproject.toml and package.json of the
+checkout, and only of the checkout: a symlink that leads out of it refuses the build, so a
+repository cannot make the worker read a file of the host (its lines would become process types
+and build log lines)."""
 
 import os
 import re
+import sys
 
 import pytest
 from django_tenants.utils import tenant_context
 
 from apps.deploy.models import Build
 from apps.deploy.runtime.base import BuildRefused
-from apps.deploy.runtime.builder import build, checkout_file, dependencies_of, detect
+from apps.deploy.runtime.builders import BuildContext, build, checkout_file, detect
+from apps.deploy.runtime.builders.python import dependencies_of
 
 HOST_FILE = "secretname: s3cr3t-host-value\n"  # what a Procfile line looks like
 
@@ -31,9 +34,24 @@ def checkout(tmp_path):
     return root
 
 
-class NoPip:
-    def build(self, source_dir, *, log, tick):  # pragma: no cover - must not be reached
-        raise AssertionError("the build went on to install dependencies")
+def context(checkout, lines: list[str]) -> BuildContext:
+    """A build context whose commands must not be reached."""
+
+    def no_command(argv, **kwargs):  # pragma: no cover - must not be reached
+        raise AssertionError(f"the build went on to run {argv}")
+
+    return BuildContext(
+        app_key="0" * 32,
+        source_dir=str(checkout),
+        app_dir=checkout.parent / "app",
+        tools_dir=checkout.parent / "tools",
+        run=no_command,
+        own=lambda path, tree=False: path,
+        log=lines.append,
+        tick=lambda: None,
+        timeout_s=10,
+        python=sys.executable,
+    )
 
 
 @pytest.mark.parametrize(
@@ -43,6 +61,8 @@ class NoPip:
         ("requirements.txt", {"Procfile": "web: gunicorn app:app\n"}),
         ("pyproject.toml", {"Procfile": "web: gunicorn app:app\n"}),
         ("index.html", {}),
+        ("package.json", {}),
+        ("Procfile", {"package.json": "{}"}),
     ],
 )
 def test_a_symlink_out_of_the_checkout_refuses_the_build(checkout, host_file, name, others):
@@ -53,7 +73,7 @@ def test_a_symlink_out_of_the_checkout_refuses_the_build(checkout, host_file, na
     with pytest.raises(
         BuildRefused, match=re.escape(f"{name} is a symlink that leads out")
     ) as refused:
-        build(str(checkout), python_builder=NoPip(), log=lines.append, tick=lambda: None)
+        build(context(checkout, lines))
     assert "s3cr3t" not in refused.value.message + "".join(lines)
 
 

@@ -1,12 +1,15 @@
 """What the local provider builds: Python apps (requirements.txt or pyproject.toml, Procfile or
-wsgi.py) and static sites; anything else is refused with a message saying what is missing."""
+wsgi.py), Node.js apps (package.json) and static sites; anything else is refused with a message
+saying what is missing. Node.js builds themselves: test_node_apps.py."""
 
 import pytest
 from django_tenants.utils import tenant_context
 
 from apps.deploy.models import Build
 from apps.deploy.runtime.base import BuildRefused
-from apps.deploy.runtime.builder import DEFAULT_WEB, detect, parse_procfile
+from apps.deploy.runtime.builders import BUILDERS, detect
+from apps.deploy.runtime.builders.base import parse_procfile
+from apps.deploy.runtime.builders.python import DEFAULT_WEB
 
 
 def test_procfile_parsing():
@@ -24,18 +27,38 @@ def test_procfile_parsing():
         ({"pyproject.toml": "[project]\nname='x'", "wsgi.py": ""}, "python"),
         ({"index.html": "<h1>hi</h1>"}, "static"),
         ({"requirements.txt": ""}, "no Procfile"),
-        ({"Procfile": "web: node server.js", "package.json": "{}"}, "Python apps and static"),
-        ({"main.go": "package main"}, "neither"),
+        ({"Procfile": "web: node server.js", "package.json": "{}"}, "node"),
+        ({"package.json": "{}"}, "node"),
+        ({"package.json": "{}", "index.html": ""}, "node"),
+        # Both: Python wins (a Django project with a package.json for its front-end tools).
+        ({"package.json": "{}", "requirements.txt": "", "Procfile": "web: x"}, "python"),
+        ({"package.json": "{}", "pyproject.toml": "", "wsgi.py": ""}, "python"),
+        # Not quite a Python app (no Procfile, no wsgi.py): its package.json makes it Node.
+        ({"package.json": "{}", "requirements.txt": ""}, "node"),
+        ({"Procfile": "web: ./serve"}, "There is a Procfile but nothing that says how to build"),
+        ({"main.go": "package main"}, "none of them"),
     ],
 )
 def test_detection(tmp_path, files, outcome):
     for name, content in files.items():
         (tmp_path / name).write_text(content)
-    if outcome in ("python", "static"):
+    if outcome in ("python", "node", "static"):
         assert detect(str(tmp_path)) == outcome
     else:
         with pytest.raises(BuildRefused, match=outcome):
             detect(str(tmp_path))
+
+
+def test_an_unknown_tree_is_refused_naming_what_each_builder_needs(tmp_path):
+    (tmp_path / "main.go").write_text("package main\n")
+    with pytest.raises(BuildRefused) as refused:
+        detect(str(tmp_path))
+    assert refused.value.message == (
+        "Quayside can build a Python app (requirements.txt or pyproject.toml, plus a Procfile or "
+        "a wsgi.py), a Node.js app (package.json) or a static site (an index.html at the top of "
+        "the repository); this repository is none of them."
+    )
+    assert [builder.kind for builder in BUILDERS] == ["python", "node", "static"]
 
 
 @pytest.mark.runtime

@@ -21,7 +21,8 @@ from django.core.management.base import CommandError
 from django.test import override_settings
 
 from apps.core import local_dirs
-from apps.deploy.runtime import RuntimeProblem, builder
+from apps.deploy.runtime import RuntimeProblem
+from apps.deploy.runtime.builders import python as builder
 from apps.deploy.runtime.local import LocalProvider
 from apps.deploy.runtime.process import RunAs
 
@@ -124,7 +125,7 @@ def test_render_works_for_a_checkout_under_a_0700_directory(closed_checkout):
 
     assert out.getvalue().strip() == str(runtime / "supervisor" / "supervisord.conf")
     # The apps' user can reach what it needs: the directories of sockets, builds and homes.
-    for name in ("sockets", "bind", "apps", "home", "venvs", "logs"):
+    for name in ("sockets", "bind", "apps", "home", "tools", "logs"):
         path = runtime / name
         path.mkdir(exist_ok=True)
         assert as_nobody("test", "-x", str(path)).returncode == 0, path

@@ -39,13 +39,44 @@ Tick = Callable[[], None]
 
 @dataclass(frozen=True)
 class Artefact:
-    """What `prepare` made of a source tree."""
+    """What `prepare` made of a source tree, and what its processes need at run time.
 
-    kind: str  # "python" | "static"
+    Every kind but "static" runs processes. At run time a process may rely on its build's
+    directory (`source_dir`), its virtualenv (`venv_dir`), its home, the system (/usr, /etc,
+    /bin, /lib*) and `read_only_paths` (host paths outside those, e.g. the Node.js install or a
+    Python prefix outside /usr), which a sandbox shows read-only at the same path; nothing
+    else. `path_dirs` go first on PATH; `env` are defaults the app's own config overrides."""
+
+    kind: str  # "python" | "node" | "static" (see runtime/builders/)
     source_dir: str
     venv_dir: str = ""
     process_types: dict[str, str] = field(default_factory=dict)
     release_command: str = ""
+    path_dirs: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    read_only_paths: tuple[str, ...] = ()
+
+    @property
+    def runs_processes(self) -> bool:
+        return self.kind != "static"
+
+    def run_needs(self) -> dict:
+        """path_dirs, env and read_only_paths as JSON (kept with the build, Build.run_needs)."""
+        return {
+            "path_dirs": list(self.path_dirs),
+            "env": dict(self.env),
+            "read_only_paths": list(self.read_only_paths),
+        }
+
+    @staticmethod
+    def from_run_needs(record: dict | None) -> dict:
+        """Artefact keyword arguments from what run_needs() returned (empty for old builds)."""
+        record = record or {}
+        return {
+            "path_dirs": tuple(record.get("path_dirs", ())),
+            "env": dict(record.get("env", {})),
+            "read_only_paths": tuple(record.get("read_only_paths", ())),
+        }
 
 
 @dataclass(frozen=True)
@@ -76,7 +107,7 @@ class ReleaseSpec:
 
     @property
     def web_count(self) -> int:
-        if self.artefact.kind != "python":
+        if not self.artefact.runs_processes:
             return 0
         return self.formation.get("web", 0) if "web" in self.artefact.process_types else 0
 
@@ -94,8 +125,17 @@ class Route:
 
     app_key: str
     hosts: tuple[str, ...]
-    kind: str  # "python" | "static" | "stopped" | "suspended" (the last two: 503, no upstream)
+    # "python" (web processes on sockets, whatever their language: the router's historical
+    # name, see selectors.routes_desired) | "static" | "stopped" | "suspended" (503, no upstream)
+    kind: str
     web_count: int = 0
+
+
+def route_kind(build_kind: str | None) -> str:
+    """The Route.kind of an app whose live build is of `build_kind` (None: stopped)."""
+    if not build_kind:
+        return "stopped"
+    return "static" if build_kind == "static" else "python"
 
 
 @dataclass

@@ -6,8 +6,9 @@ Layout under settings.DEPLOY_RUNTIME_DIR (R):
     R/sockets/      <app>.web.<n>.sock: the stable symlinks Caddy dials; a switch replaces them
     R/sites/        <app>: the stable symlink to a static site's files
     R/bind/<app>/   the sockets each deployment's web processes bind (owned by the app user)
-    R/apps/<app>/   builds/<build>/ (checked-out code), run/<deployment>/ (launch scripts)
-    R/venvs/        virtualenvs shared by builds with the same dependencies; R/cache/pip
+    R/apps/<app>/   builds/<build>/ (checked-out code), run/<deployment>/ (launch scripts),
+                    venvs/ and cache/ (the app's own: pip, npm, the builds' HOME; runtime/builders)
+    R/tools/        Quayside's pip and Node.js, read-only to apps
     R/home/<app>/   $HOME of the app's processes; R/logs/<app>/ their output
 
 A release switch is os.replace() of the symlinks: atomic, and Caddy's config does not change, so
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 import re
 import shlex
@@ -32,10 +34,11 @@ from django.conf import settings
 
 from apps.core import local_dirs
 
-from . import builder, local_sandbox
+from . import builders, forward, local_sandbox
 from .base import (
     Artefact,
     HealthResult,
+    LogSink,
     ProcessExit,
     ProcessStatus,
     ReleaseSpec,
@@ -43,6 +46,7 @@ from .base import (
     Route,
     RuntimeProblem,
     RuntimeProvider,
+    Tick,
     UsageSample,
 )
 from .caddy import Caddy, render_config
@@ -248,41 +252,76 @@ files={self.supervisor_dir / "conf.d"}/*.conf
             local_sandbox.prepare_app(self, app_key, limits)
 
     def prepare(self, *, app_key, build_key, source_dir, log, tick, limits=None) -> Artefact:
-        run_as = self.run_as
-        venvs_dir, cache_dir = self.root / "venvs", self.root / "cache" / "pip"
-        home_dir = self.root / "home" / "_build"
+        app_dir = self.app_dir(app_key)
+        limits = limits or ResourceLimits()
+        box = None
         if self.sandbox is not None:
-            box = local_sandbox.prepare_app(self, app_key, limits or ResourceLimits())
-            run_as = local_sandbox.build_runner(self, box, limits or ResourceLimits(), "build")
-            chown(source_dir, run_as, recursive=True)
-            venvs_dir, cache_dir = box.app_dir / "venvs", box.app_dir / "cache" / "pip"
-            home_dir = box.home
-        python = settings.DEPLOY_APP_PYTHON or builder.default_python(run_as)
-        python_builder = builder.PythonBuilder(
-            venvs_dir=venvs_dir,
+            box = local_sandbox.prepare_app(self, app_key, limits)  # app_dir: its own disk
+            user: RunAs | None = RunAs(name=f"app-{box.uid}", uid=box.uid, gid=box.uid)
+        else:
+            app_dir.mkdir(parents=True, exist_ok=True)
+            os.chmod(app_dir, 0o755)  # noqa: S103 - its builds' users pass through it
+            user = self.run_as
+        context = builders.BuildContext(
+            app_key=app_key,
+            source_dir=source_dir,
+            app_dir=app_dir,
             tools_dir=self.root / "tools",
-            cache_dir=cache_dir,
-            home_dir=home_dir,
-            python=python,
-            run_as=run_as,
+            run=self.build_runner(log=log, tick=tick, box=box, limits=limits),
+            own=functools.partial(self._own, user=user),
+            log=log,
+            tick=tick,
             timeout_s=settings.DEPLOY_BUILD_TIMEOUT_S,
+            python=settings.DEPLOY_APP_PYTHON
+            or builders.default_python(None if box else self.run_as),
         )
-        return builder.build(source_dir, python_builder=python_builder, log=log, tick=tick)
+        return builders.build(context)
+
+    def build_runner(
+        self, *, log: LogSink, tick: Tick, box=None, limits: ResourceLimits | None = None
+    ) -> builders.CommandRunner:
+        """How build commands run: every command of every builder goes through this; in the
+        app's sandbox (`box`) when there is one."""
+
+        def run(argv, *, cwd, env, what, timeout_s, read_only=(), writable=()) -> int:
+            run_as = self.run_as
+            if box is not None:
+                run_as = local_sandbox.build_runner(
+                    self, box, limits or ResourceLimits(), "build",
+                    read_only=read_only, writable=writable,
+                )  # fmt: skip
+            return run_streamed(
+                list(argv), cwd=cwd, env=dict(env), log=log, tick=tick,
+                timeout_s=timeout_s, run_as=run_as, what=what,
+            )  # fmt: skip
+
+        return run
+
+    def _own(self, path: Path, *, tree: bool = False, user: RunAs | None = None) -> Path:
+        """A directory of the app's builds: made (0700 unless `tree`) and given to its user."""
+        if tree:
+            chown(path, user, recursive=True)
+            return path
+        path.mkdir(parents=True, exist_ok=True)
+        os.chmod(path, 0o700)
+        chown(path, user)
+        return path
 
     def _environment(self, spec: ReleaseSpec, process_type: str) -> dict[str, str]:
         artefact = spec.artefact
-        env = dict(spec.env)
+        env = {**artefact.env, **spec.env}  # the builder's defaults (NODE_ENV), the app's own
         home = (
             self.sandbox.app_dir(spec.app_key) / "home"
             if self.sandbox
             else self.root / "home" / spec.app_key
         )
+        path_dirs = artefact.path_dirs
+        if not path_dirs and artefact.venv_dir:  # a build made before path_dirs existed
+            path_dirs = (f"{artefact.venv_dir}/bin",)
         env.update(
             {
                 "HOME": str(home),
-                "PATH": f"{artefact.venv_dir}/bin:{PLATFORM_PATH}"
-                if artefact.venv_dir
-                else PLATFORM_PATH,
+                "PATH": ":".join([*path_dirs, PLATFORM_PATH]),
                 "PYTHONUNBUFFERED": "1",
                 "LANG": env.get("LANG", "C.UTF-8"),
                 "QUAYSIDE_APP": spec.labels.get("app", ""),
@@ -327,13 +366,8 @@ files={self.supervisor_dir / "conf.d"}/*.conf
             if self.sandbox is not None:
                 local_sandbox.forget_deployment(self, spec.app_key, "release")
 
-    def port_forward_lines(self, command: str) -> list[str]:
-        """Launch-script lines that forward a web process's socket to its $PORT, for apps
-        that listen on a port rather than $QUAYSIDE_SOCKET."""
-        return []
-
     def start(self, spec: ReleaseSpec) -> dict:
-        if spec.artefact.kind != "python":
+        if not spec.artefact.runs_processes:
             return {"programs": []}
         if self.sandbox is not None:
             return {"programs": local_sandbox.start(self, spec, self._environment)}
@@ -362,6 +396,7 @@ files={self.supervisor_dir / "conf.d"}/*.conf
                 prefix = shlex.quote(str(bind_dir / f"{spec.deployment_key}-web-"))
                 lines.append(f'export QUAYSIDE_SOCKET={prefix}"$1".sock')
                 lines.append('rm -f "$QUAYSIDE_SOCKET"')
+                lines += forward.launch_lines(command)  # $PORT apps (issue 13 part 5)
             lines.append(f"cd {shlex.quote(spec.artefact.source_dir)} || exit 1")
             lines.append(f"exec /bin/sh -c {shlex.quote(command)}")
             script.write_text("\n".join(lines) + "\n")
@@ -391,7 +426,7 @@ files={self.supervisor_dir / "conf.d"}/*.conf
         return {"programs": programs}
 
     def ensure_running(self, spec: ReleaseSpec) -> list[str]:
-        if spec.artefact.kind != "python":
+        if not spec.artefact.runs_processes:
             return []
         if self.sandbox is not None:  # after a reboot: the disk, namespace and network
             local_sandbox.prepare_app(self, spec.app_key, spec.limits)

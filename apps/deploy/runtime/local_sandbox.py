@@ -10,10 +10,11 @@ import os
 import shlex
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import launch
+from . import forward, launch
 from .base import ProcessExit, ReleaseSpec, ResourceLimits, RuntimeProblem, UsageSample
 from .process import RunAs
 from .sandbox import AppSandbox, Mount, Sandbox, network
@@ -108,11 +109,24 @@ def run_dir(provider: LocalProvider, app_key: str, deployment_key: str) -> Path:
 
 
 def build_runner(
-    provider: LocalProvider, box: AppSandbox, limits: ResourceLimits, cgroup_name: str
+    provider: LocalProvider,
+    box: AppSandbox,
+    limits: ResourceLimits,
+    cgroup_name: str,
+    *,
+    read_only: Sequence[str] = (),
+    writable: Sequence[str] = (),
 ) -> RunAs:
-    """A RunAs whose commands run in the app's sandbox (for run_streamed)."""
+    """A RunAs whose commands run in the app's sandbox (for run_streamed), seeing the app's own
+    directories and, beyond them, `read_only` and `writable` host paths."""
     sandbox = _sandbox(provider)
     scratch = run_dir(provider, box.app_key, cgroup_name)
+    mounts = mounts_for(provider, box, build=True)
+    covered = {m.source for m in mounts}
+    mounts += [Mount(p) for p in read_only if p not in covered and not _inside(p, covered)]
+    mounts += [
+        Mount(p, writable=True) for p in writable if p not in covered and not _inside(p, covered)
+    ]
 
     def wrap(command: list[str], cwd: str, env: dict[str, str]) -> tuple[list[str], dict]:
         env_file = scratch / f"env-{os.getpid()}-{time.monotonic_ns()}"
@@ -122,7 +136,7 @@ def build_runner(
             box=box,
             limits=limits,
             cgroup_name=cgroup_name,
-            mounts=mounts_for(provider, box, build=True),
+            mounts=mounts,
             env_file=env_file,
             argv=command,
             cwd=cwd,
@@ -131,6 +145,10 @@ def build_runner(
         return ["/bin/sh", "-c", script], {"PATH": launch.ROOT_PATH}
 
     return RunAs(name=f"app-{box.uid}", uid=box.uid, gid=box.uid, wrap=wrap)
+
+
+def _inside(path: str, parents: set[str]) -> bool:
+    return any(path.startswith(parent.rstrip("/") + "/") for parent in parents)
 
 
 def choose_port_base(provider: LocalProvider, app_key: str, deployment_key: str) -> int:
@@ -173,7 +191,7 @@ def start(provider: LocalProvider, spec: ReleaseSpec, environment) -> list[str]:
             prefix = shlex.quote(str(bind_dir / f"{spec.deployment_key}-web-"))
             inner.append(f'export QUAYSIDE_SOCKET={prefix}"$1".sock')
             inner.append('rm -f "$QUAYSIDE_SOCKET"')
-            inner += provider.port_forward_lines(command)
+            inner += forward.launch_lines(command)  # $PORT apps: socat from the socket
         inner.append(f"cd {shlex.quote(spec.artefact.source_dir)} || exit 1")
         inner.append(f"exec /bin/sh -c {shlex.quote(command)}")
         script = directory / f"{process_type}.sh"
@@ -183,7 +201,8 @@ def start(provider: LocalProvider, spec: ReleaseSpec, environment) -> list[str]:
                 box=box,
                 limits=spec.limits,
                 cgroup_name=f"{spec.deployment_key}-{process_type}-$1",
-                mounts=mounts_for(provider, box),
+                mounts=mounts_for(provider, box)
+                + [Mount(path) for path in spec.artefact.read_only_paths],
                 env_file=env_file,
                 inner="\n".join(inner),
                 cwd=spec.artefact.source_dir,

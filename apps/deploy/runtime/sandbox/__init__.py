@@ -123,11 +123,15 @@ class Sandbox:
             self.notes.append(note)
         os.chown(app_dir, 0, 0)
         os.chmod(app_dir, 0o755)
-        for name in ("builds", "home", "cache", "venvs"):
-            path = app_dir / name
-            path.mkdir(exist_ok=True)
-            os.chown(path, uid, uid)
-            os.chmod(path, 0o700 if name in ("home", "cache") else 0o755)
+        # builds/, cache/ and venvs/ stay root's: the builders hand the app what it may write
+        # (its checkout, cache and virtualenv dirs) and keep their ready markers out of reach.
+        for name in ("builds", "cache", "venvs"):
+            (app_dir / name).mkdir(exist_ok=True)
+            os.chmod(app_dir / name, 0o755)
+        home = app_dir / "home"
+        home.mkdir(exist_ok=True)
+        os.chown(home, uid, uid)
+        os.chmod(home, 0o700)
         self._write_etc(app_key, uid)
         rules = self.rules()
         stored = self._etc_dir(app_key) / "rules.nft"
