@@ -272,8 +272,7 @@ files={self.supervisor_dir / "conf.d"}/*.conf
             log=log,
             tick=tick,
             timeout_s=settings.DEPLOY_BUILD_TIMEOUT_S,
-            python=settings.DEPLOY_APP_PYTHON
-            or builders.default_python(None if box else self.run_as),
+            python=settings.DEPLOY_APP_PYTHON or builders.default_python(user),
         )
         return builders.build(context)
 

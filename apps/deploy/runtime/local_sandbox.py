@@ -85,7 +85,7 @@ def mounts_for(provider: LocalProvider, box: AppSandbox, *, build: bool = False)
 def operator_package_dirs() -> list[str]:
     """Local directories of the operator's package sources (pip's find-links and file://
     indexes, e.g. a wheelhouse for an offline machine): builds see them read-only."""
-    from .builder import operator_pip_env
+    from .builders.python import operator_pip_env
 
     found = []
     for name in ("PIP_FIND_LINKS", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL"):
