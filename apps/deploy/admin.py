@@ -20,7 +20,7 @@ from apps.core.problems import ApplicationError
 from apps.tenants.admin_mixins import TenantScopedAdminMixin
 
 from . import services, usage_charts
-from .models import App, Deployment, DeploymentLog, Release
+from .models import App, Deployment, DeploymentLog, ProcessEvent, Release
 
 LOG_LINES_SHOWN = 500
 
@@ -170,6 +170,23 @@ class ReleaseAdminBase(ReadOnlyMixin, ModelAdmin):
             )  # fmt: skip
 
 
+class ProcessEventAdminBase(ReadOnlyMixin, ModelAdmin):
+    """Processes that ended without being asked to (OOM kills, crashes), newest first."""
+
+    list_display = ("at", "app", "process", "reason", "exit_code", "signal", "deployment_key")
+    list_filter = ("reason", "process_type")
+    search_fields = ("app__name",)
+    list_select_related = ("app",)
+    fields = (
+        "app", "deployment", "deployment_key", "process_type", "index", "reason", "exit_code",
+        "signal", "at", "created_at",
+    )  # fmt: skip
+
+    @admin.display(description="Process", ordering="process_type")
+    def process(self, event: ProcessEvent) -> str:
+        return f"{event.process_type}.{event.index}"
+
+
 @admin.register(App)
 class AppAdmin(TenantScopedAdminMixin, AppAdminBase):
     pass
@@ -182,4 +199,9 @@ class DeploymentAdmin(TenantScopedAdminMixin, DeploymentAdminBase):
 
 @admin.register(Release)
 class ReleaseAdmin(TenantScopedAdminMixin, ReleaseAdminBase):
+    pass
+
+
+@admin.register(ProcessEvent)
+class ProcessEventAdmin(TenantScopedAdminMixin, ProcessEventAdminBase):
     pass

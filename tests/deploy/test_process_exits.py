@@ -143,3 +143,23 @@ def test_the_consoles_show_exits(world, runtime, shop, client):
     ).content.decode()
     assert "Process exits" in page and "OOM killed" in page
     assert "1 exit(s), 1 OOM kill(s)" in page
+
+
+def test_operators_list_exits_of_the_tenant_they_pick(world, runtime, shop, client):
+    runtime.exit(shop["app"], _key(shop), at=time.time() - 5)
+    other = deployed_app(world["tenant_b"], world["bob"], name="other")
+    runtime.exit(other["app"], _key(other), at=time.time() - 5, reason="crashed", signal=None,
+                 exit_code=2)  # fmt: skip
+    usage_history.sample_runtime(provider=runtime)
+    world["operator"].is_superuser = True
+    world["operator"].save()
+    client.force_login(world["operator"])
+    client.get("/admin/deploy/processevent/?tenant=alpha")
+    page = client.get("/admin/deploy/processevent/").content.decode()
+    assert "shop" in page and "web.0" in page and "oom_killed" in page
+    assert "other" not in page
+    client.force_login(world["bob"])
+    console = client.get("/console/deploy/processevent/", HTTP_HOST="bravo.localhost")
+    html = console.content.decode()
+    assert console.status_code == 200 and "other" in html and "crashed" in html
+    assert "shop" not in html
