@@ -314,8 +314,7 @@ class AppViewSet(DeployViewSet):
         app = self.get_object()
         query = MetricsQueryInput(data=request.query_params)
         query.is_valid(raise_exception=True)
-        body = metrics(app, tenant=self.tenant, query=query.validated_data)
-        return Response(MetricsOutput(body).data)
+        return Response(metrics(app, tenant=self.tenant, query=query.validated_data))
 
     @extend_schema(
         parameters=[ID, OpenApiParameter("lines", int, description="How many (100, ≤ 2000).")],

@@ -9,11 +9,13 @@ import datetime as dt
 import re
 
 from django.utils import timezone
+from rest_framework.fields import DateTimeField
 
 from .. import selectors, usage_selectors
 from ..models import App
 from ..runtime import RuntimeProblem, get_provider
 from .metrics_serializers import PROCESS
+from .serializers import ProcessExitOutput
 
 
 def runtime_processes(app: App) -> tuple[list[dict], str]:
@@ -60,7 +62,11 @@ def limits_of(tenant) -> dict[str, int]:
 
 
 def metrics(app: App, *, tenant, query: dict) -> dict:
-    """The body of GET /apps/{id}/metrics for validated `query` (MetricsQueryInput)."""
+    """The body of GET /apps/{id}/metrics (MetricsOutput) for validated `query`
+    (MetricsQueryInput), rendered: up to 1,440 points per process are made here rather than by
+    nested serializers, which took most of the answer's time (160 of 220 ms for 4 processes
+    of 1,440 points)."""
+    stamp = DateTimeField().to_representation
     until = timezone.now()
     since = query.get("since") or until - dt.timedelta(minutes=query["minutes"])
     since = max(since, until - usage_selectors.HISTORY)
@@ -72,9 +78,10 @@ def metrics(app: App, *, tenant, query: dict) -> dict:
     window = {"app": app, "since": since, "until": until}
     series = usage_selectors.usage_series(**window, process_type=process_type, index=index)
     limits = limits_of(tenant)
+    exits = usage_selectors.exits_between(**window, process_type=process_type, index=index)
     return {
-        "since": since,
-        "until": until,
+        "since": stamp(since),
+        "until": stamp(until),
         "resolution_s": 60,
         "limits": {k: limits[k] for k in ("memory_mb", "cpu_millicores")},
         "processes": [
@@ -84,11 +91,11 @@ def metrics(app: App, *, tenant, query: dict) -> dict:
                 "deployment_key": one.deployment_key,
                 "memory_limit_bytes": one.memory_limit_bytes,
                 "points": [
-                    {"at": at, "cpu_millicores": cpu, "memory_bytes": memory}
+                    {"at": stamp(at), "cpu_millicores": cpu, "memory_bytes": memory}
                     for at, cpu, memory in one.points
                 ],
             }
             for one in series
         ],
-        "exits": usage_selectors.exits_between(**window, process_type=process_type, index=index),
+        "exits": ProcessExitOutput(exits, many=True).data,
     }
