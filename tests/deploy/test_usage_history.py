@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from apps.deploy import usage_history
-from apps.deploy.models import ProcessSample
+from apps.deploy.models import ProcessEvent, ProcessSample
 from tests.assertions import assert_problem, counted_get
 
 from .factories import deployed_app
@@ -119,8 +119,15 @@ def test_the_hourly_purge_prunes_apps_the_sampler_no_longer_visits(world, runtim
             app=shop["app"], deployment_key="k", process_type="web", index=0, at=old,
             sampled_at=old, cpu_ns=0, memory_bytes=MB,
         )  # fmt: skip
+        for days in (31, 29):
+            ProcessEvent.objects.create(
+                app=shop["app"], deployment_key="k", process_type="web", index=0,
+                reason="crashed", at=timezone.now() - dt.timedelta(days=days),
+            )  # fmt: skip
     pruned = usage_history.history_prune(event_retention=dt.timedelta(days=30))
-    assert pruned["samples"] == 1
+    assert pruned == {"samples": 1, "events": 1}
+    with tenant_context(world["tenant_a"]):
+        assert ProcessSample.objects.count() == 0 and ProcessEvent.objects.count() == 1
 
 
 def test_filters_by_process_and_costs_the_same_at_any_length(world, runtime, shop, alice):
