@@ -86,6 +86,14 @@ class PlanAdmin(ModelAdmin):
                 )
             },
         ),
+        (
+            "Sandbox resources (empty = the operator's default)",
+            {
+                "fields": ("memory_mb", "cpu_millicores", "pids", "disk_mb"),
+                "description": "What each app gets where it runs: memory and CPU per process, "
+                "processes per sandbox, disk per app (docs/billing.md, Resource limits).",
+            },
+        ),
         ("State", {"fields": ("is_archived", "is_system", *STRIPE_FIELDS)}),
     )
 

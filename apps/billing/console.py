@@ -26,6 +26,7 @@ from apps.core.actor import Actor
 from apps.core.problems import ApplicationError
 from apps.tenants.console import ConsolePage, console_read_only, console_role, console_site
 from apps.tenants.models import Role
+from apps.tenants.resource_limits import RESOURCE_LIMITS
 from apps.tenants.roles import role_at_least
 from apps.tenants.selectors import LimitUsage
 
@@ -46,6 +47,7 @@ LIMIT_LABELS = {
     "webhook_endpoints": "Webhook endpoints",
     "custom_domains": "Custom domains",
     "api_requests_per_min": "API requests per minute",
+    **{name: limit.label for name, limit in RESOURCE_LIMITS.items()},
 }
 STATUS_LABELS = {
     SubscriptionStatus.TRIALING: "Trial",
@@ -72,11 +74,19 @@ class UsageBar:
     used: int | None
     limit: int | None
     percent: int
-    level: str  # "ok", "high" (80 % and more), "full", "unlimited", "rate"
+    level: str  # "ok", "high" (80 % and more), "full", "unlimited", "rate", "size"
+    text: str = ""  # a size as people read it ("256 MB")
 
     @classmethod
     def of(cls, row: LimitUsage) -> UsageBar:
         label = LIMIT_LABELS.get(row.name, row.name)
+        if resource := RESOURCE_LIMITS.get(row.name):  # a size each process or app gets
+            if row.limit is None:
+                default = resource.default()
+                text = "default" if default is None else f"{resource.describe(default)} (default)"
+            else:
+                text = resource.describe(row.limit)
+            return cls(row.name, label, None, row.limit, 0, "size", text)
         if row.used is None:  # a rate (requests per minute): nothing to count
             return cls(row.name, label, None, row.limit, 0, "rate")
         if row.limit is None:
@@ -153,10 +163,18 @@ def _plan_offer(plan, account) -> dict:
         "monthly": money(plan.monthly_price_cents, plan.currency),
         "annual": money(plan.annual_price_cents, plan.currency),
         "limits": [
-            (LIMIT_LABELS.get(name, name), "unlimited" if value is None else value)
+            (LIMIT_LABELS.get(name, name), limit_text(name, value))
             for name, value in plan.entitlements().items()
         ],
     }
+
+
+def limit_text(name: str, value: int | None) -> str | int:
+    """A plan's limit on its card: counts as numbers ("unlimited" when none), sandbox sizes
+    with their unit ("the operator's default" when the plan sets none)."""
+    if resource := RESOURCE_LIMITS.get(name):
+        return "default" if value is None else resource.describe(value)
+    return "unlimited" if value is None else value
 
 
 def _buyer_floor(request: HttpRequest) -> None:

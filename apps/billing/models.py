@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 
 from apps.core.models import TimeStampedModel
+from apps.tenants.resource_limits import RESOURCE_LIMITS
 
 
 class CreditResetPolicy(models.TextChoices):
@@ -32,7 +33,23 @@ LIMIT_FIELDS = {
     "monitors": "max_monitors",
     "custom_domains": "max_custom_domains",
     "api_requests_per_min": "api_rate_limit_per_min",
+    # Sizes of the sandbox (apps.tenants.resource_limits): empty means the operator's default.
+    "memory_mb": "memory_mb",
+    "cpu_millicores": "cpu_millicores",
+    "pids": "pids",
+    "disk_mb": "disk_mb",
 }
+
+
+def _resource_field(name: str, help_text: str) -> models.PositiveIntegerField:
+    limit = RESOURCE_LIMITS[name]
+    return models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(limit.minimum), MaxValueValidator(limit.maximum)],
+        help_text=f"{help_text} ({limit.minimum} to {limit.maximum}). Empty: the operator's "
+        "default (DEPLOY_SANDBOX_DEFAULT_*).",
+    )
 
 
 class Plan(TimeStampedModel):
@@ -59,6 +76,11 @@ class Plan(TimeStampedModel):
     max_monitors = models.PositiveIntegerField(null=True, blank=True)
     max_custom_domains = models.PositiveIntegerField(null=True, blank=True)
     api_rate_limit_per_min = models.PositiveIntegerField(null=True, blank=True)
+    # What each app gets in its sandbox (docs/billing.md, "Resource limits").
+    memory_mb = _resource_field("memory_mb", "Memory per process, MB")
+    cpu_millicores = _resource_field("cpu_millicores", "CPU per process, millicores (1000: a core)")
+    pids = _resource_field("pids", "Processes and threads per sandbox")
+    disk_mb = _resource_field("disk_mb", "Disk per app (builds, releases, home), MB")
     is_public = models.BooleanField(default=True, help_text="Offered to tenants for checkout.")
     is_archived = models.BooleanField(default=False, help_text="No new subscriptions.")
     is_system = models.BooleanField(default=False, editable=False)

@@ -195,6 +195,11 @@ USAGE_LIMITS = (
     "webhook_endpoints",
     "custom_domains",
     "api_requests_per_min",
+    # Sizes, not counts: what each process (memory, CPU), sandbox (pids) or app (disk) gets.
+    "memory_mb",
+    "cpu_millicores",
+    "pids",
+    "disk_mb",
 )
 CONSOLE_INVOICES = 24  # the newest, on the page; every one is in the API
 

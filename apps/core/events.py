@@ -16,6 +16,8 @@ EVENT_TYPES: dict[str, str] = {
     "member.removed": "A member was removed or left.",
     "app.created": "An app was created.",
     "app.deleted": "An app was deleted.",
+    "app.process_crashed": "A process of an app ended without being asked to and is restarted "
+    "(reason oom_killed: it reached its memory limit; crashed: any other exit).",
     "deployment.started": "A deployment started building.",
     "deployment.succeeded": "A deployment is live.",
     "deployment.failed": "A deployment failed; the previous release keeps serving.",

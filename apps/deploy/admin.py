@@ -19,8 +19,8 @@ from apps.core.admin_mixins import ReadOnlyMixin
 from apps.core.problems import ApplicationError
 from apps.tenants.admin_mixins import TenantScopedAdminMixin
 
-from . import services
-from .models import App, Deployment, DeploymentLog, Release
+from . import services, usage_charts
+from .models import App, Deployment, DeploymentLog, ProcessEvent, Release
 
 LOG_LINES_SHOWN = 500
 
@@ -46,8 +46,9 @@ class AppAdminBase(ReadOnlyMixin, ModelAdmin):
     fields = (
         "name", "status", "git_url_display", "branch", "health_check_path", "provider",
         "region", "current_release", "live_deployment", "active_deployment", "created_at",
-        "updated_at",
+        "updated_at", "usage", "process_exits",
     )  # fmt: skip
+    readonly_fields = ("usage", "process_exits")
     actions = ("deploy_branch", "restart")
 
     def get_queryset(self, request):
@@ -56,6 +57,14 @@ class AppAdminBase(ReadOnlyMixin, ModelAdmin):
     @admin.display(description="Release")
     def release(self, app: App) -> str:
         return f"v{app.current_release.version}" if app.current_release else "-"
+
+    @admin.display(description="CPU and memory (24 h)")
+    def usage(self, app: App) -> str:
+        return usage_charts.usage_panel(app, tenant=services.current_tenant())
+
+    @admin.display(description="Process exits")
+    def process_exits(self, app: App) -> str:
+        return usage_charts.exits_panel(app)
 
     @admin.action(description="Deploy the branch head")
     def deploy_branch(self, request, queryset):
@@ -161,6 +170,23 @@ class ReleaseAdminBase(ReadOnlyMixin, ModelAdmin):
             )  # fmt: skip
 
 
+class ProcessEventAdminBase(ReadOnlyMixin, ModelAdmin):
+    """Processes that ended without being asked to (OOM kills, crashes), newest first."""
+
+    list_display = ("at", "app", "process", "reason", "exit_code", "signal", "deployment_key")
+    list_filter = ("reason", "process_type")
+    search_fields = ("app__name",)
+    list_select_related = ("app",)
+    fields = (
+        "app", "deployment", "deployment_key", "process_type", "index", "reason", "exit_code",
+        "signal", "at", "created_at",
+    )  # fmt: skip
+
+    @admin.display(description="Process", ordering="process_type")
+    def process(self, event: ProcessEvent) -> str:
+        return f"{event.process_type}.{event.index}"
+
+
 @admin.register(App)
 class AppAdmin(TenantScopedAdminMixin, AppAdminBase):
     pass
@@ -173,4 +199,9 @@ class DeploymentAdmin(TenantScopedAdminMixin, DeploymentAdminBase):
 
 @admin.register(Release)
 class ReleaseAdmin(TenantScopedAdminMixin, ReleaseAdminBase):
+    pass
+
+
+@admin.register(ProcessEvent)
+class ProcessEventAdmin(TenantScopedAdminMixin, ProcessEventAdminBase):
     pass

@@ -10,8 +10,8 @@ from django.contrib import admin
 from apps.tenants.console import console_site
 from apps.tenants.console_mixins import ConsoleAccess
 
-from .admin import AppAdminBase, DeploymentAdminBase, ReleaseAdminBase
-from .models import App, Deployment, Release
+from .admin import AppAdminBase, DeploymentAdminBase, ProcessEventAdminBase, ReleaseAdminBase
+from .models import App, Deployment, ProcessEvent, Release
 
 
 @admin.register(App, site=console_site)
@@ -26,4 +26,9 @@ class DeploymentConsoleAdmin(ConsoleAccess, DeploymentAdminBase):
 
 @admin.register(Release, site=console_site)
 class ReleaseConsoleAdmin(ConsoleAccess, ReleaseAdminBase):
+    pass
+
+
+@admin.register(ProcessEvent, site=console_site)
+class ProcessEventConsoleAdmin(ConsoleAccess, ProcessEventAdminBase):
     pass

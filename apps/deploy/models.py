@@ -359,3 +359,74 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.delivery_id}"
+
+
+class ProcessExitReason(models.TextChoices):
+    OOM_KILLED = "oom_killed"  # its memory limit (memory_mb) was reached
+    CRASHED = "crashed"  # any other exit nobody asked for
+
+
+class ProcessEvent(models.Model):
+    """A process of an app that ended without being asked to, as the runtime saw it (recorded
+    by the sampler, apps/deploy/usage_history.py); the runtime restarts it. Unique per process
+    and moment, so reading the runtime's exits again records nothing twice."""
+
+    id = models.BigAutoField(primary_key=True)
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="process_events")
+    # The deployment whose process it was (null once that deployment is deleted, or if the
+    # runtime named one the database does not know).
+    deployment = models.ForeignKey(
+        Deployment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    deployment_key = models.CharField(max_length=32)
+    process_type = models.CharField(max_length=30)
+    index = models.PositiveSmallIntegerField()
+    reason = models.CharField(max_length=20, choices=ProcessExitReason.choices)
+    exit_code = models.SmallIntegerField(null=True, blank=True)
+    signal = models.SmallIntegerField(null=True, blank=True)
+    at = models.DateTimeField()  # when it ended
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-at", "-id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["app", "deployment_key", "process_type", "index", "at"],
+                name="processevent_unique",
+            )
+        ]
+        indexes = [models.Index(fields=["app", "at"], name="processevent_app_at")]
+
+    def __str__(self) -> str:
+        return f"{self.app_id} {self.process_type}.{self.index} {self.reason} at {self.at}"
+
+
+class ProcessSample(models.Model):
+    """One process's CPU and memory in one minute (the last 24 h are kept). `cpu_ns` is the
+    runtime's cumulative figure, kept so the next sample's rate can be computed from it;
+    `cpu_millicores` is the rate since the previous sample (null for a process's first)."""
+
+    id = models.BigAutoField(primary_key=True)
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="+")
+    deployment_key = models.CharField(max_length=32)
+    process_type = models.CharField(max_length=30)
+    index = models.PositiveSmallIntegerField()
+    at = models.DateTimeField()  # the minute (UTC, seconds zeroed)
+    sampled_at = models.DateTimeField()  # the exact moment, for rates
+    cpu_ns = models.BigIntegerField()
+    cpu_millicores = models.PositiveIntegerField(null=True, blank=True)
+    memory_bytes = models.BigIntegerField()
+    memory_limit_bytes = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("at", "id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["app", "deployment_key", "process_type", "index", "at"],
+                name="processsample_unique",
+            )
+        ]
+        indexes = [models.Index(fields=["app", "at"], name="processsample_app_at")]
+
+    def __str__(self) -> str:
+        return f"{self.app_id} {self.process_type}.{self.index} at {self.at}"

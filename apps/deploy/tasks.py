@@ -2,12 +2,14 @@
 bodies are idempotent (a task run twice, or killed half way, does no harm).
 
 deploy.run runs in the tenant schema it was sent from (tenant-schemas-celery); the beat tasks
-(deploy.reap, deploy.reconcile, deploy.logs_purge, deploy.runtime_report, deploy.stats_refresh)
-and deploy.reconcile_tenant run in the public schema and visit the tenants themselves."""
+(deploy.reap, deploy.reconcile, deploy.logs_purge, deploy.runtime_report, deploy.stats_refresh,
+deploy.sample_runtime) and deploy.reconcile_tenant run in the public schema and visit the
+tenants themselves."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 
 from celery import shared_task
 from django.utils import timezone
@@ -16,7 +18,7 @@ from django_tenants.utils import tenant_context
 from apps.core.platform_config import config_get
 from apps.tenants.models import Tenant
 
-from . import pipeline, reconcile, runtime_health, selectors, stats
+from . import pipeline, reconcile, runtime_health, selectors, stats, usage_history
 from .models import DeploymentLog
 
 # The pipeline bounds each step itself; these only stop a task that is stuck for good.
@@ -62,13 +64,23 @@ def tenant_reconcile_task(tenant_id: str) -> dict:
 
 @shared_task(name="deploy.logs_purge")
 def deployment_logs_purge() -> int:
-    cutoff = timezone.now() - dt.timedelta(days=config_get("deploy.log_retention_days"))
+    """Deployment logs and process exits older than deploy.log_retention_days, and usage
+    samples older than 24 h (of apps the sampler no longer visits)."""
+    retention = dt.timedelta(days=config_get("deploy.log_retention_days"))
+    cutoff = timezone.now() - retention
     deleted = 0
     ids = [schema.tenant_id for schema in selectors.tenant_schemas()]
     for tenant in Tenant.objects.filter(pk__in=ids):
         with tenant_context(tenant):
             deleted += DeploymentLog.objects.filter(created_at__lt=cutoff).delete()[0]
+    usage_history.history_prune(event_retention=retention)
     return deleted
+
+
+@shared_task(name="deploy.sample_runtime", expires=55)
+def runtime_sample() -> dict:
+    """Process exits (OOM kills, crashes) and CPU/memory samples from the runtime."""
+    return asdict(usage_history.sample_runtime())
 
 
 @shared_task(name="deploy.runtime_report")

@@ -113,4 +113,6 @@ DEPLOY_BEAT_SCHEDULE = {
     "deploy.reap": {"task": "deploy.reap", "schedule": 30.0},
     "deploy.reconcile": {"task": "deploy.reconcile", "schedule": 30.0},
     "deploy.logs_purge": {"task": "deploy.logs_purge", "schedule": 3600.0},
+    # Process exits and per-process CPU/memory (apps/deploy/usage_history.py): 1-minute samples.
+    "deploy.sample_runtime": {"task": "deploy.sample_runtime", "schedule": 60.0},
 }

@@ -22,6 +22,10 @@ def plan_make(**fields) -> Plan:
         "max_monitors": 50,
         "max_custom_domains": 10,
         "api_rate_limit_per_min": 600,
+        "memory_mb": 1024,
+        "cpu_millicores": 2000,
+        "pids": 512,
+        "disk_mb": 10240,
     }
     return services.plan_save(plan=Plan(**{**defaults, **fields}))
 

@@ -32,8 +32,10 @@ class PlanOutput(serializers.Serializer):
     credit_reset_policy = serializers.ChoiceField(choices=CreditResetPolicy.choices)
     bonus_credits = serializers.IntegerField()
     entitlements = serializers.SerializerMethodField(
-        help_text="Limits by name (users, apps, processes, monitors, custom_domains, "
-        "api_requests_per_min); null means unlimited."
+        help_text="Limits by name: counts (users, apps, processes, monitors, custom_domains, "
+        "api_requests_per_min; null means unlimited) and sandbox sizes (memory_mb and "
+        "cpu_millicores per process, pids per sandbox, disk_mb per app; null means the "
+        "operator's default)."
     )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()

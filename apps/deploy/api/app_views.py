@@ -18,10 +18,11 @@ from apps.tenants.models import Role
 
 from .. import selectors, services
 from ..models import App, Deployment
-from ..runtime import RuntimeProblem, get_provider
 from . import serializers as s
 from .base import ID, DeployViewSet
-from .examples import APP_EXAMPLE, DEPLOYMENT_EXAMPLE
+from .examples import APP_EXAMPLE, DEPLOYMENT_EXAMPLE, METRICS_EXAMPLE, PROCESS_EXAMPLE
+from .metrics_serializers import MetricsOutput, MetricsQueryInput
+from .processes import crash_fields, limits_of, metrics, runtime_processes
 
 
 @extend_schema_view(
@@ -45,6 +46,8 @@ class AppViewSet(DeployViewSet):
         "start": Role.MEMBER,
         "stop": Role.MEMBER,
         "status": Role.VIEWER,
+        "processes": Role.VIEWER,
+        "metrics": Role.VIEWER,
         "logs": Role.VIEWER,
         "webhook_secret": Role.ADMIN,
     }
@@ -235,35 +238,20 @@ class AppViewSet(DeployViewSet):
     @extend_schema(
         responses=s.StatusOutput,
         parameters=[ID],
-        description="Processes as the runtime sees them, their health, CPU and memory.",
+        description="Processes as the runtime sees them, their health, CPU and memory, and "
+        "their exits (the last one, restarts and OOM kills in the last 24 hours); the app's "
+        "last crash.",
         examples=[OpenApiExample("Running", response_only=True, value={
             "status": "running", "suspended": False, "url": APP_EXAMPLE["url"],
             "current_release": APP_EXAMPLE["current_release"],
             "live_deployment_id": APP_EXAMPLE["live_deployment_id"], "active_deployment": None,
-            "formation": {"web": 1},
-            "processes": [{"name": "q-7d4c…-a2b4c6d81e3f-web-0", "type": "web", "index": 0,
-                           "deployment_key": "a2b4c6d81e3f", "state": "RUNNING", "healthy": True,
-                           "pid": 4242, "uptime_s": 3600, "cpu_s": 1.5,
-                           "memory_bytes": 52428800}],
-            "runtime_error": ""})],
+            "formation": {"web": 1}, "processes": [PROCESS_EXAMPLE], "runtime_error": "",
+            "last_crash": PROCESS_EXAMPLE["last_exit"], "crashes_24h": 1, "oom_kills_24h": 1})],
     )  # fmt: skip
     @action(detail=True, methods=["get"])
     def status(self, request, pk=None):
         app = self.get_object()
-        processes, error = [], ""
-        try:
-            provider = get_provider()
-            live_key = app.live_deployment_id.hex[:12] if app.live_deployment_id else None
-            for process in provider.status(app.pk.hex):
-                processes.append(
-                    {
-                        **process.__dict__,
-                        "healthy": process.state == "RUNNING"
-                        and process.deployment_key == live_key,
-                    }
-                )
-        except RuntimeProblem as exc:
-            error = exc.message
+        processes, error = runtime_processes(app)
         active = None
         if app.active_deployment_id:
             active = Deployment.objects.filter(pk=app.active_deployment_id).first()
@@ -283,7 +271,50 @@ class AppViewSet(DeployViewSet):
             "processes": s.ProcessOutput(processes, many=True).data,
             "runtime_error": error,
         }
+        crashes = crash_fields(app)
+        body["last_crash"] = (
+            s.ProcessExitOutput(crashes["last_crash"]).data if crashes["last_crash"] else None
+        )
+        body["crashes_24h"] = crashes["crashes_24h"]
+        body["oom_kills_24h"] = crashes["oom_kills_24h"]
         return Response(body)
+
+    @extend_schema(
+        responses=s.ProcessesOutput,
+        parameters=[ID],
+        description="The app's processes as the runtime sees them (state, CPU, memory), each "
+        "with its last exit and its restarts and OOM kills in the last 24 hours, and the "
+        "limits each runs under (the plan's memory_mb, cpu_millicores, pids, disk_mb).",
+        examples=[OpenApiExample("OOM killed once", response_only=True, value={
+            "processes": [PROCESS_EXAMPLE],
+            "limits": {"memory_mb": 256, "cpu_millicores": 500, "pids": 128, "disk_mb": 1024},
+            "runtime_error": ""})],
+    )  # fmt: skip
+    @action(detail=True, methods=["get"])
+    def processes(self, request, pk=None):
+        app = self.get_object()
+        processes, error = runtime_processes(app)
+        body = {
+            "processes": processes,
+            "limits": limits_of(self.tenant),
+            "runtime_error": error,
+        }
+        return Response(s.ProcessesOutput(body).data)
+
+    @extend_schema(
+        parameters=[ID, MetricsQueryInput],
+        responses=MetricsOutput,
+        description="CPU (millicores) and memory of each process, one point a minute, over "
+        "the last `minutes` (60; at most 1440) or from `since` (within the last 24 hours), "
+        "and the exits in that window. A redeploy's processes are new series.",
+        examples=[OpenApiExample("An hour of web.0", value=METRICS_EXAMPLE, response_only=True)],
+    )
+    @action(detail=True, methods=["get"])
+    def metrics(self, request, pk=None):
+        app = self.get_object()
+        query = MetricsQueryInput(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return Response(metrics(app, tenant=self.tenant, query=query.validated_data))
 
     @extend_schema(
         parameters=[ID, OpenApiParameter("lines", int, description="How many (100, ≤ 2000).")],

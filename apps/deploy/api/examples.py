@@ -73,3 +73,49 @@ DOMAIN_EXAMPLE = {
     "created_at": T,
     "updated_at": T,
 }
+_EXIT_EXAMPLE = {
+    "type": "web",
+    "index": 0,
+    "deployment_key": "a2b4c6d81e3f",
+    "deployment_id": _DEPLOYMENT_ID,
+    "reason": "oom_killed",
+    "exit_code": None,
+    "signal": 9,
+    "at": "2026-11-23T09:41:07.000000Z",
+}
+PROCESS_EXAMPLE = {
+    "name": "q-7d4c…-a2b4c6d81e3f-web-0",
+    "type": "web",
+    "index": 0,
+    "deployment_key": "a2b4c6d81e3f",
+    "state": "RUNNING",
+    "healthy": True,
+    "pid": 4242,
+    "uptime_s": 1133,
+    "cpu_s": 1.5,
+    "memory_bytes": 52428800,
+    "last_exit": _EXIT_EXAMPLE,
+    "restarts_24h": 1,
+    "oom_kills_24h": 1,
+}
+METRICS_EXAMPLE = {
+    "since": "2026-11-23T09:00:00.000000Z",
+    "until": T,
+    "resolution_s": 60,
+    "limits": {"memory_mb": 256, "cpu_millicores": 500},
+    "processes": [
+        {
+            "type": "web",
+            "index": 0,
+            "deployment_key": "a2b4c6d81e3f",
+            "memory_limit_bytes": 268435456,
+            "points": [
+                {"at": "2026-11-23T09:00:00.000000Z", "cpu_millicores": None,
+                 "memory_bytes": 52428800},
+                {"at": "2026-11-23T09:01:00.000000Z", "cpu_millicores": 37,
+                 "memory_bytes": 53477376},
+            ],
+        }
+    ],
+    "exits": [_EXIT_EXAMPLE],
+}  # fmt: skip

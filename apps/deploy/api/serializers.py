@@ -9,7 +9,13 @@ from rest_framework import serializers
 from apps.tenants.models import TenantStatus
 
 from .. import selectors
-from ..models import MAX_PROCESSES_PER_TYPE, DeploymentKind, DeploymentState, LogStream
+from ..models import (
+    MAX_PROCESSES_PER_TYPE,
+    DeploymentKind,
+    DeploymentState,
+    LogStream,
+    ProcessExitReason,
+)
 
 
 def _tenant(context):
@@ -264,6 +270,24 @@ class ScaleInput(serializers.Serializer):
     )
 
 
+class ProcessExitOutput(serializers.Serializer):
+    """A process that ended without being asked to (and was restarted). The payload of the
+    `app.process_crashed` event too (with its `app`)."""
+
+    type = serializers.CharField(source="process_type")
+    index = serializers.IntegerField()
+    deployment_key = serializers.CharField()
+    deployment_id = serializers.UUIDField(allow_null=True)
+    reason = serializers.ChoiceField(
+        choices=ProcessExitReason.choices,
+        help_text="oom_killed: it reached its memory limit (the plan's memory_mb) and was "
+        "killed; crashed: any other exit nobody asked for.",
+    )
+    exit_code = serializers.IntegerField(allow_null=True)
+    signal = serializers.IntegerField(allow_null=True, help_text="The signal that ended it.")
+    at = serializers.DateTimeField()
+
+
 class ProcessOutput(serializers.Serializer):
     name = serializers.CharField()
     type = serializers.CharField(source="process_type")
@@ -275,6 +299,13 @@ class ProcessOutput(serializers.Serializer):
     uptime_s = serializers.IntegerField(allow_null=True)
     cpu_s = serializers.FloatField(allow_null=True)
     memory_bytes = serializers.IntegerField(allow_null=True)
+    last_exit = ProcessExitOutput(allow_null=True, help_text="Its last exit, if any.")
+    restarts_24h = serializers.IntegerField(
+        help_text="Exits in the last 24 hours (each followed by a restart), OOM kills included."
+    )
+    oom_kills_24h = serializers.IntegerField(
+        help_text="Exits in the last 24 hours because it reached its memory limit."
+    )
 
 
 class StatusOutput(serializers.Serializer):
@@ -289,6 +320,26 @@ class StatusOutput(serializers.Serializer):
     active_deployment = DeploymentOutput(allow_null=True)
     formation = serializers.DictField(child=serializers.IntegerField())
     processes = ProcessOutput(many=True)
+    runtime_error = serializers.CharField(help_text="Why processes could not be listed, if so.")
+    last_crash = ProcessExitOutput(
+        allow_null=True, help_text="The last exit of any of its processes, if any."
+    )
+    crashes_24h = serializers.IntegerField(help_text="Process exits in the last 24 hours.")
+    oom_kills_24h = serializers.IntegerField(
+        help_text="Of them, OOM kills (a process reached its memory limit)."
+    )
+
+
+class ResourceLimitsOutput(serializers.Serializer):
+    memory_mb = serializers.IntegerField(help_text="Memory per process.")
+    cpu_millicores = serializers.IntegerField(help_text="CPU per process (1000: a core).")
+    pids = serializers.IntegerField(help_text="Processes and threads per sandbox.")
+    disk_mb = serializers.IntegerField(help_text="Disk per app.")
+
+
+class ProcessesOutput(serializers.Serializer):
+    processes = ProcessOutput(many=True)
+    limits = ResourceLimitsOutput(help_text="What each process (and the app) may use.")
     runtime_error = serializers.CharField(help_text="Why processes could not be listed, if so.")
 
 

@@ -258,7 +258,9 @@ class AdminTenantViewSet(GenericViewSet):
     class OverridesInput(serializers.Serializer):
         overrides = serializers.DictField(
             child=serializers.IntegerField(min_value=0, allow_null=True),
-            help_text="Limit name to a number (sets the override) or null (removes it).",
+            help_text="Limit name to a number (sets the override) or null (removes it). "
+            "Sandbox sizes have bounds: memory_mb 32 to 1048576, cpu_millicores 10 to 256000, "
+            "pids 16 to 4194304, disk_mb 64 to 16777216 (400 validation-error outside them).",
         )
         reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
@@ -331,7 +333,9 @@ class AdminTenantViewSet(GenericViewSet):
     @extend_schema(
         summary="Override a tenant's limits (operators)",
         description="A JSON merge patch of the overrides: a number sets a limit for this "
-        "tenant whatever its plan says, null removes the override.",
+        "tenant whatever its plan says, null removes the override. The sandbox sizes "
+        "(memory_mb, cpu_millicores, pids, disk_mb) must be within their bounds: 400 "
+        "validation-error on `overrides.<name>` otherwise.",
         parameters=[TENANT_IDENT],
         request=OverridesInput,
         responses=AdminTenantOutput,
@@ -340,7 +344,12 @@ class AdminTenantViewSet(GenericViewSet):
                 "More seats",
                 value={"overrides": {"users": 25}, "reason": "Pilot customer"},
                 request_only=True,
-            )
+            ),
+            OpenApiExample(
+                "Bigger processes",
+                value={"overrides": {"memory_mb": 2048, "cpu_millicores": 2000}},
+                request_only=True,
+            ),
         ],
     )
     @action(detail=True, methods=["patch"], url_path="entitlement-overrides")

@@ -14,6 +14,7 @@ from apps.core.problems import InvalidInput, QuotaExceeded
 
 from .. import selectors
 from ..models import Invitation, InvitationStatus, Tenant
+from ..resource_limits import resource_limit_problem
 from ._common import _tenant_for_update
 
 LIMIT_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -30,6 +31,8 @@ def _limits_validate(values: dict[str, Any], *, field: str, allow_null: bool) ->
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise InvalidInput(f"The limit '{name}' must be a whole number >= 0.", field=field)
+        if problem := resource_limit_problem(name, value):
+            raise InvalidInput(problem, field=f"{field}.{name}", code="out_of_range")
 
 
 @transaction.atomic
