@@ -9,7 +9,12 @@ import time
 
 import httpx
 import pytest
+from django.core.cache import cache
+from django_tenants.utils import tenant_context
 
+from apps.core.models import OutboxEvent
+from apps.deploy import usage_history
+from apps.deploy.models import ProcessEvent
 from apps.deploy.runtime.sandbox import enabled as sandbox_enabled
 
 from .conftest import GitRepo
@@ -43,7 +48,7 @@ def wait_for(predicate, timeout_s: float, what: str):
 
 
 def test_past_its_memory_limit_a_process_is_oom_killed_recorded_and_restarted(
-    deployer, runtime, tmp_path
+    deployer, runtime, tmp_path, client_for
 ):
     set_limits(deployer.tenant, memory_mb=64)
     app = deploy_hostile(deployer, tmp_path)
@@ -71,6 +76,19 @@ def test_past_its_memory_limit_a_process_is_oom_killed_recorded_and_restarted(
     usage = [u for u in provider.usage(app.pk.hex) if u.process_type == "web"]
     assert usage and usage[0].memory_limit_bytes == 64 * 1024 * 1024
     assert 0 < usage[0].memory_bytes < 64 * 1024 * 1024 and usage[0].cpu_ns > 0
+
+    # The sampler records it: a process event, the outbox event, the processes endpoint.
+    cache.delete(usage_history.cursor_key(provider))
+    usage_history.sample_runtime(provider=provider)
+    with tenant_context(deployer.tenant):
+        event = ProcessEvent.objects.get(app=app)
+        sent = OutboxEvent.objects.get(type="app.process_crashed")
+    assert event.reason == "oom_killed" and event.signal == 9
+    assert sent.data["reason"] == "oom_killed" and sent.tenant_id == deployer.tenant.pk
+    alice = client_for(deployer.world["alice"], deployer.tenant)
+    body = alice.get(f"/api/v1/apps/{app.pk}/processes").json()
+    web = next(p for p in body["processes"] if p["type"] == "web")
+    assert web["oom_kills_24h"] == 1 and web["last_exit"]["reason"] == "oom_killed", body
 
 
 def p95(samples: list[float]) -> float:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("deploy", "0003_webhookdelivery_body_sha256"),
+        ("deploy", "0004_build_node_kind_run_needs"),
     ]
 
     operations = [
