@@ -25,3 +25,5 @@ OUTBOUND_ALLOWED_NETWORKS = env.list(
 DEPLOY_GIT_ALLOWED_SCHEMES = env.list(
     "DEPLOY_GIT_ALLOWED_SCHEMES", default=["https", "ssh", "http", "git"]
 )
+# Apps over HTTPS too, with certificates from Caddy's local CA (README: trusting it).
+DEPLOY_TLS = env("DEPLOY_TLS", default="internal")
