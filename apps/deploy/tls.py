@@ -116,8 +116,11 @@ def storage_dir() -> Path | None:
 
 def local_ca_root() -> Path | None:
     """The internal CA's root certificate (what a browser or client must trust)."""
-    root = storage_dir()
-    return root / "pki" / "authorities" / "local" / "root.crt" if root else None
+    if settings.DEPLOY_PROVIDER != "local":
+        return None
+    from .runtime.local import LocalProvider
+
+    return LocalProvider().root / settings.DEPLOY_TLS_LOCAL_CA_ROOT
 
 
 def certificate_state(hostname: str, *, eligible: bool) -> CertificateState:

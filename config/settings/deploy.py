@@ -78,6 +78,11 @@ DEPLOY_TLS_ASK_ALLOWED_NETWORKS = env.list(
 # Seconds the ask endpoint answers custom domains from its snapshot of the verified ones
 # (one query over every tenant per snapshot, whatever names handshakes bring).
 DEPLOY_TLS_ASK_CACHE_S = env.float("DEPLOY_TLS_ASK_CACHE_S", default=5.0)
+# CA certificates (PEM files) that monitors' HTTPS checks trust besides the system's; local
+# mode adds Caddy's local CA (config/settings/local.py), so apps' own monitors pass.
+OUTBOUND_TRUSTED_CA_FILES = env.list("OUTBOUND_TRUSTED_CA_FILES", default=[])
+# Where the internal CA's root is, under DEPLOY_RUNTIME_DIR (certmagic's storage layout).
+DEPLOY_TLS_LOCAL_CA_ROOT = "caddy/data/pki/authorities/local/root.crt"
 
 # --- Pipeline -------------------------------------------------------------------------------
 DEPLOY_GIT_TIMEOUT_S = env.int("DEPLOY_GIT_TIMEOUT_S", default=120)

@@ -28,6 +28,7 @@ from django_tenants.utils import tenant_context
 from apps.core.actor import Actor
 from apps.deploy import selectors, services, tls, tls_ask
 from apps.deploy.models import AppDomain
+from tests.monitoring.factories import check_once, create
 
 from .conftest import GitRepo, free_port
 
@@ -175,6 +176,21 @@ def test_an_app_is_served_over_https_and_an_unknown_host_gets_no_certificate(
     assert plain.status_code == 308
     assert plain.headers["location"] == f"https://{host}:{https.port}/a/b?c=1&d=2"
     assert runtime.get(unknown, "/").status_code == 404
+
+
+def test_an_apps_monitor_passes_over_https_when_the_local_ca_is_trusted(
+    https, deployer, tmp_path, world, settings
+):
+    """What local mode does for the monitor each app gets (OUTBOUND_TRUSTED_CA_FILES)."""
+    app = deployer.create(static_site(tmp_path))
+    assert deployer.deploy(app).state == "live"
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    url = f"https://{deployer.hostname(app)}:{https.port}/"
+    monitor = create(world["tenant_a"], kind="http", name="app", url=url, timeout_s=5)
+
+    assert check_once(world["tenant_a"], monitor).status == "down"  # CA not trusted
+    settings.OUTBOUND_TRUSTED_CA_FILES = [str(https.root)]
+    assert check_once(world["tenant_a"], monitor).status == "up"
 
 
 def test_only_a_verified_custom_domain_gets_a_certificate(
