@@ -221,6 +221,13 @@ def test_certificate_state_in_the_api_and_the_admin(client, client_for, world, s
     assert "<td>shop-alpha.apps.localhost</td><td>app hostname</td><td>issued</td>" in html
     assert "<td>www.expired.example</td><td>custom domain, verified</td><td>expired</td>" in html
 
+    client.force_login(world["alice"])  # the tenant console shows the same table
+    page = client.get(f"/console/deploy/app/{app.pk}/change/", HTTP_HOST="alpha.localhost")
+    assert page.status_code == 200
+    assert "<td>www.pending.example</td><td>custom domain, pending</td><td>none</td>" in (
+        page.content.decode()
+    )
+
     settings.DEPLOY_TLS = "off"
     detail = alice.get(f"/api/v1/apps/{app.pk}").json()
     assert detail["url"] == "http://shop-alpha.apps.localhost:8080/"

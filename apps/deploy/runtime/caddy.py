@@ -168,6 +168,7 @@ def _add_tls(config: dict, tls: TlsOptions, *, plain_listen: str, hosts: list[st
         )
     servers[HTTP_SERVER] = {
         "listen": [plain_listen],
+        "protocols": ["h1"],  # HTTP/2 and 3 need TLS
         "automatic_https": {"disable": True},
         "routes": [*redirect, _catch_all("http-catch-all")],
     }
