@@ -369,7 +369,7 @@ def app_hostname_exists(label: str) -> bool:
     )
     for schema_name, slug in tenants:
         schema = [TenantSchema(schema_name, slug, uuid.UUID(int=0))]
-        if any(
+        if list(
             _union("SELECT %s FROM {schema}.deploy_app WHERE name = %s", [candidates[slug]], schema)
         ):
             return True

@@ -13,6 +13,7 @@ file per name and issuer: no admin API call, no query."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -105,22 +106,24 @@ class CertificateState:
 NONE = CertificateState(status="none")
 
 
+@functools.lru_cache(maxsize=4)
+def _runtime_root(configured: str) -> Path:
+    return Path(configured).absolute().resolve()  # as LocalProvider resolves it
+
+
 def storage_dir() -> Path | None:
-    """Caddy's data directory (the local runtime's), or None for another provider."""
+    """Caddy's data directory (the local runtime's `caddy/data`), or None for another
+    provider."""
     if settings.DEPLOY_PROVIDER != "local":
         return None
-    from .runtime.local import LocalProvider
-
-    return LocalProvider().caddy_dir / "data"
+    return _runtime_root(settings.DEPLOY_RUNTIME_DIR) / "caddy" / "data"
 
 
 def local_ca_root() -> Path | None:
     """The internal CA's root certificate (what a browser or client must trust)."""
     if settings.DEPLOY_PROVIDER != "local":
         return None
-    from .runtime.local import LocalProvider
-
-    return LocalProvider().root / settings.DEPLOY_TLS_LOCAL_CA_ROOT
+    return _runtime_root(settings.DEPLOY_RUNTIME_DIR) / settings.DEPLOY_TLS_LOCAL_CA_ROOT
 
 
 def certificate_state(hostname: str, *, eligible: bool) -> CertificateState:

@@ -35,6 +35,9 @@ ASK = "/internal/tls/ask"
 def tls_on(settings):
     settings.DEPLOY_TLS = "internal"
     settings.DEPLOY_TLS_ASK_CACHE_S = 0.0
+    # The defaults (the session's runtime fixture moves DEPLOY_HTTP_LISTEN to a free port).
+    settings.DEPLOY_HTTP_LISTEN, settings.DEPLOY_PUBLIC_PORT = "127.0.0.1:8080", ""
+    settings.DEPLOY_HTTPS_LISTEN, settings.DEPLOY_HTTPS_PUBLIC_PORT = "127.0.0.1:8443", ""
     tls_ask.forget()
     yield settings
     tls_ask.forget()

@@ -119,12 +119,23 @@ def started() -> Iterator[list]:
         server.server_close()
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    tls: ssl.SSLContext | None = None
+
+    def get_request(self):
+        sock, address = super().get_request()
+        if self.tls is not None:  # the handshake in the request's thread, not the accept loop
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, address
+
+
 def serve(port: int, started: list, tls: tuple[Path, Path] | None = None) -> None:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), _Ok)
+    server = _Server(("127.0.0.1", port), _Ok)
     if tls:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(*tls)
-        server.socket = context.wrap_socket(server.socket, server_side=True)
+        server.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server.tls.load_cert_chain(*tls)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     started.append(server)
 
