@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from apps.accounts.auth_urls import page_urlpatterns
 from apps.core.views import healthz, metrics, readyz
+from apps.deploy.tls_ask import tls_ask
 from apps.tenants.views import root_landing
 from apps.webhooks.moved_urls import moved_urlpatterns
 
@@ -16,6 +17,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics, name="metrics"),
+    path("internal/tls/ask", tls_ask, name="tls-ask"),  # Caddy only (apps/deploy/tls_ask.py)
     *moved_urlpatterns("admin"),  # webhook pages were under admin/monitoring/
     path("admin/", admin.site.urls),
     path("accounts/", include(page_urlpatterns)),

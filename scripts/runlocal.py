@@ -13,9 +13,14 @@
     task and beat tick) or LOG_LEVEL says otherwise;
   - the default DEPLOY_RUNTIME_DIR (apps/core/local_dirs.py: reachable by the apps' user).
 
+  - where Caddy asks whether a host may have a TLS certificate (DEPLOY_TLS_ASK_URL: the web
+    server, as Caddy reaches it).
+
 `ready` waits until the web server answers and the demo app is deployed (or a while has
 passed), then prints the URLs and the demo logins: the last thing on screen once everything has
-started. It then sleeps until honcho stops it.
+started. It then sleeps until honcho stops it. With TLS on (DEPLOY_TLS, `internal` in local
+mode), the demo app is checked over HTTPS, verified against Caddy's local CA, and the URLs are
+https:// ones.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import shlex
+import socket
+import ssl
 import sys
 import time
 import urllib.error
@@ -46,6 +53,8 @@ DEMO_APP_TIMEOUT_S = 90.0
 DEMO_APP_LATE_TIMEOUT_S = 600.0
 # Our own servers on this machine: never through an http_proxy of the environment.
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+# Where Caddy keeps its local CA's root certificate, under DEPLOY_RUNTIME_DIR.
+LOCAL_CA_ROOT = "caddy/data/pki/authorities/local/root.crt"
 
 
 def is_ip(value: str) -> bool:
@@ -98,12 +107,33 @@ def exposure_warnings(environ: Mapping[str, str], bind: str, port: str) -> list[
             "anyone who can reach that port can sign in as the operator. Unset BIND to listen "
             "on 127.0.0.1 only."
         )
-    listen = environ.get("DEPLOY_HTTP_LISTEN", f"{LOOPBACK}:8080")
-    if not is_loopback(listen.rpartition(":")[0]):
-        warnings.append(
-            f"Note: deployed apps are served to other machines too (DEPLOY_HTTP_LISTEN={listen})."
-        )
+    for name, default in (("DEPLOY_HTTP_LISTEN", "8080"), ("DEPLOY_HTTPS_LISTEN", "8443")):
+        if name == "DEPLOY_HTTPS_LISTEN" and not tls_on(environ):
+            continue
+        listen = environ.get(name) or f"{LOOPBACK}:{default}"
+        if not is_loopback(listen.rpartition(":")[0]):
+            warnings.append(
+                f"Note: deployed apps are served to other machines too ({name}={listen})."
+            )
     return warnings
+
+
+def tls_mode(environ: Mapping[str, str]) -> str:
+    """DEPLOY_TLS as local mode reads it (config/settings/local.py: `internal` by default)."""
+    return (environ.get("DEPLOY_TLS") or "internal").strip().lower()
+
+
+def tls_on(environ: Mapping[str, str]) -> bool:
+    return tls_mode(environ) in ("internal", "acme")
+
+
+def ask_url(bind: str, port: str) -> str:
+    """Where Caddy (on this machine) reaches the web server's TLS ask endpoint."""
+    return f"http://{host_port(reachable_host(bind), port)}/internal/tls/ask"
+
+
+def local_ca_root(environ: Mapping[str, str]) -> Path:
+    return Path(environ["DEPLOY_RUNTIME_DIR"]).absolute().resolve() / LOCAL_CA_ROOT
 
 
 def run_env(environ: Mapping[str, str], checkout: Path = ROOT) -> tuple[dict[str, str], list[str]]:
@@ -130,7 +160,14 @@ def run_env(environ: Mapping[str, str], checkout: Path = ROOT) -> tuple[dict[str
         + (" --access-logfile -" if verbose else ""),
         "DEPLOY_RUNTIME_DIR": environ.get("DEPLOY_RUNTIME_DIR")
         or str(runtime_dir_default(checkout)),
+        # honcho gives each process its own PORT: whoever renders Caddy's config (the worker)
+        # must still name the web server's.
+        "DEPLOY_TLS_ASK_URL": environ.get("DEPLOY_TLS_ASK_URL") or ask_url(bind, port),
     }
+    asker = reachable_host(bind)
+    if not is_loopback(asker) and not environ.get("DEPLOY_TLS_ASK_ALLOWED_NETWORKS"):
+        # Caddy then reaches the web server at that address, and comes from it.
+        exports["DEPLOY_TLS_ASK_ALLOWED_NETWORKS"] = f"127.0.0.0/8,::1/128,{asker}"
     if not chatty and not environ.get("PYTHONWARNINGS"):
         exports["PYTHONWARNINGS"] = CELERY_ROOT_WARNING
     return exports, exposure_warnings(environ, bind, port)
@@ -160,11 +197,37 @@ def wait_until(check: Callable[[], bool], timeout_s: float, step_s: float = 1.0)
     return True
 
 
+def answers_https(address: str, port: str, host: str, cafile: Path | None) -> bool:
+    """True if Caddy at address:port completes a TLS handshake for `host`, verified against
+    `cafile` (the local CA; None: the system's), and answers GET / with a 2xx/3xx."""
+    try:
+        context = ssl.create_default_context(cafile=str(cafile) if cafile else None)
+        with (
+            socket.create_connection((address, int(port)), timeout=2) as raw,
+            context.wrap_socket(raw, server_hostname=host) as conn,
+        ):
+            conn.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+            status = conn.recv(64).split(b"\r\n", 1)[0].split()
+    except (OSError, ValueError):  # refused, no certificate (yet), no CA file yet
+        return False
+    return len(status) >= 2 and status[1][:1] in (b"2", b"3")
+
+
+def apps_url(environ: Mapping[str, str], host: str) -> str:
+    """The URL of an app's host, as Quayside shows it (apps/deploy/tls.py app_url)."""
+    if tls_on(environ):
+        listen = environ.get("DEPLOY_HTTPS_LISTEN") or f"{LOOPBACK}:8443"
+        scheme, port = "https", environ.get("DEPLOY_HTTPS_PUBLIC_PORT") or listen.rpartition(":")[2]
+    else:
+        listen = environ.get("DEPLOY_HTTP_LISTEN") or f"{LOOPBACK}:8080"
+        scheme, port = "http", environ.get("DEPLOY_PUBLIC_PORT") or listen.rpartition(":")[2]
+    default = "443" if scheme == "https" else "80"
+    return f"{scheme}://{host}" + ("" if port in ("", default) else f":{port}") + "/"
+
+
 def demo_app_url(environ: Mapping[str, str]) -> str:
-    listen = environ.get("DEPLOY_HTTP_LISTEN") or f"{LOOPBACK}:8080"
     apps_domain = environ.get("APPS_DOMAIN") or "apps.localhost"
-    apps_port = environ.get("DEPLOY_PUBLIC_PORT") or listen.rpartition(":")[2]
-    return f"http://hello-demo.{apps_domain}:{apps_port}/"
+    return apps_url(environ, f"hello-demo.{apps_domain}")
 
 
 def banner(environ: Mapping[str, str], demo_app_live: bool) -> str:
@@ -184,8 +247,19 @@ def banner(environ: Mapping[str, str], demo_app_live: bool) -> str:
         f"    Demo tenant     http://demo.{base}:{port}/console/",
         f"    Demo app        {demo_app}{demo_state}",
         f"    Status page     {site}/status/demo/",
-        f"    Apps (Caddy)    http://{listen}/  <app>-<tenant>.{apps_domain}",
     ]
+    if tls_on(environ):
+        lines.append(
+            f"    Apps (Caddy)    {apps_url(environ, f'<app>-<tenant>.{apps_domain}')}"
+            f"  (plain HTTP on {listen} redirects there)"
+        )
+        if tls_mode(environ) == "internal" and environ.get("DEPLOY_RUNTIME_DIR"):
+            lines.append(
+                f"    Local CA        {local_ca_root(environ)}: trust it for no browser "
+                'warnings (README, "HTTPS for apps")'
+            )
+    else:
+        lines.append(f"    Apps (Caddy)    http://{listen}/  <app>-<tenant>.{apps_domain}")
     logins = [line.strip() for line in environ.get("QS_DEMO_LOGINS", "").splitlines()]
     if any(logins):
         lines.append("  Demo logins (made by seed_demo; their passwords are public):")
@@ -211,6 +285,12 @@ def cmd_ready(environ: Mapping[str, str]) -> int:
     demo_host = f"hello-demo.{environ.get('APPS_DOMAIN') or 'apps.localhost'}"
 
     def demo_live() -> bool:
+        if tls_on(environ):
+            tls_listen = environ.get("DEPLOY_HTTPS_LISTEN") or f"{LOOPBACK}:8443"
+            tls_host, _, tls_port = tls_listen.rpartition(":")
+            internal = tls_mode(environ) == "internal" and environ.get("DEPLOY_RUNTIME_DIR")
+            cafile = local_ca_root(environ) if internal else None
+            return answers_https(reachable_host(tls_host), tls_port, demo_host, cafile)
         return answers(caddy, demo_host, ok_only=True)
 
     if not wait_until(lambda: answers(web), WEB_TIMEOUT_S):

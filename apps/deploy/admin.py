@@ -19,8 +19,8 @@ from apps.core.admin_mixins import ReadOnlyMixin
 from apps.core.problems import ApplicationError
 from apps.tenants.admin_mixins import TenantScopedAdminMixin
 
-from . import services, usage_charts
-from .models import App, Deployment, DeploymentLog, ProcessEvent, Release
+from . import selectors, services, tls, usage_charts
+from .models import App, Deployment, DeploymentLog, DomainStatus, ProcessEvent, Release
 
 LOG_LINES_SHOWN = 500
 
@@ -45,10 +45,10 @@ class AppAdminBase(ReadOnlyMixin, ModelAdmin):
     search_fields = ("name",)
     fields = (
         "name", "status", "git_url_display", "branch", "health_check_path", "provider",
-        "region", "current_release", "live_deployment", "active_deployment", "created_at",
-        "updated_at", "usage", "process_exits",
+        "region", "current_release", "live_deployment", "active_deployment", "https",
+        "created_at", "updated_at", "usage", "process_exits",
     )  # fmt: skip
-    readonly_fields = ("usage", "process_exits")
+    readonly_fields = ("https", "usage", "process_exits")
     actions = ("deploy_branch", "restart")
 
     def get_queryset(self, request):
@@ -65,6 +65,26 @@ class AppAdminBase(ReadOnlyMixin, ModelAdmin):
     @admin.display(description="Process exits")
     def process_exits(self, app: App) -> str:
         return usage_charts.exits_panel(app)
+
+    @admin.display(description="Hosts and certificates")
+    def https(self, app: App) -> str:
+        """The app's own hostname and its custom domains, each with its TLS certificate."""
+        tenant = services.current_tenant()
+        rows = [(selectors.app_hostname(app=app, tenant_slug=tenant.slug), "app hostname", True)]
+        rows += [
+            (d.hostname, f"custom domain, {d.status}", d.status == DomainStatus.VERIFIED)
+            for d in selectors.domains_list(app=app)
+        ]
+        cells = []
+        for hostname, what, eligible in rows:
+            cert = tls.certificate_state(hostname, eligible=eligible)
+            until = cert.not_after.strftime("%Y-%m-%d %H:%M UTC") if cert.not_after else "-"
+            cells.append((hostname, what, cert.status, cert.issuer or "-", until))
+        return format_html(
+            "<table><tr><th>host</th><th>what</th><th>certificate</th><th>issuer</th>"
+            "<th>expires</th></tr>{}</table>",
+            format_html_join("", "<tr>" + "<td>{}</td>" * 5 + "</tr>", cells),
+        )
 
     @admin.action(description="Deploy the branch head")
     def deploy_branch(self, request, queryset):

@@ -350,3 +350,37 @@ def resource_limits(*, tenant: Tenant) -> ResourceLimits:
         pids=value("pids", settings.DEPLOY_SANDBOX_DEFAULT_PIDS),
         disk_mb=value("disk_mb", settings.DEPLOY_SANDBOX_DEFAULT_DISK_MB),
     )
+
+
+# --- HTTPS: which names may have a certificate (apps/deploy/tls_ask.py) --------------------
+def app_hostname_exists(label: str) -> bool:
+    """Is `label` (the first label of `<app>-<tenant>.<APPS_DOMAIN>`) an app of a tenant whose
+    apps are routed (not deleted)? One query for the tenants whose slug ends the label (a slug
+    may hold hyphens: every split is tried), one per such tenant for the app."""
+    candidates = {label[i + 1 :]: label[:i] for i, char in enumerate(label) if char == "-"}
+    candidates = {slug: name for slug, name in candidates.items() if slug and name}
+    if not candidates:
+        return False
+    tenants = (
+        Tenant.objects.filter(slug__in=list(candidates))
+        .exclude(status__in=[TenantStatus.DELETED, TenantStatus.PROVISIONING])
+        .exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
+        .values_list("schema_name", "slug")
+    )
+    for schema_name, slug in tenants:
+        schema = [TenantSchema(schema_name, slug, uuid.UUID(int=0))]
+        if list(
+            _union("SELECT %s FROM {schema}.deploy_app WHERE name = %s", [candidates[slug]], schema)
+        ):
+            return True
+    return False
+
+
+def verified_domain_hostnames() -> set[str]:
+    """Every verified custom domain of every tenant whose apps are routed."""
+    rows = _union(
+        "SELECT %s, hostname FROM {schema}.deploy_appdomain WHERE status = %s",
+        [DomainStatus.VERIFIED.value],
+        tenant_schemas(),
+    )
+    return {hostname for _schema, hostname in rows}

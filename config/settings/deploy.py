@@ -31,7 +31,8 @@ DEPLOY_PROVIDER = env("DEPLOY_PROVIDER", default="local")
 # and it is short enough, else /var/tmp/quayside-<hash of the checkout path>/runtime (a checkout
 # under a 0700 home directory, such as root's).
 DEPLOY_RUNTIME_DIR = env("DEPLOY_RUNTIME_DIR", default=str(runtime_dir_default(_BASE_DIR)))
-# Where Caddy listens for app traffic (plain HTTP; put TLS in front or extend the config).
+# Where Caddy listens for plain HTTP app traffic (with TLS on: redirects to HTTPS, and ACME's
+# HTTP challenge).
 DEPLOY_HTTP_LISTEN = env("DEPLOY_HTTP_LISTEN", default="127.0.0.1:8080")
 # The port people type in app URLs (printed by `make run`); empty: the one of DEPLOY_HTTP_LISTEN.
 DEPLOY_PUBLIC_PORT = env("DEPLOY_PUBLIC_PORT", default="")
@@ -47,6 +48,41 @@ DEPLOY_ALLOW_LOCAL_GIT = env.bool("DEPLOY_ALLOW_LOCAL_GIT", default=False)
 # are neither encrypted nor authenticated, so they are off unless listed. Whatever the protocol,
 # the repository's host must be one outbound connections may reach (OUTBOUND_ALLOWED_NETWORKS).
 DEPLOY_GIT_ALLOWED_SCHEMES = env.list("DEPLOY_GIT_ALLOWED_SCHEMES", default=["https", "ssh"])
+
+# --- HTTPS (apps/deploy/tls.py, docs/deploy.md "HTTPS") ------------------------------------
+# "off": apps over plain HTTP only. "internal": Caddy's own local CA signs a certificate for
+# each routed host at its first HTTPS request (local mode's default; trust the CA's root, see
+# the README). "acme": the same from an ACME CA, Let's Encrypt by default (the default here and
+# in production; Caddy must then be reachable from the internet on ports 80 or 443). With TLS
+# on, plain HTTP to an app redirects (308) to HTTPS. Only Quayside's routed hosts get
+# certificates: Caddy asks DEPLOY_TLS_ASK_URL first.
+DEPLOY_TLS = env("DEPLOY_TLS", default="acme")
+DEPLOY_HTTPS_LISTEN = env("DEPLOY_HTTPS_LISTEN", default="127.0.0.1:8443")
+# The port people type in https:// app URLs; empty: the one of DEPLOY_HTTPS_LISTEN.
+DEPLOY_HTTPS_PUBLIC_PORT = env("DEPLOY_HTTPS_PUBLIC_PORT", default="")
+# ACME: the account's email (expiry notices; optional) and the CA's directory URL (Let's
+# Encrypt's staging: https://acme-staging-v02.api.letsencrypt.org/directory).
+DEPLOY_TLS_ACME_EMAIL = env("DEPLOY_TLS_ACME_EMAIL", default="")
+DEPLOY_TLS_ACME_CA = env(
+    "DEPLOY_TLS_ACME_CA", default="https://acme-v02.api.letsencrypt.org/directory"
+)
+# Where Caddy asks whether a hostname may have a certificate: the web process's
+# /internal/tls/ask, seen from Caddy's machine (`make run` sets it from PORT and BIND). The
+# token Quayside adds to it is DEPLOY_TLS_ASK_TOKEN (empty: derived from SECRET_KEY).
+DEPLOY_TLS_ASK_URL = env("DEPLOY_TLS_ASK_URL", default="http://127.0.0.1:8000/internal/tls/ask")
+DEPLOY_TLS_ASK_TOKEN = env("DEPLOY_TLS_ASK_TOKEN", default="")
+# Addresses the ask endpoint answers (anyone else, and anything that came through a proxy: 404).
+DEPLOY_TLS_ASK_ALLOWED_NETWORKS = env.list(
+    "DEPLOY_TLS_ASK_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"]
+)
+# Seconds the ask endpoint answers custom domains from its snapshot of the verified ones
+# (one query over every tenant per snapshot, whatever names handshakes bring).
+DEPLOY_TLS_ASK_CACHE_S = env.float("DEPLOY_TLS_ASK_CACHE_S", default=5.0)
+# CA certificates (PEM files) that monitors' HTTPS checks trust besides the system's; local
+# mode adds Caddy's local CA (config/settings/local.py), so apps' own monitors pass.
+OUTBOUND_TRUSTED_CA_FILES = env.list("OUTBOUND_TRUSTED_CA_FILES", default=[])
+# Where the internal CA's root is, under DEPLOY_RUNTIME_DIR (certmagic's storage layout).
+DEPLOY_TLS_LOCAL_CA_ROOT = "caddy/data/pki/authorities/local/root.crt"
 
 # --- Pipeline -------------------------------------------------------------------------------
 DEPLOY_GIT_TIMEOUT_S = env.int("DEPLOY_GIT_TIMEOUT_S", default=120)

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from .base import *  # noqa: F403
 from .base import env
 
@@ -24,4 +26,11 @@ OUTBOUND_ALLOWED_NETWORKS = env.list(
 # A git server on this machine (e.g. http://localhost:3000/…) may be used in local mode.
 DEPLOY_GIT_ALLOWED_SCHEMES = env.list(
     "DEPLOY_GIT_ALLOWED_SCHEMES", default=["https", "ssh", "http", "git"]
+)
+# Apps over HTTPS too, with certificates from Caddy's local CA (README: trusting it), which
+# the monitors of apps trust as well.
+DEPLOY_TLS = env("DEPLOY_TLS", default="internal")
+_LOCAL_CA = Path(DEPLOY_RUNTIME_DIR).absolute().resolve() / DEPLOY_TLS_LOCAL_CA_ROOT  # noqa: F405
+OUTBOUND_TRUSTED_CA_FILES = env.list(
+    "OUTBOUND_TRUSTED_CA_FILES", default=[str(_LOCAL_CA)] if DEPLOY_TLS == "internal" else []
 )

@@ -42,5 +42,7 @@ OUTBOX_DISPATCH_ON_COMMIT = False
 from apps.accounts.auth.jwt_keys import jwt_hmac_key  # noqa: E402
 
 HEADLESS_JWT_PRIVATE_KEY = HEADLESS_JWT_PRIVATE_KEY or jwt_hmac_key(SECRET_KEY)  # noqa: F405
+# Apps over plain HTTP: tests that want HTTPS turn it on (tests/deploy/test_tls.py).
+DEPLOY_TLS = "off"
 # Tests make tenants by replaying the render unless they ask for spares themselves.
 TENANT_SPARE_SCHEMAS = 0

@@ -29,7 +29,8 @@ import runlocal  # noqa: E402
 sys.path.remove(str(ROOT / "scripts"))
 
 PROCESSES = parse_procfile((ROOT / "Procfile.local").read_text()).processes
-BASE_ENV = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PORT": "8000"}
+# Apps over plain HTTP here; test_make_run_https.py has the HTTPS URLs and checks.
+BASE_ENV = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PORT": "8000", "DEPLOY_TLS": "off"}
 
 
 def argv_of(process: str, environ: Mapping[str, str]) -> list[str]:

@@ -88,10 +88,13 @@ class DomainViewSet(AppScopedViewSet):
         request=None,
         responses=s.DomainOutput,
         description="Look the TXT record up now. The answer says `verified`, or why not in "
-        "`last_error`.",
+        "`last_error`. A verified domain gets its TLS certificate at its first HTTPS request "
+        "(`certificate.status` goes from `pending` to `issued`).",
         examples=[OpenApiExample("Verified", response_only=True,
                                  value={**DOMAIN_EXAMPLE, "status": "verified",
-                                        "verified_at": T, "last_checked_at": T})],
+                                        "verified_at": T, "last_checked_at": T,
+                                        "certificate": {"status": "pending", "issuer": None,
+                                                        "not_after": None}})],
     )  # fmt: skip
     @action(detail=True, methods=["post"])
     def verify(self, request, app_pk=None, pk=None):

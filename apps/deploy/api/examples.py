@@ -12,12 +12,17 @@ APP_EXAMPLE = {
     "provider": "local",
     "region": "local",
     "hostname": "hello-acme.apps.localhost",
-    "url": "http://hello-acme.apps.localhost:8080/",
+    "url": "https://hello-acme.apps.localhost:8443/",
     "health_check_path": "/",
     "current_release": {"id": "1c9b0d8e-51a4-4b6f-9d2e-0f3a5c7b9e11", "version": 3},
     "live_deployment_id": _DEPLOYMENT_ID,
     "active_deployment_id": None,
     "webhook_url": "/webhooks/git/7d4c1f7e-3b9e-4d53-a3a2-5b6f0c9d8e21/",
+    "certificate": {
+        "status": "issued",
+        "issuer": "Caddy Local Authority - ECC Intermediate",
+        "not_after": "2026-11-23T22:00:00Z",
+    },
     "created_at": T,
     "updated_at": T,
 }
@@ -70,6 +75,7 @@ DOMAIN_EXAMPLE = {
     "verified_at": None,
     "last_checked_at": None,
     "last_error": "",
+    "certificate": {"status": "none", "issuer": None, "not_after": None},
     "created_at": T,
     "updated_at": T,
 }

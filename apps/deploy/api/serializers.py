@@ -8,11 +8,12 @@ from rest_framework import serializers
 
 from apps.tenants.models import TenantStatus
 
-from .. import selectors
+from .. import selectors, tls
 from ..models import (
     MAX_PROCESSES_PER_TYPE,
     DeploymentKind,
     DeploymentState,
+    DomainStatus,
     LogStream,
     ProcessExitReason,
 )
@@ -35,9 +36,27 @@ def tenant_suspended(context) -> bool:
 
 
 def _public_url(hostname: str) -> str:
-    listen = settings.DEPLOY_HTTP_LISTEN
-    port = settings.DEPLOY_PUBLIC_PORT or listen.rsplit(":", 1)[-1]
-    return f"http://{hostname}" + ("" if port in ("80", "") else f":{port}") + "/"
+    return tls.app_url(hostname)
+
+
+class CertificateOutput(serializers.Serializer):
+    """The TLS certificate Caddy holds for a hostname (docs/deploy.md, "HTTPS")."""
+
+    status = serializers.ChoiceField(
+        choices=["none", "pending", "issued", "expired"],
+        help_text="none: HTTPS is off, or the hostname may not have one (a domain not verified "
+        "yet); pending: it gets one at its first HTTPS request; issued: one is valid until "
+        "`not_after`; expired: the one held has expired.",
+    )
+    issuer = serializers.CharField(
+        allow_null=True, help_text="The certificate authority that signed it."
+    )
+    not_after = serializers.DateTimeField(allow_null=True, help_text="When it expires.")
+
+
+def certificate(hostname: str, *, eligible: bool) -> dict:
+    state = tls.certificate_state(hostname, eligible=eligible)
+    return CertificateOutput(state).data
 
 
 class ReleaseRef(serializers.Serializer):
@@ -67,6 +86,9 @@ class AppOutput(serializers.Serializer):
     live_deployment_id = serializers.UUIDField(allow_null=True)
     active_deployment_id = serializers.UUIDField(allow_null=True)
     webhook_url = serializers.SerializerMethodField()
+    certificate = serializers.SerializerMethodField(
+        help_text="The TLS certificate of the app's own hostname."
+    )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -84,6 +106,10 @@ class AppOutput(serializers.Serializer):
 
     def get_webhook_url(self, app) -> str:
         return f"/webhooks/git/{app.pk}/"
+
+    @extend_schema_field(CertificateOutput)
+    def get_certificate(self, app) -> dict:
+        return certificate(self.get_hostname(app), eligible=True)
 
 
 class AppCreatedOutput(AppOutput):
@@ -242,8 +268,15 @@ class DomainOutput(serializers.Serializer):
     verified_at = serializers.DateTimeField(allow_null=True)
     last_checked_at = serializers.DateTimeField(allow_null=True)
     last_error = serializers.CharField()
+    certificate = serializers.SerializerMethodField(
+        help_text="The TLS certificate of this hostname: only verified domains get one."
+    )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+    @extend_schema_field(CertificateOutput)
+    def get_certificate(self, domain) -> dict:
+        return certificate(domain.hostname, eligible=domain.status == DomainStatus.VERIFIED)
 
     @extend_schema_field(DomainVerification)
     def get_verification(self, domain) -> dict:

@@ -2,7 +2,8 @@
 
 Layout under settings.DEPLOY_RUNTIME_DIR (R):
     R/supervisor/   supervisord.conf, its socket (0700 dir), conf.d/<program>.conf
-    R/caddy/        caddy.json (what Caddy starts from), admin.sock (0700 dir), data/
+    R/caddy/        caddy.json (what Caddy starts from), admin.sock (0700 dir), data/ (its
+                    certificates and keys, the local CA), caddy.log
     R/sockets/      <app>.web.<n>.sock: the stable symlinks Caddy dials; a switch replaces them
     R/sites/        <app>: the stable symlink to a static site's files
     R/bind/<app>/   the sockets each deployment's web processes bind (owned by the app user)
@@ -33,6 +34,7 @@ import httpx
 from django.conf import settings
 
 from apps.core import local_dirs
+from apps.deploy import tls
 
 from . import builders, forward, local_sandbox
 from .base import (
@@ -141,7 +143,9 @@ class LocalProvider(RuntimeProvider):
             )
 
     def supervisord_conf(self) -> str:
-        """supervisord's own config, with Caddy as its first program."""
+        """supervisord's own config, with Caddy as its first program. Caddy's log stays in its
+        0700 directory: when the ask endpoint cannot be reached, Caddy logs its URL, token
+        included."""
         sock = self.supervisor_dir / "supervisor.sock"
         caddy_env = ",".join(
             f'{key}="{value}"'
@@ -181,7 +185,7 @@ startsecs=1
 stopsignal=TERM
 stopwaitsecs=10
 redirect_stderr=true
-stdout_logfile={self.root / "logs" / "caddy.log"}
+stdout_logfile={self.caddy_dir / "caddy.log"}
 stdout_logfile_maxbytes=5MB
 stdout_logfile_backups=2
 
@@ -206,6 +210,7 @@ files={self.supervisor_dir / "conf.d"}/*.conf
             socket_path_for=lambda app_key, index: str(self.stable_socket(app_key, index)),
             site_root_for=lambda app_key: str(self.sites_dir / app_key),
             storage_dir=str(self.caddy_dir / "data"),
+            tls=tls.tls_options(),
         )
 
     # --- names ------------------------------------------------------------------------------

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import ssl
 import typing
 
 import httpcore
 import httpx
+from django.conf import settings
 from httpcore._utils import is_socket_readable
 
 from apps.core.net import aresolve
@@ -116,10 +118,26 @@ class GuardedAsyncioBackend(httpcore.AsyncNetworkBackend):
         await asyncio.sleep(seconds)
 
 
-@functools.cache
 def ssl_context(verify: bool) -> ssl.SSLContext:
+    """The system's CAs, plus those of OUTBOUND_TRUSTED_CA_FILES that exist (local mode: Caddy's
+    local CA, whose root appears once Caddy has started, so a context is kept per version of
+    those files)."""
+    extra = []
+    for name in settings.OUTBOUND_TRUSTED_CA_FILES if verify else ():
+        try:
+            extra.append((name, os.stat(name).st_mtime_ns))
+        except OSError:
+            continue
+    return _ssl_context(verify, tuple(extra))
+
+
+@functools.lru_cache(maxsize=8)
+def _ssl_context(verify: bool, extra: tuple[tuple[str, int], ...]) -> ssl.SSLContext:
     """Loading the CA bundle costs about 0.1 s of CPU: once per process, not once per run."""
-    return httpx.create_ssl_context(verify=verify)
+    context = httpx.create_ssl_context(verify=verify)
+    for name, _version in extra:
+        context.load_verify_locations(cafile=name)
+    return context
 
 
 BACKEND = GuardedAsyncioBackend()

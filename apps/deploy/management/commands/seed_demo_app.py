@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import tenant_context
 
-from apps.deploy import selectors, services
+from apps.deploy import selectors, services, tls
 from apps.deploy.models import RUNNING_STATES, App, Deployment, DeploymentState
 from apps.tenants.models import Tenant
 
@@ -87,8 +87,7 @@ class Command(BaseCommand):
                 deployment = services.deployment_create(app=app, tenant=tenant, actor=actor)
                 self.stdout.write(f"Demo app: deployment {deployment.pk} queued.")
             hostname = selectors.app_hostname(app=app, tenant_slug=tenant.slug)
-        port = settings.DEPLOY_PUBLIC_PORT or settings.DEPLOY_HTTP_LISTEN.rsplit(":", 1)[-1]
-        self.stdout.write(self.style.SUCCESS(f"Demo app: http://{hostname}:{port}/"))
+        self.stdout.write(self.style.SUCCESS(f"Demo app: {tls.app_url(hostname)}"))
 
     @staticmethod
     def _live_files_exist(app: App) -> bool:
