@@ -13,7 +13,7 @@ from apps.core import crypto
 from apps.deploy import pipeline, services
 from apps.deploy.models import App, Deployment, EnvVar
 from apps.deploy.runtime import RuntimeProblem
-from apps.deploy.runtime.local import _probe
+from apps.deploy.runtime.local_inspect import probe as _probe
 
 from .factories import deployed_app
 

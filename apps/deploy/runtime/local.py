@@ -17,26 +17,21 @@ no keep-alive connection of any app is closed (see docs/deploy.md for the measur
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import functools
 import os
-import re
-import shlex
 import shutil
 import sys
 import time
 import uuid
-from collections import deque
 from pathlib import Path
 
-import httpx
 from django.conf import settings
 
 from apps.core import local_dirs
 from apps.deploy import tls
 
-from . import builders, forward, local_sandbox
+from . import builders, local_inspect, local_plain, local_sandbox
 from .base import (
     Artefact,
     HealthResult,
@@ -54,11 +49,10 @@ from .base import (
 from .caddy import Caddy, render_config
 from .process import RunAs, chown, run_streamed
 from .sandbox import Sandbox
-from .supervisor import ProgramConfig, Supervisor
+from .supervisor import Supervisor
 
 PROGRAM_PREFIX = "q-"
 PLATFORM_PATH = "/usr/local/bin:/usr/bin:/bin"
-ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def caddy_binary() -> str:
@@ -341,7 +335,7 @@ files={self.supervisor_dir / "conf.d"}/*.conf
         env["PYTHONPATH"] = ":".join(paths)
         return env
 
-    def _private_dir(self, path: Path) -> Path:
+    def private_dir(self, path: Path) -> Path:
         path.mkdir(parents=True, exist_ok=True)
         os.chmod(path, 0o700)
         chown(path, self.run_as)
@@ -353,7 +347,7 @@ files={self.supervisor_dir / "conf.d"}/*.conf
             box = local_sandbox.prepare_app(self, spec.app_key, spec.limits)
             run_as = local_sandbox.build_runner(self, box, spec.limits, "release")
         else:
-            self._private_dir(self.root / "home" / spec.app_key)
+            self.private_dir(self.root / "home" / spec.app_key)
         env = self._environment(spec, "release")
         try:
             return run_streamed(
@@ -375,59 +369,7 @@ files={self.supervisor_dir / "conf.d"}/*.conf
             return {"programs": []}
         if self.sandbox is not None:
             return {"programs": local_sandbox.start(self, spec, self._environment)}
-        self._private_dir(self.root / "home" / spec.app_key)
-        bind_dir = self.root / "bind" / spec.app_key
-        self._private_dir(bind_dir)
-        run_dir = self._private_dir(self.app_dir(spec.app_key) / "run" / spec.deployment_key)
-        log_dir = self.root / "logs" / spec.app_key
-        log_dir.mkdir(parents=True, exist_ok=True)
-        programs: list[str] = []
-        for process_type, command in sorted(spec.artefact.process_types.items()):
-            count = spec.formation.get(process_type, 0)
-            if count <= 0:
-                continue
-            name = self.program(spec.app_key, spec.deployment_key, process_type)
-            script = run_dir / f"{process_type}.sh"
-            env = self._environment(spec, process_type)
-            lines = ["#!/bin/sh", "# Written by Quayside for one deployment; holds its config."]
-            for key in env:
-                if not ENV_NAME.fullmatch(key):  # the script names it unquoted
-                    raise RuntimeProblem(f"The env var name {key!r} is not a shell name: unset it.")
-            lines += [f"export {key}={shlex.quote(value)}" for key, value in sorted(env.items())]
-            lines.append('export QUAYSIDE_PROCESS_NUM="$1"')
-            lines.append('export PORT="$(($2 + $1))"')
-            if process_type == "web":
-                prefix = shlex.quote(str(bind_dir / f"{spec.deployment_key}-web-"))
-                lines.append(f'export QUAYSIDE_SOCKET={prefix}"$1".sock')
-                lines.append('rm -f "$QUAYSIDE_SOCKET"')
-                lines += forward.launch_lines(command)  # $PORT apps (issue 13 part 5)
-            lines.append(f"cd {shlex.quote(spec.artefact.source_dir)} || exit 1")
-            lines.append(f"exec /bin/sh -c {shlex.quote(command)}")
-            script.write_text("\n".join(lines) + "\n")
-            os.chmod(script, 0o700)
-            chown(script, self.run_as)
-            base_port = _free_port_base(count)
-            self.supervisor.write_program(
-                ProgramConfig(
-                    name=name,
-                    # env -i: nothing of Quayside's own environment (DATABASE_URL …) reaches apps.
-                    command=(
-                        f"/usr/bin/env -i /bin/sh {str(script).replace('%', '%%')} "
-                        f"%(process_num)d {base_port}"
-                    ),
-                    directory=spec.artefact.source_dir,
-                    numprocs=count,
-                    user=self.run_as.name if self.run_as else "",
-                    stop_wait_s=settings.DEPLOY_STOP_WAIT_S,
-                    log_file=str(
-                        log_dir / f"{spec.deployment_key}-{process_type}-%(process_num)d.log"
-                    ),
-                )
-            )
-            programs.append(name)
-        for name in programs:
-            self.supervisor.add(name)
-        return {"programs": programs}
+        return {"programs": local_plain.start(self, spec, self._environment)}
 
     def ensure_running(self, spec: ReleaseSpec) -> list[str]:
         if not spec.artefact.runs_processes:
@@ -470,7 +412,7 @@ files={self.supervisor_dir / "conf.d"}/*.conf
                 if streak[key] >= passes:
                     continue
                 checks += 1
-                last[key] = _probe(socket, spec.hostname, path)
+                last[key] = local_inspect.probe(socket, spec.hostname, path)
                 streak[key] = streak[key] + 1 if last[key] == "ok" else 0
             fatal = self._fatal_processes(spec)
             if fatal:
@@ -557,7 +499,7 @@ files={self.supervisor_dir / "conf.d"}/*.conf
 
     def status(self, app_key: str | None = None) -> list[ProcessStatus]:
         out: list[ProcessStatus] = []
-        usage = _proc_usage()
+        usage = local_inspect.ProcUsage()
         for info in self.supervisor.processes():
             parsed = self.parse_program(info["group"])
             if parsed is None or (app_key is not None and parsed[0] != app_key):
@@ -602,7 +544,7 @@ files={self.supervisor_dir / "conf.d"}/*.conf
         files = sorted(log_dir.glob(pattern), key=lambda p: p.stat().st_mtime)
         out: list[str] = []
         for path in files[-8:]:
-            tail = _tail(path, lines)
+            tail = local_inspect.tail(path, lines)
             out.extend(f"{path.stem}: {line}" for line in tail)
         return out[-lines:]
 
@@ -642,72 +584,3 @@ def _replace_symlink(link: Path, target: str) -> None:
     temporary = link.with_name(f".{link.name}.{uuid.uuid4().hex[:8]}")
     os.symlink(target, temporary)
     os.replace(temporary, link)
-
-
-def _probe(socket: Path, host: str, path: str) -> str:
-    if not socket.exists():
-        return "socket not bound yet"
-    try:
-        with httpx.Client(transport=httpx.HTTPTransport(uds=str(socket)), timeout=2.0) as client:
-            response = client.get(f"http://{host}{path}", headers={"Host": host})
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:  # InvalidURL is no HTTPError
-        return f"{type(exc).__name__}"
-    if 200 <= response.status_code < 400:
-        return "ok"
-    return f"HTTP {response.status_code}"
-
-
-def _free_port_base(count: int) -> int:
-    """A port for $PORT (apps that must have one): the first of `count` free-looking ports."""
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _tail(path: Path, lines: int) -> list[str]:
-    with contextlib.suppress(OSError), open(path, "rb") as handle:
-        handle.seek(0, os.SEEK_END)
-        size = handle.tell()
-        handle.seek(max(0, size - 64 * 1024))
-        data = handle.read().decode("utf-8", "replace")
-        return list(deque(data.splitlines(), maxlen=lines))
-    return []
-
-
-class _proc_usage:
-    """CPU seconds and resident memory of a process and its descendants, from /proc."""
-
-    def __init__(self) -> None:
-        self.children: dict[int, list[int]] = {}
-        self.stats: dict[int, tuple[float, int]] = {}
-        try:
-            ticks = os.sysconf("SC_CLK_TCK")
-            page = os.sysconf("SC_PAGE_SIZE")
-            entries = [e for e in os.listdir("/proc") if e.isdigit()]
-        except (OSError, ValueError):
-            return
-        for entry in entries:
-            try:
-                with open(f"/proc/{entry}/stat") as handle:
-                    fields = handle.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            pid, ppid = int(entry), int(fields[1])
-            cpu = (int(fields[11]) + int(fields[12])) / ticks
-            rss = int(fields[21]) * page
-            self.children.setdefault(ppid, []).append(pid)
-            self.stats[pid] = (cpu, rss)
-
-    def tree(self, pid: int) -> tuple[float | None, int | None]:
-        if pid not in self.stats:
-            return None, None
-        cpu, rss, stack = 0.0, 0, [pid]
-        while stack:
-            current = stack.pop()
-            c, r = self.stats.get(current, (0.0, 0))
-            cpu += c
-            rss += r
-            stack.extend(self.children.get(current, []))
-        return round(cpu, 2), rss
