@@ -15,6 +15,7 @@ from django.db.models import Count, Q
 
 from apps.core import heartbeat, metrics
 from apps.core.models import Node
+from apps.deploy.checks import dashboard_warning
 from apps.deploy.stats import platform_stats_cached
 from apps.tenants.models import Tenant
 
@@ -50,6 +51,8 @@ def dashboard_callback(request, context: dict) -> dict:
         "platform": None,
         "workers": [],
         "redis_error": "",
+        # DEPLOY_SANDBOX=off: apps run unsandboxed (a banner above everything else).
+        "sandbox_warning": dashboard_warning(),
     }
     try:
         data["platform"] = platform_stats_cached()

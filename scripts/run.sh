@@ -28,8 +28,10 @@ export APPS_DOMAIN="${APPS_DOMAIN:-apps.localhost}"
 # DEPLOY_RUNTIME_DIR: in the checkout's .local/runtime, or /var/tmp/quayside-<hash>/runtime when
 # the apps' user could not reach that (a checkout under a 0700 home directory).
 run_env=$(.venv/bin/python scripts/runlocal.py env)
-# socat for apps that listen on $PORT (installed when missing and running as root).
-bash scripts/runtime_deps.sh
+# The apps' runtime's Debian packages: the sandbox's and socat (for apps that listen on $PORT).
+# Installed when missing and running as root; otherwise it says what to install, and that
+# DEPLOY_SANDBOX=off runs apps unsandboxed (development only).
+bash scripts/runtime_deps.sh run
 eval "$run_env"
 
 quietly() {

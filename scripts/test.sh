@@ -13,8 +13,9 @@ export DJANGO_SETTINGS_MODULE=config.settings.test
 
 # Chromium and its driver for the browser tests (installed when missing and running as root).
 bash scripts/browser_deps.sh
-# socat for the apps' runtime (installed when missing and running as root).
-bash scripts/runtime_deps.sh
+# The apps' runtime's Debian packages: the sandbox's and socat (installed when missing and running
+# as root, else it says what to install).
+bash scripts/runtime_deps.sh test
 
 lint_status=0
 bash scripts/lint.sh || lint_status=$?

@@ -9,6 +9,10 @@ if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set in production.")
 
 DEBUG = False
+# The local runtime's processes (the worker that deploys, `deploy_runtime render`) refuse to
+# start when the app sandbox cannot run here, unless DEPLOY_SANDBOX=off says to run apps
+# unsandboxed (then they warn on every start): apps/deploy/checks.py.
+DEPLOY_SANDBOX_REQUIRED = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 # Health probes and the Prometheus scraper come over plain HTTP from inside the network.

@@ -13,7 +13,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.deploy import reconcile, selectors
+from apps.deploy import checks, reconcile, selectors
 from apps.deploy.runtime import RuntimeProblem
 from apps.deploy.runtime.local import LocalProvider
 
@@ -26,6 +26,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, action: str, **options):
         if action == "render":
+            # The runtime starts from what this writes: refuse, or warn, as the worker does.
+            try:
+                warnings = checks.startup_guard("deploy_runtime", log=False)
+            except checks.SandboxUnavailable as exc:
+                raise CommandError(str(exc)) from exc
+            for warning in warnings:
+                self.stderr.write(f"Warning: {warning}")
             try:
                 path = LocalProvider().render_files(selectors.routes_desired())
             except RuntimeProblem as exc:
