@@ -1,7 +1,7 @@
 """What the app sandbox costs: requests/s through Caddy and process start-to-healthy time of the
 same app sandboxed (DEPLOY_SANDBOX=on) and unsandboxed (off), on the real local runtime.
 
-    .venv/bin/python bench/sandbox.py [--runs 3] [--seconds 3] [--connections 16] [--starts 5]
+    .venv/bin/python bench/sandbox.py [--runs 5] [--seconds 2] [--connections 16] [--starts 5]
 
 Starts what it needs and stops it again: a scratch database (on the server of DATABASE_URL, else
 the one scripts/services.py finds or starts), supervisord with Caddy in a temporary runtime
@@ -112,26 +112,41 @@ def answers_200(path: Path, host: str) -> bool:
     return head.split(b"\r\n", 1)[0].split(b" ")[1:2] == [b"200"]
 
 
-def program_uids(provider, app_key: str, deployment_key: str) -> set[int]:
-    """Host uids of the gunicorn processes of one deployment (seen from the host)."""
-    prefix = provider.program(app_key, deployment_key, "web")
-    roots = [p["pid"] for p in provider.supervisor.processes() if p["group"] == prefix and p["pid"]]
+def gunicorn_pids(provider, app_key: str, deployment_key: str) -> list[int]:
+    """The gunicorn processes (master and workers) of one deployment, seen from the host."""
+    group = provider.program(app_key, deployment_key, "web")
+    roots = [p["pid"] for p in provider.supervisor.processes() if p["group"] == group and p["pid"]]
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             with contextlib.suppress(OSError):
                 ppid = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
                 children.setdefault(ppid, []).append(int(entry))
-    uids, stack = set(), list(roots)
+    found, stack = [], list(roots)
     while stack:
         pid = stack.pop()
         stack.extend(children.get(pid, []))
         with contextlib.suppress(OSError):
             if b"gunicorn" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                    if line.startswith("Uid:"):
-                        uids.add(int(line.split()[2]))  # effective uid
+                found.append(pid)
+    return found
+
+
+def host_uids(pids: list[int]) -> set[int]:
+    uids = set()
+    for pid in pids:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("Uid:"):
+                uids.add(int(line.split()[2]))  # effective uid
     return uids
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time the processes have run so far (the scheduler's own count, in ns)."""
+    total = 0
+    for pid in pids:
+        total += int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+    return total / 1e9
 
 
 class Mode:
@@ -146,6 +161,8 @@ class Mode:
         self.rps: list[float] = []
         self.failed = 0
         self.requests = 0
+        self.pids: list[int] = []
+        self.cpu_s = 0.0
 
     def setup(self) -> float:
         """prepare_app and the build; the prepare_app time in ms."""
@@ -262,21 +279,24 @@ def run(args, workdir: Path, port: int, wrk_bin: str) -> str:
             )
 
         specs = {mode.name: mode.start(record=False, keep=True) for mode in (on, off)}
-        uid_on = program_uids(sandboxed, on.app_key, specs["sandboxed"].deployment_key)
-        uid_off = program_uids(plain, off.app_key, specs["plain"].deployment_key)
-        print(f"gunicorn's host uids: sandboxed {sorted(uid_on)}, plain {sorted(uid_off)}")
-        if not uid_on or uid_on & {0} or uid_on & uid_off:
-            raise SystemExit("the sandboxed app does not run as a uid of its own")
         for mode in (on, off):
             mode.provider.route(specs[mode.name])
         sandboxed.sync_routes([Route(m.app_key, (m.host,), "python", 1) for m in (on, off)])
         for mode in (on, off):  # warm-up, not counted
             wrk(wrk_bin, port, mode.host, seconds=1, connections=args.connections)
+        for mode in (on, off):  # by now gunicorn has forked both workers
+            mode.pids = gunicorn_pids(mode.provider, mode.app_key, specs[mode.name].deployment_key)
+        uid_on, uid_off = host_uids(on.pids), host_uids(off.pids)
+        print(f"gunicorn's host uids: sandboxed {sorted(uid_on)}, plain {sorted(uid_off)}")
+        if not uid_on or uid_on & {0} or uid_on & uid_off:
+            raise SystemExit("the sandboxed app does not run as a uid of its own")
         for _ in range(args.runs):
             for mode in (on, off):
+                cpu_before = cpu_seconds(mode.pids)
                 result = wrk(
                     wrk_bin, port, mode.host, seconds=args.seconds, connections=args.connections
                 )
+                mode.cpu_s += cpu_seconds(mode.pids) - cpu_before
                 mode.rps.append(result["rps"])
                 mode.failed += result["failed"]
                 mode.requests += result["requests"]
@@ -284,7 +304,8 @@ def run(args, workdir: Path, port: int, wrk_bin: str) -> str:
             print(
                 f"{mode.name}: requests/s "
                 + " ".join(f"{v:.0f}" for v in mode.rps)
-                + f" ({mode.requests} requests, {mode.failed} failed)"
+                + f" ({mode.requests} requests, {mode.failed} failed); gunicorn CPU "
+                + f"{mode.cpu_s / mode.requests * 1e6:.0f} us a request"
             )
         for mode in (on, off):
             mode.provider.remove_app(mode.app_key)
@@ -299,20 +320,23 @@ def run(args, workdir: Path, port: int, wrk_bin: str) -> str:
 
     start_on, start_off = median(on.starts), median(off.starts)
     rps_on, rps_off = median(on.rps), median(off.rps)
+    cpu_on, cpu_off = (m.cpu_s / m.requests * 1e6 for m in (on, off))
     return (
         f"BENCH sandbox rps_ratio={rps_on / rps_off:.3f} "
         f"start_overhead_ms={start_on - start_off:.0f} "
         f"rps_sandboxed={rps_on:.0f} rps_plain={rps_off:.0f} "
         f"start_sandboxed_ms={start_on:.0f} start_plain_ms={start_off:.0f} "
         f"app_setup_ms={app_setup_ms:.0f} failed_requests={on.failed + off.failed} "
+        f"cpu_us_per_request_sandboxed={cpu_on:.0f} cpu_us_per_request_plain={cpu_off:.0f} "
+        f"load_1m={os.getloadavg()[0]:.1f} "
         f"runs={args.runs} starts={args.starts} connections={args.connections} loader=wrk"
     )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=3, help="wrk runs per mode (3)")
-    parser.add_argument("--seconds", type=float, default=3, help="seconds per wrk run (3)")
+    parser.add_argument("--runs", type=int, default=5, help="wrk runs per mode (5)")
+    parser.add_argument("--seconds", type=float, default=2, help="seconds per wrk run (2)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (16)")
     parser.add_argument("--starts", type=int, default=5, help="process starts per mode (5)")
     parser.add_argument(
