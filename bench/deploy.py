@@ -7,7 +7,7 @@ the one scripts/services.py finds or starts), supervisord with Caddy in a tempor
 directory on a free port, a git repository of a tiny WSGI app. Deploys v1 (the first build makes
 the virtualenv), then redeploys v2 while threads send requests at the app's hostname through
 Caddy over keep-alive connections, and ends with
-    BENCH deploy deploy_to_live_s=X failed_requests=N requests=M
+    BENCH deploy deploy_to_live_s=X failed_requests=N requests=M sandbox=on|off
 deploy_to_live_s is from the deployment's creation to the moment traffic is switched to the
 new release (the pipeline runs in this process, as a Celery worker would run it)."""
 
@@ -128,6 +128,7 @@ def run(threads: int, workdir: Path, port: int) -> str:
         started = time.perf_counter()
         provider.ensure_ready(wait_s=20)
         print(f"supervisord + Caddy ready: {time.perf_counter() - started:.2f} s")
+        print(f"sandbox: {'on' if provider.sandbox is not None else 'off'} (DEPLOY_SANDBOX)")
         repo = workdir / "repo"
         make_repo(repo)
         tenant = tenant_create(name="Bench", slug=f"bench-{uuid.uuid4().hex[:6]}")
@@ -179,7 +180,8 @@ def run(threads: int, workdir: Path, port: int) -> str:
         return (
             f"BENCH deploy deploy_to_live_s={_to_live(second):.2f} "
             f"failed_requests={len(load.failures)} requests={load.ok + len(load.failures)} "
-            f"first_deploy_s={_to_live(first):.2f} first_build_s={build.duration_ms / 1000:.2f}"
+            f"first_deploy_s={_to_live(first):.2f} first_build_s={build.duration_ms / 1000:.2f} "
+            f"sandbox={'on' if provider.sandbox is not None else 'off'}"
         )
     finally:
         supervisord.send_signal(signal.SIGTERM)
@@ -188,6 +190,8 @@ def run(threads: int, workdir: Path, port: int) -> str:
         except subprocess.TimeoutExpired:
             supervisord.kill()
             supervisord.wait()
+        if provider.sandbox is not None:  # the app's disk, namespace and cgroups, even on failure
+            provider.sandbox.remove_all()
 
 
 def _parse(value: str):

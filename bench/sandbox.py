@@ -20,12 +20,17 @@ deploy pipeline makes: prepare_app, prepare (a real pip build of a tiny WSGI app
 - rps_*: wrk (Debian's; installed when missing and running as root) with one thread and
   --connections keep-alive connections at the app's hostname through Caddy, --seconds a run,
   runs interleaved on, off, on, off, ... after one warm-up run of each;
-  rps_ratio = median(sandboxed) / median(plain). wrk is written in C and uses far less CPU
-  than Caddy and gunicorn here, so it is not what limits the rate.
+  rps_ratio = median(sandboxed) / median(plain). wrk is written in C; loader_cpu_pct is the
+  most of one core it used in any run (it is not what limits the rate when well below 100).
+- cpu_us_per_request_*: CPU time of the app's gunicorn processes (the scheduler's count,
+  /proc/<pid>/schedstat) over the requests they served: the sandbox's cost per request,
+  unlike requests/s hardly moved by what else runs on the machine.
 
 The app's CPU limit is set to the whole machine (--cpu-millicores, default the number of cores
 x 1000) so that what is measured is the sandbox's cost, not a plan's CPU share; memory 512 MB,
-disk 512 MB. Ends with
+disk 512 MB. On a busy machine rps_ratio drops: the sandboxed app's cgroup competes for CPU
+as one entity of default weight, the unsandboxed app's processes one by one (docs/deploy.md,
+"Sandbox performance"); load_1m says how busy the machine was. Ends with
     BENCH sandbox rps_ratio=R start_overhead_ms=M rps_sandboxed=… rps_plain=… …"""
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import argparse
 import contextlib
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -79,7 +85,14 @@ def ensure_wrk() -> str:
     return found
 
 
+def children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def wrk(binary: str, port: int, host: str, *, seconds: float, connections: int) -> dict:
+    """One wrk run; its requests/s, requests, failures and the share of a core wrk used."""
+    cpu_before, started = children_cpu_s(), time.perf_counter()
     out = subprocess.run(
         [binary, "-t1", f"-c{connections}", f"-d{seconds}s", "-H", f"Host: {host}",
          f"http://127.0.0.1:{port}/"],
@@ -91,7 +104,9 @@ def wrk(binary: str, port: int, host: str, *, seconds: float, connections: int) 
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     if not rps or not total:
         raise SystemExit(f"could not read wrk's output:\n{out}")
+    loader_cpu = (children_cpu_s() - cpu_before) / (time.perf_counter() - started)
     return {
+        "loader_cpu": loader_cpu,
         "rps": float(rps.group(1)),
         "requests": int(total.group(1)),
         "failed": (int(non_2xx.group(1)) if non_2xx else 0)
@@ -161,6 +176,7 @@ class Mode:
         self.rps: list[float] = []
         self.failed = 0
         self.requests = 0
+        self.loader_cpu: list[float] = []
         self.pids: list[int] = []
         self.cpu_s = 0.0
 
@@ -298,6 +314,7 @@ def run(args, workdir: Path, port: int, wrk_bin: str) -> str:
                 )
                 mode.cpu_s += cpu_seconds(mode.pids) - cpu_before
                 mode.rps.append(result["rps"])
+                mode.loader_cpu.append(result["loader_cpu"])
                 mode.failed += result["failed"]
                 mode.requests += result["requests"]
         for mode in (on, off):
@@ -328,6 +345,7 @@ def run(args, workdir: Path, port: int, wrk_bin: str) -> str:
         f"start_sandboxed_ms={start_on:.0f} start_plain_ms={start_off:.0f} "
         f"app_setup_ms={app_setup_ms:.0f} failed_requests={on.failed + off.failed} "
         f"cpu_us_per_request_sandboxed={cpu_on:.0f} cpu_us_per_request_plain={cpu_off:.0f} "
+        f"loader_cpu_pct={max(on.loader_cpu + off.loader_cpu) * 100:.0f} "
         f"load_1m={os.getloadavg()[0]:.1f} "
         f"runs={args.runs} starts={args.starts} connections={args.connections} loader=wrk"
     )
