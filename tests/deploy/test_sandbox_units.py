@@ -54,6 +54,8 @@ def test_v2_launch_lines_set_limits_enable_controllers_and_join(tmp_path):
     assert (group / "memory.max").read_text().strip() == str(96 * 1024 * 1024)
     assert (group / "cpu.max").read_text().strip() == "25000 100000"
     assert (group / "pids.max").read_text().strip() == "40"
+    assert (group / "cpu.weight").read_text().strip() == str(cgroups.cpu_weight(256))
+    assert (root / "quayside" / ("a" * 32) / "cpu.weight").read_text().strip() == "39"
     assert (group / "cgroup.procs").read_text().strip().isdigit()
     for parent in (root, root / "quayside", root / "quayside" / ("a" * 32)):
         assert "+memory" in (parent / "cgroup.subtree_control").read_text()
@@ -89,6 +91,8 @@ def test_v1_launch_lines_write_each_controller(tmp_path):
     )
     assert (root / "cpu" / rel / "cpu.cfs_quota_us").read_text().strip() == "25000"
     assert (root / "pids" / rel / "pids.max").read_text().strip() == "40"
+    assert (root / "cpu" / rel / "cpu.shares").read_text().strip() == "256"  # 250 m
+    assert (root / "cpu" / "quayside" / ("c" * 32) / "cpu.shares").read_text().strip() == "1024"
     for controller in cgroups.CgroupV1.CONTROLLERS:
         assert (root / controller / rel / "cgroup.procs").read_text().strip().isdigit()
 
