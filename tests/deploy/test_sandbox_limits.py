@@ -71,6 +71,7 @@ def test_past_its_memory_limit_a_process_is_oom_killed_recorded_and_restarted(
     assert exits[0].signal == 9, exits  # SIGKILL, from the kernel's OOM killer
     # Restarted (after its backoff) and serving again.
     wait_for(lambda: runtime.get(host, "/").status_code == 200, 15, "the restart")
+    assert any("restarting after a crash in 1 s" in line for line in provider.logs(app.pk.hex))
     statuses = [s for s in provider.status(app.pk.hex) if s.process_type == "web"]
     assert statuses and statuses[0].state == "RUNNING"
     usage = [u for u in provider.usage(app.pk.hex) if u.process_type == "web"]
