@@ -36,7 +36,7 @@ def refuse_unless_images_allowed(field: str = "source_kind") -> None:
 
 def _image_ref(text: str) -> str:
     try:
-        reference = parse((text or "").strip())
+        reference = parse(text or "")
     except InvalidReference as exc:
         raise InvalidInput(str(exc), field="image_ref") from exc
     host = reference.api_host
