@@ -125,7 +125,7 @@ def _handler(registry: Registry):
 def serve(registry: Registry):
     """Start the server; returns (registry with its url set, stop function)."""
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(registry))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     registry.url = f"http://127.0.0.1:{httpd.server_address[1]}"
 
