@@ -40,19 +40,30 @@ def _run_service(modeladmin, request, label: str, call) -> None:
 
 
 class AppAdminBase(ReadOnlyMixin, ModelAdmin):
-    list_display = ("name", "status", "branch", "git_url_display", "release", "updated_at")
-    list_filter = ("status",)
+    list_display = ("name", "status", "source", "release", "updated_at")
+    list_filter = ("status", "source_kind")
     search_fields = ("name",)
     fields = (
-        "name", "status", "git_url_display", "branch", "health_check_path", "provider",
+        "name", "status", "source_kind", "git_url_display", "branch", "image_ref",
+        "registry_credentials", "health_check_path", "provider",
         "region", "current_release", "live_deployment", "active_deployment", "https",
         "created_at", "updated_at", "usage", "process_exits",
     )  # fmt: skip
-    readonly_fields = ("https", "usage", "process_exits")
+    readonly_fields = ("https", "usage", "process_exits", "registry_credentials")
     actions = ("deploy_branch", "restart")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("current_release")
+
+    @admin.display(description="Source")
+    def source(self, app: App) -> str:
+        if app.source_kind == "image":
+            return f"image {app.image_ref}"
+        return f"{app.git_url_display} ({app.branch})" if app.git_url_display else "-"
+
+    @admin.display(description="Registry credentials")
+    def registry_credentials(self, app: App) -> str:
+        return "stored (encrypted, not shown)" if app.registry_credentials_encrypted else "none"
 
     @admin.display(description="Release")
     def release(self, app: App) -> str:

@@ -21,10 +21,23 @@ class AppStatus(models.TextChoices):
     FAILED = "failed"  # the last deployment failed and nothing is live
 
 
+class SourceKind(models.TextChoices):
+    GIT = "git"  # built from a git repository (locally, or into an image in a cluster)
+    IMAGE = "image"  # a prebuilt container image (providers that run images only)
+
+
 class App(TimeStampedModel):
     """An application a tenant runs, served at <name>-<tenant>.<APPS_DOMAIN>."""
 
     name = models.SlugField(max_length=63, unique=True)
+    source_kind = models.CharField(
+        max_length=10, choices=SourceKind.choices, default=SourceKind.GIT
+    )
+    # image sources: the reference as given (runtime/images/reference.py); each deployment
+    # resolves it to a digest, kept on its Build.
+    image_ref = models.CharField(max_length=255, blank=True)
+    # Fernet token of JSON {"username", "password"} for the image's registry; never shown.
+    registry_credentials_encrypted = models.TextField(blank=True)
     # The git URL with any credentials masked, for display; the real one is encrypted.
     git_url_display = models.CharField(max_length=500, blank=True)
     git_url_encrypted = models.TextField(blank=True)
@@ -61,6 +74,7 @@ class BuildKind(models.TextChoices):
     PYTHON = "python"
     NODE = "node"
     STATIC = "static"
+    IMAGE = "image"  # a prebuilt image (SourceKind.IMAGE): nothing was built
 
 
 class BuildStatus(models.TextChoices):
@@ -85,6 +99,11 @@ class Build(TimeStampedModel):
     # What its processes need at run time (Artefact.run_needs): PATH directories, default env
     # vars, host paths shown read-only. Empty for builds made before it existed.
     run_needs = models.JSONField(default=dict, blank=True)
+    # Providers that run images: the image's repository ("registry/path") and the digest its
+    # release runs, pinned ("sha256:…"): a prebuilt image's tag resolved when deployed, or what
+    # the in-cluster build pushed. Empty for local builds.
+    image_repository = models.CharField(max_length=255, blank=True)
+    image_digest = models.CharField(max_length=140, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
@@ -92,6 +111,13 @@ class Build(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.app} build {self.commit_sha[:8] or self.pk}"
+
+    @property
+    def image(self) -> str:
+        """`registry/path@sha256:…`, the image its releases run ("" without one)."""
+        if not (self.image_repository and self.image_digest):
+            return ""
+        return f"{self.image_repository}@{self.image_digest}"
 
 
 class ReleaseStatus(models.TextChoices):

@@ -42,11 +42,13 @@ from apps.core.problems import QuotaExceeded
 from apps.tenants.models import TenantStatus
 
 from . import events, selectors, services
+from .image_source import image_build, image_description, refuse_images_unless_run
 from .models import (
     RUNNING_STATES,
     App,
     AppStatus,
     Build,
+    BuildKind,
     BuildStatus,
     Deployment,
     DeploymentKind,
@@ -57,6 +59,7 @@ from .models import (
     LogStream,
     Release,
     ReleaseStatus,
+    SourceKind,
 )
 from .redaction import Redactor
 from .runtime import RuntimeProblem, get_provider
@@ -117,6 +120,7 @@ def spec_for(deployment: Deployment, *, with_env: bool = True) -> ReleaseSpec:
             venv_dir=build.venv_dir,
             process_types=release.process_types,
             release_command=release.release_command,
+            image=build.image,
             **Artefact.from_run_needs(build.run_needs),
         ),
         env=services.release_config(release) if with_env else {},
@@ -232,8 +236,16 @@ class Runner:
             self.flush()
 
     def step_fetching(self) -> None:
+        refuse_images_unless_run(self.provider, self.app.source_kind)
         self.provider.ensure_ready(wait_s=15)
         self.provider.prepare_app(self.app_key, selectors.resource_limits(tenant=self.tenant))
+        if self.app.source_kind == SourceKind.IMAGE:
+            self.d.build = image_build(
+                self.app, self.d.ref, log=self.sink(LogStream.BUILD), secrets=self.add_secrets
+            )
+            self.d.commit_sha = ""
+            self._save("build", "commit_sha")
+            return
         allow_local = services.git_allow_local()
         try:
             source: GitSource = services.git_source(services.git_url(self.app))
@@ -259,6 +271,8 @@ class Runner:
 
     def step_building(self) -> None:
         build = self.d.build
+        if build.kind == BuildKind.IMAGE:
+            return  # prebuilt: nothing to build (image_build made it complete)
         started = time.monotonic()
         try:
             artefact = self.provider.prepare(
@@ -291,13 +305,19 @@ class Runner:
                 app=self.app,
                 build=self.d.build,
                 actor=actor,
-                description=f"Deploy {self.d.commit_sha[:8]}",
+                description=(
+                    f"Deploy {self.d.commit_sha[:8]}"
+                    if self.d.commit_sha
+                    else image_description(self.d.build)
+                ),
             )
             self.d.release = release
             self._save("release")
         release = self.d.release
         if release is None or release.build_id is None:
             raise StepFailed("There is no built release to deploy: deploy from git first.")
+        if release.build.kind == BuildKind.IMAGE:
+            refuse_images_unless_run(self.provider, SourceKind.IMAGE)
         self.log(f"Release v{release.version}: {release.description}")
         spec = spec_for(self.d)
         self.add_secrets(spec.env.values())

@@ -133,6 +133,38 @@ DEPLOY_SANDBOX_DEFAULT_CPU_MILLICORES = env.int(
 DEPLOY_SANDBOX_DEFAULT_PIDS = env.int("DEPLOY_SANDBOX_DEFAULT_PIDS", default=256)
 DEPLOY_SANDBOX_DEFAULT_DISK_MB = env.int("DEPLOY_SANDBOX_DEFAULT_DISK_MB", default=2048)
 
+# --- Images (apps/deploy/runtime/images/, docs/deploy.md "Container images") -----------------
+# Apps may deploy a prebuilt image (source kind "image") on a provider that runs images (not
+# "local"); git apps on such a provider are built into an image by a Job in the cluster.
+# Seconds one request to an image registry may take (resolving a tag to its digest).
+DEPLOY_IMAGE_REGISTRY_TIMEOUT_S = env.float("DEPLOY_IMAGE_REGISTRY_TIMEOUT_S", default=10.0)
+# Registries ("host[:port]") spoken to over plain HTTP instead of HTTPS (a registry in the
+# cluster without TLS). Credentials are sent to these only.
+DEPLOY_IMAGE_INSECURE_REGISTRIES = env.list("DEPLOY_IMAGE_INSECURE_REGISTRIES", default=[])
+# Where builds of git apps are pushed: <DEPLOY_IMAGE_REGISTRY>/<tenant>/<app>:<build>, e.g.
+# "registry.example.com/quayside"; push credentials in DEPLOY_IMAGE_REGISTRY_USERNAME/_PASSWORD.
+DEPLOY_IMAGE_REGISTRY = env("DEPLOY_IMAGE_REGISTRY", default="")
+DEPLOY_IMAGE_REGISTRY_USERNAME = env("DEPLOY_IMAGE_REGISTRY_USERNAME", default="")
+DEPLOY_IMAGE_REGISTRY_PASSWORD = env("DEPLOY_IMAGE_REGISTRY_PASSWORD", default="")
+# What builds images in the cluster: "kaniko" or "buildkit" (rootless), and the pinned images.
+DEPLOY_IMAGE_BUILDER = env("DEPLOY_IMAGE_BUILDER", default="kaniko")
+DEPLOY_IMAGE_KANIKO_IMAGE = env(
+    "DEPLOY_IMAGE_KANIKO_IMAGE", default="gcr.io/kaniko-project/executor:v1.23.2"
+)
+DEPLOY_IMAGE_BUILDKIT_IMAGE = env(
+    "DEPLOY_IMAGE_BUILDKIT_IMAGE", default="docker.io/moby/buildkit:v0.23.2-rootless"
+)
+# The namespace build Jobs run in: builders need more than Pod Security "restricted" allows
+# (Kaniko runs as root, rootless BuildKit needs unconfined seccomp and AppArmor), so not the
+# tenants' own namespaces.
+DEPLOY_IMAGE_BUILD_NAMESPACE = env("DEPLOY_IMAGE_BUILD_NAMESPACE", default="quayside-builds")
+# Base images of the Dockerfiles Quayside writes for repositories without one of their own.
+DEPLOY_IMAGE_BASE_PYTHON = env("DEPLOY_IMAGE_BASE_PYTHON", default="python:3.11-slim")
+DEPLOY_IMAGE_BASE_NODE = env("DEPLOY_IMAGE_BASE_NODE", default="node:24-slim")
+DEPLOY_IMAGE_BASE_STATIC = env(
+    "DEPLOY_IMAGE_BASE_STATIC", default="nginxinc/nginx-unprivileged:1.27-alpine"
+)
+
 # --- Custom domains -------------------------------------------------------------------------
 # Nameservers asked for `_quayside.<domain>` TXT records ("host" or "host:port"); empty: the
 # system resolver.

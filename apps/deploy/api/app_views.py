@@ -80,12 +80,20 @@ class AppViewSet(DeployViewSet):
         request=s.AppCreateInput,
         responses={201: s.AppCreatedOutput},
         description="A new app (201, with its webhook secret shown this once). Beyond the "
-        "tenant's `apps` limit: 409 quota-exceeded.",
+        "tenant's `apps` limit: 409 quota-exceeded. Its source is a git URL or a prebuilt "
+        "image (`source_kind: image`; only on a provider that runs images, 400 otherwise).",
         examples=[
             OpenApiExample(
                 "From GitHub",
                 value={"name": "hello", "git_url": "https://github.com/acme/hello.git",
                        "branch": "main"},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "From an image (providers that run images)",
+                value={"name": "api", "source_kind": "image",
+                       "image_ref": "registry.example.com/team/api:1.4",
+                       "registry_credentials": {"username": "robot", "password": "…"}},
                 request_only=True,
             ),
             OpenApiExample(
@@ -114,7 +122,14 @@ class AppViewSet(DeployViewSet):
     @extend_schema(
         request=s.AppUpdateInput,
         responses=s.AppOutput,
-        examples=[OpenApiExample("Branch", value={"branch": "release"}, request_only=True)],
+        examples=[
+            OpenApiExample("Branch", value={"branch": "release"}, request_only=True),
+            OpenApiExample(
+                "New image tag",
+                value={"image_ref": "registry.example.com/team/api:1.5"},
+                request_only=True,
+            ),
+        ],
     )
     def partial_update(self, request, pk=None):
         app = self.get_object()

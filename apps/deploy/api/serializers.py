@@ -16,6 +16,7 @@ from ..models import (
     DomainStatus,
     LogStream,
     ProcessExitReason,
+    SourceKind,
 )
 
 
@@ -75,8 +76,20 @@ class AppOutput(serializers.Serializer):
         help_text="True while the tenant is suspended: the app does not run (its hosts answer "
         "503), whatever `status` says; it runs again on resume if `status` is running."
     )
+    source_kind = serializers.ChoiceField(
+        choices=SourceKind.choices,
+        help_text="git: built from git_url; image: the prebuilt image image_ref (providers that "
+        "run images only).",
+    )
     git_url = serializers.CharField(source="git_url_display", help_text="Credentials masked.")
     branch = serializers.CharField()
+    image_ref = serializers.CharField(
+        help_text="Image sources: the image deployed, as given; each deployment pins the digest "
+        "it resolves to (its release's `image`)."
+    )
+    has_registry_credentials = serializers.SerializerMethodField(
+        help_text="Whether registry credentials are stored for image_ref (never shown)."
+    )
     provider = serializers.CharField()
     region = serializers.CharField()
     hostname = serializers.SerializerMethodField()
@@ -91,6 +104,9 @@ class AppOutput(serializers.Serializer):
     )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+    def get_has_registry_credentials(self, app) -> bool:
+        return bool(app.registry_credentials_encrypted)
 
     def get_suspended(self, app) -> bool:
         return tenant_suspended(self.context)
@@ -118,18 +134,47 @@ class AppCreatedOutput(AppOutput):
     )
 
 
+class RegistryCredentialsInput(serializers.Serializer):
+    """Pull credentials for an image source's registry: stored encrypted, never shown."""
+
+    username = serializers.CharField(max_length=255, trim_whitespace=False)
+    password = serializers.CharField(
+        max_length=4096, trim_whitespace=False, help_text="A password or an access token."
+    )
+
+
+def _image_ref_field(**kwargs) -> serializers.CharField:
+    return serializers.CharField(
+        max_length=255, trim_whitespace=False, required=False, allow_blank=True,
+        help_text="Image sources: registry[:port]/path[:tag][@sha256:…], e.g. "
+        "registry.example.com/team/app:1.4 (Docker Hub when there is no registry).",
+        **kwargs,
+    )  # fmt: skip
+
+
 class AppCreateInput(serializers.Serializer):
     name = serializers.CharField(max_length=63)
+    source_kind = serializers.ChoiceField(
+        choices=SourceKind.choices, required=False, default=SourceKind.GIT,
+        help_text="image needs a provider that runs images: with the local provider, 400.",
+    )  # fmt: skip
     git_url = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     branch = serializers.CharField(max_length=255, required=False, default="main")
+    image_ref = _image_ref_field(default="")
+    registry_credentials = RegistryCredentialsInput(required=False, allow_null=True, default=None)
     health_check_path = serializers.CharField(
         max_length=200, required=False, allow_blank=True, default=""
     )
 
 
 class AppUpdateInput(serializers.Serializer):
+    source_kind = serializers.ChoiceField(choices=SourceKind.choices, required=False)
     git_url = serializers.CharField(max_length=500, required=False, allow_blank=True)
     branch = serializers.CharField(max_length=255, required=False)
+    image_ref = _image_ref_field()
+    registry_credentials = RegistryCredentialsInput(
+        required=False, allow_null=True, help_text="null removes the stored credentials."
+    )
     health_check_path = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
@@ -200,6 +245,10 @@ class BuildRef(serializers.Serializer):
     id = serializers.UUIDField()
     commit_sha = serializers.CharField()
     kind = serializers.CharField()
+    image = serializers.CharField(
+        help_text="registry/path@sha256:…, the image this build's releases run, digest pinned "
+        "(empty on the local provider)."
+    )
 
 
 class ReleaseOutput(serializers.Serializer):

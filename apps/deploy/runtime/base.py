@@ -55,6 +55,9 @@ class Artefact:
     path_dirs: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
     read_only_paths: tuple[str, ...] = ()
+    # Providers that run images: `registry/path@sha256:…`, digest pinned (a prebuilt image, or
+    # what the build Job pushed); empty for local builds.
+    image: str = ""
 
     @property
     def runs_processes(self) -> bool:

@@ -68,6 +68,7 @@ from .domains import (
     domain_remove,
     domain_verify,
 )
+from .sources import images_allowed, refuse_unless_images_allowed, registry_credentials
 
 __all__ = [
     "APP_NAME",
@@ -108,7 +109,10 @@ __all__ = [
     "git_credentials",
     "git_source",
     "git_url",
+    "images_allowed",
     "log_secrets",
+    "refuse_unless_images_allowed",
+    "registry_credentials",
     "release_config",
     "release_for_build",
     "release_latest_runnable",

@@ -22,6 +22,7 @@ from ..models import App
 from ..runtime import RuntimeProblem, get_provider
 from ..runtime.git import GitSource, display_url, parse_git_url, remote_address, validate_ref
 from ._common import routes_sync_quietly
+from .sources import source_fields
 
 logger = logging.getLogger(__name__)
 
@@ -111,9 +112,22 @@ def app_create(
     git_url: str = "",
     branch: str = "main",
     health_check_path: str = "",
+    source_kind: str = "git",
+    image_ref: str = "",
+    registry_credentials: dict | None = None,
 ) -> tuple[App, str]:
-    """A new app and its webhook secret (returned this once)."""
+    """A new app and its webhook secret (returned this once). Its source is a git URL or, on
+    a provider that runs images, an image reference (services/sources.py)."""
     name = _validate_name(name)
+    source = source_fields(
+        changes={
+            "source_kind": source_kind,
+            "image_ref": image_ref,
+            "registry_credentials": registry_credentials,
+        }
+    )
+    if source["source_kind"] == "image" and git_url:
+        raise InvalidInput("An image app has no git URL: give one or the other.", field="git_url")
     label = f"{name}-{tenant.slug}"
     if len(label) > DNS_LABEL_MAX:
         longest = DNS_LABEL_MAX - len(tenant.slug) - 1
@@ -144,6 +158,7 @@ def app_create(
                 webhook_secret_encrypted=crypto.encrypt(webhook_secret),
                 created_by_id=actor.user_id,
                 **_git_fields(git_url),
+                **source,
             )
     except IntegrityError as exc:
         raise InvalidInput(f"There is already an app called '{name}'.", field="name") from exc
@@ -154,7 +169,7 @@ def app_create(
 
 @transaction.atomic
 def app_update(*, app: App, tenant, actor: Actor, **changes) -> App:
-    fields: dict[str, Any] = {}
+    fields: dict[str, Any] = source_fields(changes=changes, app=app)
     if "git_url" in changes:
         fields.update(_git_fields(changes["git_url"]))
     if "branch" in changes:

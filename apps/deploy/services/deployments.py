@@ -24,10 +24,12 @@ from ..models import (
     DeploymentState,
     Release,
     ReleaseStatus,
+    SourceKind,
 )
 from ..runtime.git import validate_ref
 from ._common import _cancel_queued, _deployment_queue, _package
 from .config import _release_make, release_config, release_latest_runnable
+from .sources import refuse_unless_images_allowed
 
 
 @transaction.atomic
@@ -42,12 +44,21 @@ def deployment_create(
 ) -> Deployment:
     """Deploy a git ref (the app's branch by default)."""
     app = App.objects.select_for_update().get(pk=app.pk)
-    if not app.git_url_encrypted:
+    if app.source_kind == SourceKind.IMAGE:
+        refuse_unless_images_allowed()
+        if ref:
+            raise InvalidInput(
+                "An image app deploys its image_ref: change that instead of giving a ref.",
+                field="ref",
+            )
+        ref = app.image_ref
+    elif not app.git_url_encrypted:
         raise Conflict("This app has no git URL to deploy from: set git_url first.")
-    try:
-        ref = validate_ref(ref or app.branch)
-    except ValueError as exc:
-        raise InvalidInput(str(exc), field="ref") from exc
+    else:
+        try:
+            ref = validate_ref(ref or app.branch)
+        except ValueError as exc:
+            raise InvalidInput(str(exc), field="ref") from exc
     return _deployment_queue(
         app=app,
         tenant=tenant,

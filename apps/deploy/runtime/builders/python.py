@@ -21,12 +21,19 @@ import tomllib
 from contextlib import contextmanager
 from pathlib import Path
 
+from django.conf import settings
+
 from apps.core import local_dirs
 
 from ..base import Artefact, BuildRefused, RuntimeProblem
 from ..process import RunAs
+from . import container
 from .base import BuildContext, Builder, base_env, checkout_file, outside_system, present, procfile
 
+CONTAINER_WEB = (
+    "gunicorn --bind 0.0.0.0:$PORT --workers ${WEB_CONCURRENCY:-2} "
+    "--graceful-timeout 10 --access-logfile - wsgi:application"
+)
 DEFAULT_WEB = (
     "gunicorn --bind unix:$QUAYSIDE_SOCKET --workers ${WEB_CONCURRENCY:-2} "
     "--graceful-timeout 10 --access-logfile - wsgi:application"
@@ -71,6 +78,39 @@ class PythonBuilder(Builder):
             release_command=release_command,
             path_dirs=(str(venv / "bin"),),
             read_only_paths=outside_system([python_prefix(ctx.python)]),
+        )
+
+    def dockerfile(self, source_dir: str) -> str:
+        entries, release_command = procfile(source_dir)
+        if "web" not in entries and checkout_file(source_dir, "wsgi.py") is not None:
+            entries["web"] = CONTAINER_WEB
+        if not entries:
+            raise BuildRefused("The Procfile names no process type to run.")
+        flavour, deps = dependencies_of(source_dir)
+        if flavour == "requirements":
+            install = [
+                "COPY requirements.txt /app/requirements.txt",
+                "RUN " + container.exec_form(["pip", "install", "-r", "/app/requirements.txt"]),
+            ]
+        else:  # pyproject's [project] dependencies, each one argument (never a shell word)
+            install = ["RUN " + container.exec_form(["pip", "install", *deps])] if deps else []
+        return container.render(
+            what="a Python app",
+            base=settings.DEPLOY_IMAGE_BASE_PYTHON,
+            env=container.base_env(
+                PYTHONUNBUFFERED="1",
+                PYTHONDONTWRITEBYTECODE="1",
+                PIP_DISABLE_PIP_VERSION_CHECK="1",
+                PIP_NO_CACHE_DIR="1",
+                PIP_ROOT_USER_ACTION="ignore",
+            ),
+            steps=[
+                "WORKDIR /app",
+                *install,
+                f"COPY --chown={container.APP_UID}:{container.APP_UID} . /app",
+            ],
+            process_types=entries,
+            release_command=release_command,
         )
 
 
