@@ -109,7 +109,19 @@ class Https:
         self.port, self.root, self.ask_url = port, root, ask_url
 
     def get(self, host: str, path: str = "/") -> tuple[int, str, dict]:
-        """(status, body, the server's certificate) over a handshake verified by the CA."""
+        """(status, body, the server's certificate) over a handshake verified by the CA. A
+        connection Caddy closes while it loads a new config (sync_routes just before) is tried
+        again, as a browser would; a refused certificate (ssl.SSLError) is not."""
+        for attempt in range(3):
+            try:
+                return self._get(host, path)
+            except (http.client.RemoteDisconnected, ConnectionResetError):
+                if attempt == 2:
+                    raise
+                time.sleep(0.5)
+        raise AssertionError("unreachable")
+
+    def _get(self, host: str, path: str) -> tuple[int, str, dict]:
         context = ssl.create_default_context(cafile=str(self.root))
         connection = PinnedHTTPS(host, self.port, context=context, timeout=10)
         try:
