@@ -158,14 +158,24 @@ class FakeController:
             )
             owned.append(current)
         elif current["spec"]["replicas"] != desired:
-            self.store.patch(REPLICASET, ns, current["metadata"]["name"],
-                             {"spec": {"replicas": desired}}, manager=MANAGER)  # fmt: skip
+            self.store.patch(
+                REPLICASET,
+                ns,
+                current["metadata"]["name"],
+                {"spec": {"replicas": desired}},
+                manager=MANAGER,
+            )
         status = current.get("status", {})
         ready = status.get("readyReplicas", 0)
         for old in owned:
             if old is not current and ready >= desired and old["spec"]["replicas"]:
-                self.store.patch(REPLICASET, ns, old["metadata"]["name"],
-                                 {"spec": {"replicas": 0}}, manager=MANAGER)  # fmt: skip
+                self.store.patch(
+                    REPLICASET,
+                    ns,
+                    old["metadata"]["name"],
+                    {"spec": {"replicas": 0}},
+                    manager=MANAGER,
+                )
         total = sum(rs.get("status", {}).get("replicas", 0) for rs in owned)
         all_ready = sum(rs.get("status", {}).get("readyReplicas", 0) for rs in owned)
         conditions = [
@@ -282,9 +292,12 @@ class FakeController:
                 "containerStatuses": [cs],
             }
             if ticks == 2:
-                self.store.add_log(pod["metadata"]["namespace"], pod["metadata"]["name"],
-                                   "Traceback (most recent call last):", "MemoryError"
-                                   if oom else "RuntimeError: boom")  # fmt: skip
+                self.store.add_log(
+                    pod["metadata"]["namespace"],
+                    pod["metadata"]["name"],
+                    "Traceback (most recent call last):",
+                    "MemoryError" if oom else "RuntimeError: boom",
+                )
         elif ticks > 1:
             ready = mode != "not-ready"
             cs = {
@@ -306,8 +319,9 @@ class FakeController:
                 "containerStatuses": [cs],
             }
             if ticks == 2:
-                self.store.add_log(pod["metadata"]["namespace"], pod["metadata"]["name"],
-                                   *self.app_log)  # fmt: skip
+                self.store.add_log(
+                    pod["metadata"]["namespace"], pod["metadata"]["name"], *self.app_log
+                )
         else:
             status = {"phase": "Pending", "conditions": scheduled}
         self._keep_times(pod.get("status", {}), status)
@@ -322,8 +336,9 @@ class FakeController:
             return
         if not pods:
             try:
-                self._create_pod(job, job["spec"]["template"], ns,
-                                 {"job-name": job["metadata"]["name"]})  # fmt: skip
+                self._create_pod(
+                    job, job["spec"]["template"], ns, {"job-name": job["metadata"]["name"]}
+                )
             except ApiError as exc:
                 self.errors.append(exc.message)
                 return
@@ -331,12 +346,25 @@ class FakeController:
         else:
             phase = pods[0]["status"].get("phase")
             if phase == "Succeeded":
-                status = {"startTime": status.get("startTime", now()), "completionTime": now(),
-                          "succeeded": 1, "conditions": [_condition("Complete", "True")]}  # fmt: skip
+                status = {
+                    "startTime": status.get("startTime", now()),
+                    "completionTime": now(),
+                    "succeeded": 1,
+                    "conditions": [_condition("Complete", "True")],
+                }
             elif phase == "Failed":
-                status = {"startTime": status.get("startTime", now()), "failed": 1,
-                          "conditions": [_condition("Failed", "True", "BackoffLimitExceeded",
-                                                    "Job has reached the specified backoff limit")]}  # fmt: skip
+                status = {
+                    "startTime": status.get("startTime", now()),
+                    "failed": 1,
+                    "conditions": [
+                        _condition(
+                            "Failed",
+                            "True",
+                            "BackoffLimitExceeded",
+                            "Job has reached the specified backoff limit",
+                        )
+                    ],
+                }
         self._set_status(JOB, job, status)
 
     def _job_pod(self, pod: dict, ticks: int) -> None:
@@ -347,17 +375,33 @@ class FakeController:
             if text in command:
                 exit_code, lines = code, out
                 break
-        base = {"name": container["name"], "image": container["image"], "imageID": "",
-                "restartCount": 0}  # fmt: skip
+        base = {
+            "name": container["name"],
+            "image": container["image"],
+            "imageID": "",
+            "restartCount": 0,
+        }
         if ticks == 1:
-            status = {"phase": "Running", "containerStatuses": [
-                {**base, "ready": True, "state": {"running": {"startedAt": now()}}}]}  # fmt: skip
+            status = {
+                "phase": "Running",
+                "containerStatuses": [
+                    {**base, "ready": True, "state": {"running": {"startedAt": now()}}}
+                ],
+            }
             self.store.add_log(pod["metadata"]["namespace"], pod["metadata"]["name"], *lines)
         else:
-            terminated = {"exitCode": exit_code, "reason": "Completed" if exit_code == 0
-                          else "Error", "startedAt": now(), "finishedAt": now()}  # fmt: skip
-            status = {"phase": "Succeeded" if exit_code == 0 else "Failed", "containerStatuses": [
-                {**base, "ready": False, "state": {"terminated": terminated}}]}  # fmt: skip
+            terminated = {
+                "exitCode": exit_code,
+                "reason": "Completed" if exit_code == 0 else "Error",
+                "startedAt": now(),
+                "finishedAt": now(),
+            }
+            status = {
+                "phase": "Succeeded" if exit_code == 0 else "Failed",
+                "containerStatuses": [
+                    {**base, "ready": False, "state": {"terminated": terminated}}
+                ],
+            }
         self._set_status(POD, pod, status)
 
     # --- helpers -----------------------------------------------------------------------------
@@ -369,8 +413,9 @@ class FakeController:
             if c["type"] in before and before[c["type"]]["status"] == c["status"]:
                 c["lastTransitionTime"] = before[c["type"]]["lastTransitionTime"]
         for key in ("startedAt", "finishedAt"):
-            for cs_old, cs_new in zip(old.get("containerStatuses", []),
-                                      new.get("containerStatuses", []), strict=False):  # fmt: skip
+            for cs_old, cs_new in zip(
+                old.get("containerStatuses", []), new.get("containerStatuses", []), strict=False
+            ):
                 for state in ("running", "terminated"):
                     for where in ("state", "lastState"):
                         o = cs_old.get(where, {}).get(state, {})
@@ -383,14 +428,21 @@ class FakeController:
         for pod in self.store.find("Pod"):
             if pod["status"].get("phase") != "Running":
                 continue
-            items.append({
-                "metadata": {"name": pod["metadata"]["name"],
-                             "namespace": pod["metadata"]["namespace"],
-                             "labels": pod["metadata"].get("labels", {})},
-                "timestamp": now(), "window": "15s",
-                "containers": [{"name": c["name"], "usage": {"cpu": "12m", "memory": "48Mi"}}
-                               for c in pod["spec"]["containers"]],
-            })  # fmt: skip
+            items.append(
+                {
+                    "metadata": {
+                        "name": pod["metadata"]["name"],
+                        "namespace": pod["metadata"]["namespace"],
+                        "labels": pod["metadata"].get("labels", {}),
+                    },
+                    "timestamp": now(),
+                    "window": "15s",
+                    "containers": [
+                        {"name": c["name"], "usage": {"cpu": "12m", "memory": "48Mi"}}
+                        for c in pod["spec"]["containers"]
+                    ],
+                }
+            )
         return items
 
 

@@ -191,8 +191,16 @@ class Store:
             self.operations[key] = {manager: "Update"}
             return self._store(res, key, obj)
 
-    def update(self, res: Resource, namespace: str, name: str, body: dict, *, manager: str,
-               status_only: bool = False) -> dict:  # fmt: skip
+    def update(
+        self,
+        res: Resource,
+        namespace: str,
+        name: str,
+        body: dict,
+        *,
+        manager: str,
+        status_only: bool = False,
+    ) -> dict:
         """PUT: replace the object (or its status), refusing a stale resourceVersion."""
         with self.lock:
             key = self._key(res, namespace, name)
@@ -217,8 +225,16 @@ class Store:
                     new["status"] = copy.deepcopy(old["status"])
             return self._write(res, key, old, new, manager=manager)
 
-    def patch(self, res: Resource, namespace: str, name: str, patch: dict, *, manager: str,
-              status_only: bool = False) -> dict:  # fmt: skip
+    def patch(
+        self,
+        res: Resource,
+        namespace: str,
+        name: str,
+        patch: dict,
+        *,
+        manager: str,
+        status_only: bool = False,
+    ) -> dict:
         with self.lock:
             key = self._key(res, namespace, name)
             old = self.objects.get(key)
@@ -229,8 +245,9 @@ class Store:
             new = merge_patch(old, patch)
             return self._write(res, key, old, new, manager=manager)
 
-    def apply(self, res: Resource, namespace: str, name: str, config: dict, *, manager: str,
-              force: bool) -> dict:  # fmt: skip
+    def apply(
+        self, res: Resource, namespace: str, name: str, config: dict, *, manager: str, force: bool
+    ) -> dict:
         """Server-side apply of `config` by `manager`."""
         with self.lock:
             meta = config.get("metadata") or {}
@@ -391,8 +408,11 @@ class Store:
 
     def _admit_pod(self, namespace: str, pod: dict) -> None:
         """ResourceQuota admission: refuse a pod that would exceed a quota of its namespace."""
-        pods = [p for p in self.find("Pod", namespace) if p["status"].get("phase") not in
-                ("Succeeded", "Failed")]  # fmt: skip
+        pods = [
+            p
+            for p in self.find("Pod", namespace)
+            if p["status"].get("phase") not in ("Succeeded", "Failed")
+        ]
         for quota in self.find("ResourceQuota", namespace):
             hard = quota["spec"].get("hard", {})
             used = {"pods": len(pods), "limits.memory": 0, "limits.cpu": 0}
@@ -414,8 +434,9 @@ class Store:
 
 
 def _body(obj: dict) -> str:
-    return json.dumps({k: v for k, v in obj.items() if k not in ("metadata", "status")},
-                      sort_keys=True)  # fmt: skip
+    return json.dumps(
+        {k: v for k, v in obj.items() if k not in ("metadata", "status")}, sort_keys=True
+    )
 
 
 def _crd_problem(obj: dict) -> str:
@@ -433,8 +454,16 @@ def _crd_problem(obj: dict) -> str:
     return ""
 
 
-SUFFIXES = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 10**3, "M": 10**6,
-            "G": 10**9, "m": 0.001}  # fmt: skip
+SUFFIXES = {
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "m": 0.001,
+}
 
 
 def parse_quantity(value: str | int | float) -> float:
