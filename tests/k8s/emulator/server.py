@@ -238,7 +238,9 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         self.store = store
         self.requests: list[tuple[str, str]] = []
         self.metrics = None  # a callable returning PodMetrics items, when "installed"
-        self._thread = threading.Thread(target=self.serve_forever, name="k8s-emulator", daemon=True)
+        self._thread = threading.Thread(
+            target=self.serve_forever, args=(0.05,), name="k8s-emulator", daemon=True
+        )
 
     def start(self) -> None:
         self._thread.start()
