@@ -5,6 +5,7 @@ it applies, and a field someone changed by hand is taken back (that is drift, dr
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import httpx2
@@ -27,6 +28,9 @@ from lightkube.resources.networking_v1 import Ingress, NetworkPolicy
 
 from ..base import RuntimeProblem
 from .names import MANAGER
+
+# lightkube's HTTP client logs every request at INFO: one line per API call, dozens per deploy.
+logging.getLogger("httpx2").setLevel(logging.WARNING)
 
 HTTPRoute = create_namespaced_resource("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes")
 PodMetrics = create_namespaced_resource("metrics.k8s.io", "v1beta1", "PodMetrics", "pods")
