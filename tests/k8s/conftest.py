@@ -12,8 +12,9 @@ from .scenarios import KubernetesDriver
 
 
 @pytest.fixture
-def k8s():
-    with Emulator() as emulator:
+def k8s(request):
+    """An emulated API server (Kubernetes 1.34's schemas; parametrize indirectly for another)."""
+    with Emulator(k8s_version=getattr(request, "param", "1.34.0")) as emulator:
         yield emulator
     assert not emulator.controller.errors, emulator.controller.errors
 

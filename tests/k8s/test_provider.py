@@ -58,6 +58,7 @@ def test_the_tenant_gets_a_namespace_quota_limit_range_and_policies(driver, k8s)
     assert "quayside" in managers
 
 
+@pytest.mark.parametrize("k8s", ["1.30.0", "1.34.0"], indirect=True)
 def test_a_deploy_makes_deployments_a_service_an_ingress_and_a_secret(driver, k8s):
     spec = driver.spec(APP, "d00000000001", artefact=driver.artefact(),
                        env={"GREETING": "hello", "DATABASE_URL": "postgres://s3cret@db/x"},
