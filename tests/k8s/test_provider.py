@@ -200,3 +200,22 @@ def test_stop_and_remove_app_delete_what_the_app_had(driver, k8s):
     assert driver.provider.program_keys() == set()
     driver.provider.remove_app(APP)
     assert k8s.store.find("Service", NS) == [] and k8s.store.find("Ingress", NS) == []
+
+
+def test_gateway_api_routing_uses_http_routes(driver, k8s, settings):
+    settings.DEPLOY_K8S_ROUTING = "gateway"
+    settings.DEPLOY_K8S_GATEWAY = "infra/public"
+    spec = driver.spec(APP, "d00000000001", artefact=driver.artefact())
+    assert driver.deploy(spec).ok
+    route = only(k8s.store.find("HTTPRoute", NS))
+    assert route["spec"]["hostnames"] == [spec.hostname]
+    assert route["spec"]["rules"][0]["backendRefs"] == [{"name": f"a{APP[:16]}-web", "port": 80}]
+    assert k8s.store.find("Ingress", NS) == []
+    domains = Route(app_key=APP, hosts=(spec.hostname, "shop.example.com"), kind="python")
+    assert driver.provider.sync_routes([domains]) is True
+    assert only(k8s.store.find("HTTPRoute", NS))["spec"]["hostnames"] == [
+        spec.hostname,
+        "shop.example.com",
+    ]
+    driver.provider.remove_app(APP)
+    assert k8s.store.find("HTTPRoute", NS) == []

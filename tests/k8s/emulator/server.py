@@ -183,7 +183,7 @@ class Handler(BaseHTTPRequestHandler):
             if "fieldManager" not in query:
                 raise ApiError(400, "BadRequest", "PATCH, fieldManager is required for apply")
             force = query.get("force") in ("true", "True", "1")
-            created = store.objects.get(store._key(res, namespace, name)) is None
+            created = store.objects.get(store.key(res, namespace, name)) is None
             obj = store.apply(
                 res, namespace, name, self._body(), manager=query["fieldManager"], force=force
             )

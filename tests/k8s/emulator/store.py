@@ -148,7 +148,7 @@ class Store:
     # --- reading ---------------------------------------------------------------------------
     def get(self, res: Resource, namespace: str, name: str) -> dict:
         with self.lock:
-            obj = self.objects.get(self._key(res, namespace, name))
+            obj = self.objects.get(self.key(res, namespace, name))
             if obj is None:
                 raise ApiError(404, "NotFound", f'{res.plural} "{name}" not found')
             return copy.deepcopy(obj)
@@ -181,7 +181,7 @@ class Store:
             name = body.get("metadata", {}).get("name")
             if not name:
                 raise ApiError(422, "Invalid", f"{res.kind}: metadata.name: Required value")
-            key = self._key(res, namespace, name)
+            key = self.key(res, namespace, name)
             if key in self.objects:
                 raise ApiError(409, "AlreadyExists", f'{res.plural} "{name}" already exists')
             obj = self._fill(res, namespace, copy.deepcopy(body), None)
@@ -203,7 +203,7 @@ class Store:
     ) -> dict:
         """PUT: replace the object (or its status), refusing a stale resourceVersion."""
         with self.lock:
-            key = self._key(res, namespace, name)
+            key = self.key(res, namespace, name)
             old = self.objects.get(key)
             if old is None:
                 raise ApiError(404, "NotFound", f'{res.plural} "{name}" not found')
@@ -236,7 +236,7 @@ class Store:
         status_only: bool = False,
     ) -> dict:
         with self.lock:
-            key = self._key(res, namespace, name)
+            key = self.key(res, namespace, name)
             old = self.objects.get(key)
             if old is None:
                 raise ApiError(404, "NotFound", f'{res.plural} "{name}" not found')
@@ -259,7 +259,7 @@ class Store:
                     "BadRequest",
                     f"apply: apiVersion/kind must be {res.api_version}/{res.kind}",
                 )
-            key = self._key(res, namespace, name)
+            key = self.key(res, namespace, name)
             old = self.objects.get(key)
             wanted = leaves(config)
             if old is None:
@@ -302,7 +302,7 @@ class Store:
 
     def delete(self, res: Resource, namespace: str, name: str) -> dict:
         with self.lock:
-            key = self._key(res, namespace, name)
+            key = self.key(res, namespace, name)
             obj = self.objects.get(key)
             if obj is None:
                 raise ApiError(404, "NotFound", f'{res.plural} "{name}" not found')
@@ -315,7 +315,7 @@ class Store:
 
     # --- internals ---------------------------------------------------------------------------
     @staticmethod
-    def _key(res: Resource, namespace: str | None, name: str) -> Key:
+    def key(res: Resource, namespace: str | None, name: str) -> Key:
         return (res.api_version, res.kind, namespace or "" if res.namespaced else "", name)
 
     def _fill(self, res: Resource, namespace: str, obj: dict, old: dict | None) -> dict:
