@@ -122,3 +122,13 @@ def test_the_fake_controller_makes_pods_ready_and_enforces_the_quota(api, k8s):
     failure = next(c for c in status["conditions"] if c["type"] == "ReplicaFailure")
     assert failure["reason"] == "FailedCreate"
     assert "exceeded quota" in failure["message"]
+
+
+def test_an_immutable_secrets_data_cannot_change(api):
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+              "immutable": True, "data": {"A": "MQ=="}}  # fmt: skip
+    assert api.post("/api/v1/namespaces/t/secrets", json=secret).status_code == 201
+    response = api.patch("/api/v1/namespaces/t/secrets/s", json={"data": {"A": "Mg=="}},
+                         headers={"Content-Type": "application/merge-patch+json"})  # fmt: skip
+    assert response.status_code == 422
+    assert "immutable" in response.json()["message"]

@@ -219,3 +219,22 @@ def test_gateway_api_routing_uses_http_routes(driver, k8s, settings):
     ]
     driver.provider.remove_app(APP)
     assert k8s.store.find("HTTPRoute", NS) == []
+
+
+def test_an_unusable_kubeconfig_or_an_unreachable_cluster_is_a_runtime_problem(settings, tmp_path):
+    from apps.deploy.runtime.base import RuntimeProblem
+
+    settings.DEPLOY_K8S_IN_CLUSTER = False
+    settings.DEPLOY_K8S_KUBECONFIG = str(tmp_path / "missing")
+    with pytest.raises(RuntimeProblem, match="DEPLOY_K8S_KUBECONFIG"):
+        KubernetesProvider().ensure_ready()
+    config = tmp_path / "kubeconfig"
+    config.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        "clusters: [{name: c, cluster: {server: 'http://127.0.0.1:9'}}]\n"
+        "users: [{name: u, user: {}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\n"
+    )
+    settings.DEPLOY_K8S_KUBECONFIG = str(config)
+    with pytest.raises(RuntimeProblem, match="could not be reached") as caught:
+        KubernetesProvider().ensure_ready(wait_s=0)
+    assert caught.value.permanent is False

@@ -13,7 +13,8 @@
 - `generation` grows when anything but metadata and status changes; `uid`, creationTimestamp;
 - deleting a Namespace deletes what is in it; deleting an object deletes what names it as an
   owner (ownerReferences), as the garbage collector would (at once: no finalizers);
-- ResourceQuota admission for pods (count and limits.memory/limits.cpu).
+- ResourceQuota admission for pods (count and limits.memory/limits.cpu);
+- an immutable Secret's (or ConfigMap's) data cannot change.
 
 Everything is in memory, under one lock."""
 
@@ -343,6 +344,14 @@ class Store:
         return obj
 
     def _write(self, res: Resource, key: Key, old: dict, new: dict, *, manager: str | None):
+        immutable = res.kind in ("Secret", "ConfigMap") and old.get("immutable")
+        if immutable and any(old.get(f) != new.get(f) for f in ("data", "immutable")):
+            raise ApiError(
+                422,
+                "Invalid",
+                f'{res.kind} "{key[3]}" is invalid: data: Forbidden: field is immutable '
+                "when `immutable` is set",
+            )
         new = self._fill(res, key[2], new, old)
         new["metadata"]["name"] = key[3]
         if manager is not None:  # an update: the fields it changed become its own
