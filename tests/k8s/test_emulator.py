@@ -76,7 +76,8 @@ def test_apply_removes_fields_the_manager_no_longer_applies(api):
     assert "minReadySeconds" not in body["spec"]
 
 
-def test_a_stale_resource_version_is_a_conflict(api):
+def test_a_stale_resource_version_is_a_conflict(api, k8s):
+    k8s.controller.stop()  # its status writes would change the resourceVersion too
     created = apply(api, deployment()).json()
     stale = created["metadata"]["resourceVersion"]
     created["spec"]["replicas"] = 3
