@@ -127,6 +127,8 @@ def spec_for(deployment: Deployment, *, with_env: bool = True) -> ReleaseSpec:
         formation=deployment.formation or default_formation(app, release.process_types),
         labels={"app": app.name, "release": f"v{release.version}"},
         limits=selectors.resource_limits(tenant=tenant),
+        tenant=tenant.slug,
+        health_path=app.health_check_path or settings.DEPLOY_HEALTH_PATH,
     )
 
 

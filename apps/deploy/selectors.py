@@ -349,6 +349,8 @@ def resource_limits(*, tenant: Tenant) -> ResourceLimits:
         cpu_millicores=value("cpu_millicores", settings.DEPLOY_SANDBOX_DEFAULT_CPU_MILLICORES),
         pids=value("pids", settings.DEPLOY_SANDBOX_DEFAULT_PIDS),
         disk_mb=value("disk_mb", settings.DEPLOY_SANDBOX_DEFAULT_DISK_MB),
+        apps=tenant_limit(tenant, "apps"),
+        processes=tenant_limit(tenant, "processes"),
     )
 
 

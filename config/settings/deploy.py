@@ -21,8 +21,45 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 # --- Where apps are served ------------------------------------------------------------------
 # Apps answer at <app>-<tenant>.<APPS_DOMAIN> (and their verified custom domains).
 APPS_DOMAIN = env("APPS_DOMAIN", default="apps.localhost")
-# The runtime provider (apps/deploy/runtime/): only "local" (supervisord + Caddy) for now.
+# The runtime provider (apps/deploy/runtime/): "local" (supervisord + Caddy on this host) or
+# "kubernetes" (a cluster, docs/kubernetes.md).
 DEPLOY_PROVIDER = env("DEPLOY_PROVIDER", default="local")
+
+# --- Kubernetes provider (apps/deploy/runtime/kubernetes/, docs/kubernetes.md) ---------------
+# How to reach the cluster: a kubeconfig file (and optionally one of its contexts), or, with
+# DEPLOY_K8S_IN_CLUSTER, the service account Quayside's own pods run as.
+DEPLOY_K8S_KUBECONFIG = env("DEPLOY_K8S_KUBECONFIG", default="")
+DEPLOY_K8S_CONTEXT = env("DEPLOY_K8S_CONTEXT", default="")
+DEPLOY_K8S_IN_CLUSTER = env.bool("DEPLOY_K8S_IN_CLUSTER", default=False)
+# Each tenant's apps run in the namespace <prefix><tenant slug>.
+DEPLOY_K8S_NAMESPACE_PREFIX = env("DEPLOY_K8S_NAMESPACE_PREFIX", default="qs-")
+# Traffic: "ingress" (networking.k8s.io Ingress of DEPLOY_K8S_INGRESS_CLASS) or "gateway"
+# (Gateway API HTTPRoutes attached to DEPLOY_K8S_GATEWAY, "namespace/name").
+DEPLOY_K8S_ROUTING = env("DEPLOY_K8S_ROUTING", default="ingress")
+DEPLOY_K8S_INGRESS_CLASS = env("DEPLOY_K8S_INGRESS_CLASS", default="nginx")
+DEPLOY_K8S_GATEWAY = env("DEPLOY_K8S_GATEWAY", default="quayside/apps")
+# Pods of the ingress controller (or gateway): the only ones allowed to connect to app pods.
+# Labels of its namespace and (optionally) of its pods, "key=value,key=value".
+DEPLOY_K8S_INGRESS_NAMESPACE_LABELS = env.dict(
+    "DEPLOY_K8S_INGRESS_NAMESPACE_LABELS",
+    default={"kubernetes.io/metadata.name": "ingress-nginx"},
+)
+DEPLOY_K8S_INGRESS_POD_LABELS = env.dict("DEPLOY_K8S_INGRESS_POD_LABELS", default={})
+# cert-manager ClusterIssuer for app hosts and verified custom domains; empty: no TLS.
+DEPLOY_K8S_CLUSTER_ISSUER = env("DEPLOY_K8S_CLUSTER_ISSUER", default="")
+# App egress goes to DNS and the internet, never to cluster-internal or private ranges, except
+# these CIDRs (e.g. a database outside the cluster).
+DEPLOY_K8S_ALLOWED_NETWORKS = env.list("DEPLOY_K8S_ALLOWED_NETWORKS", default=[])
+# The registry app images are pushed to and pulled from, and the Secret (of type
+# kubernetes.io/dockerconfigjson, in each tenant namespace) pods pull with; empty: none.
+DEPLOY_K8S_REGISTRY = env("DEPLOY_K8S_REGISTRY", default="")
+DEPLOY_K8S_IMAGE_PULL_SECRET = env("DEPLOY_K8S_IMAGE_PULL_SECRET", default="")
+# Processes a tenant may run when its plan has no `processes` limit (sizes the ResourceQuota).
+DEPLOY_K8S_DEFAULT_PROCESSES = env.int("DEPLOY_K8S_DEFAULT_PROCESSES", default=20)
+# The port an app's web process listens on inside its pod ($PORT).
+DEPLOY_K8S_WEB_PORT = env.int("DEPLOY_K8S_WEB_PORT", default=8000)
+# How often the provider polls the cluster while it waits (release Jobs, rollouts).
+DEPLOY_K8S_POLL_S = env.float("DEPLOY_K8S_POLL_S", default=1.0)
 
 # --- Local provider -------------------------------------------------------------------------
 # State of the local runtime: supervisord and Caddy sockets and configs, builds, virtualenvs,

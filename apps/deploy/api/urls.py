@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 
 from config.routers import Router
 
+from .admin_drift import RuntimeDriftViewSet
 from .views import AppViewSet, DeploymentViewSet, DomainViewSet, EnvVarViewSet, ReleaseViewSet
 
 APP = r"apps/(?P<app_pk>[^/.]+)"
@@ -13,6 +14,7 @@ router.register("apps", AppViewSet, basename="app")
 router.register(f"{APP}/deployments", DeploymentViewSet, basename="app-deployment")
 router.register(f"{APP}/releases", ReleaseViewSet, basename="app-release")
 router.register(f"{APP}/domains", DomainViewSet, basename="app-domain")
+router.register("admin/runtime/drift", RuntimeDriftViewSet, basename="admin-runtime-drift")
 
 env_vars = EnvVarViewSet.as_view({"get": "list", "patch": "bulk_update"})
 env_var_reveal = EnvVarViewSet.as_view({"post": "reveal"})

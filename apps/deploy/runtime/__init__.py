@@ -9,6 +9,7 @@ from .base import RuntimeProblem, RuntimeProvider
 
 PROVIDERS = {
     "local": "apps.deploy.runtime.local.LocalProvider",
+    "kubernetes": "apps.deploy.runtime.kubernetes.KubernetesProvider",
 }
 
 

@@ -47,7 +47,7 @@ class Artefact:
     Python prefix outside /usr), which a sandbox shows read-only at the same path; nothing
     else. `path_dirs` go first on PATH; `env` are defaults the app's own config overrides."""
 
-    kind: str  # "python" | "node" | "static" (see runtime/builders/)
+    kind: str  # "python" | "node" | "static" (see runtime/builders/) | "image" (a container)
     source_dir: str
     venv_dir: str = ""
     process_types: dict[str, str] = field(default_factory=dict)
@@ -55,8 +55,8 @@ class Artefact:
     path_dirs: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
     read_only_paths: tuple[str, ...] = ()
-    # Providers that run images: `registry/path@sha256:…`, digest pinned (a prebuilt image, or
-    # what the build Job pushed); empty for local builds.
+    # A container image reference, pinned by digest ("registry/app@sha256:…"): what the
+    # Kubernetes provider runs (kind "image"); empty for the local provider's builds.
     image: str = ""
 
     @property
@@ -64,12 +64,16 @@ class Artefact:
         return self.kind != "static"
 
     def run_needs(self) -> dict:
-        """path_dirs, env and read_only_paths as JSON (kept with the build, Build.run_needs)."""
-        return {
+        """path_dirs, env, read_only_paths and the image as JSON (kept with the build,
+        Build.run_needs)."""
+        record = {
             "path_dirs": list(self.path_dirs),
             "env": dict(self.env),
             "read_only_paths": list(self.read_only_paths),
         }
+        if self.image:
+            record["image"] = self.image
+        return record
 
     @staticmethod
     def from_run_needs(record: dict | None) -> dict:
@@ -79,6 +83,7 @@ class Artefact:
             "path_dirs": tuple(record.get("path_dirs", ())),
             "env": dict(record.get("env", {})),
             "read_only_paths": tuple(record.get("read_only_paths", ())),
+            "image": record.get("image", ""),
         }
 
 
@@ -93,6 +98,11 @@ class ResourceLimits:
     cpu_millicores: int = 1000
     pids: int = 256
     disk_mb: int = 2048
+    # Counts where the plan has them (entitlements `apps`, `processes`; None: none): the
+    # Kubernetes provider sizes a namespace's ResourceQuota with them; the local provider
+    # leaves counting to the API (check_process_quota).
+    apps: int | None = None
+    processes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +117,10 @@ class ReleaseSpec:
     formation: dict[str, int]
     labels: dict[str, str] = field(default_factory=dict)
     limits: ResourceLimits = field(default_factory=ResourceLimits)
+    # The tenant's slug (providers that group apps by tenant: a Kubernetes namespace each).
+    tenant: str = ""
+    # The app's health check path (providers that declare it up front: a readiness probe).
+    health_path: str = ""
 
     @property
     def web_count(self) -> int:
