@@ -110,6 +110,9 @@ def spec_for(deployment: Deployment, *, with_env: bool = True) -> ReleaseSpec:
         raise StepFailed("This deployment has no built release to run.")
     app = deployment.app
     tenant = services.current_tenant()
+    needs = Artefact.from_run_needs(build.run_needs)
+    # The image: the Build's pinned digest (image sources, in-cluster builds), else run_needs.
+    needs["image"] = build.image or needs.get("image", "")
     return ReleaseSpec(
         app_key=app.pk.hex,
         deployment_key=deployment_key(deployment),
@@ -120,8 +123,7 @@ def spec_for(deployment: Deployment, *, with_env: bool = True) -> ReleaseSpec:
             venv_dir=build.venv_dir,
             process_types=release.process_types,
             release_command=release.release_command,
-            image=build.image,
-            **Artefact.from_run_needs(build.run_needs),
+            **needs,
         ),
         env=services.release_config(release) if with_env else {},
         formation=deployment.formation or default_formation(app, release.process_types),

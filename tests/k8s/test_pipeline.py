@@ -39,7 +39,9 @@ def test_a_scale_goes_live_in_the_cluster_and_the_reconciler_repairs_drift(image
             deployment = services.app_scale(
                 app=app, tenant=tenant, actor=services.SYSTEM, formation={"web": 2}
             )
-        assert pipeline.deployment_execute(deployment.pk) == "live"
+        outcome = pipeline.deployment_execute(deployment.pk)
+        deployment.refresh_from_db()
+        assert outcome == "live", deployment.failure_reason
         deployment.refresh_from_db()
         key = pipeline.deployment_key(deployment)
     ns = f"qs-{tenant.slug}"
