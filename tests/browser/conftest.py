@@ -218,9 +218,7 @@ def axe_violations(page, *, impacts=AXE_FAILING_IMPACTS) -> list[dict]:
                 nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}));
         }"""
     )
-    return [
-        v for v in results if v["impact"] in impacts and v["id"] not in AXE_EXCLUDED_RULES
-    ]
+    return [v for v in results if v["impact"] in impacts and v["id"] not in AXE_EXCLUDED_RULES]
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from django.shortcuts import render
 
 from apps.tenants.selectors import memberships_for_user, tenant_url
 
-CONSOLE_PATH = "/console/"
-
 from .mfa_policy import mfa_state_for_user
+
+CONSOLE_PATH = "/console/"
 
 
 @login_required
