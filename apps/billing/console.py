@@ -1,11 +1,12 @@
 """The billing page of the tenant console: /console/billing/ on the tenant's host.
 
 The current plan and its state, what the tenant uses of each limit, the plans on offer with
-buttons to Stripe Checkout, the customer portal, and the invoices with their PDFs. Who sees and
-does what follows the billing API exactly (apps/billing/api/): every member sees the plan,
-usage and plans; owners and admins see invoices and download their PDFs; buying and the portal
-are for the owner, and admins when the owner allows it (`admins_can_buy`), as the services
-enforce. A tenant suspended for an unpaid bill can still pay here (its pages are otherwise
+buttons to Stripe Checkout, the customer portal, the invoices with their PDFs, and the newest
+entries of the credits ledger (every member, as the API's `GET /billing/credits/entries`).
+Who sees and does what follows the billing API exactly (apps/billing/api/): every member sees
+the plan, usage and plans; owners and admins see invoices and download their PDFs; buying and
+the portal are for the owner, and admins when the owner allows it (`admins_can_buy`), as the
+services enforce. A tenant suspended for an unpaid bill can still pay here (its pages are otherwise
 read-only), as in the API.
 
 Thin views: billing's selectors read, its services write; nothing here touches Stripe itself."""
@@ -35,6 +36,7 @@ from .models import Interval, SubscriptionStatus
 from .pdf import invoice_pdf, money
 
 PAGE = "billing"
+CREDIT_ROWS = 20  # the ledger's newest entries on the page; all of them are in the API
 # The API's roles (BillingAccountViewSet, InvoiceViewSet): a view-level floor, then the services.
 INVOICE_ROLE = Role.ADMIN
 BUY_ROLE = Role.ADMIN
@@ -126,6 +128,11 @@ def billing_page(request: HttpRequest) -> TemplateResponse:
         "status_label": STATUS_LABELS.get(account.status, account.status),
         "price": _plan_price(account),
         "credits": selectors.credit_balances(account),
+        "credit_entries": list(
+            selectors.credit_entries_for_account(account=account).order_by("-created_at", "-id")[
+                :CREDIT_ROWS
+            ]
+        ),
         "usage": [UsageBar.of(row) for row in selectors.limits_usage(tenant=tenant)],
         "plans": [_plan_offer(plan, account) for plan in plans],
         "may_buy": selectors.may_buy(account=account, role=role),

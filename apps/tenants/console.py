@@ -27,7 +27,7 @@ from django.contrib.admin.utils import get_fields_from_path
 from django.db.models import Count, Field, Q
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils.http import urlencode
 from unfold.admin import ModelAdmin
 from unfold.sites import UnfoldAdminSite
@@ -39,6 +39,7 @@ from . import services
 from .models import Invitation, InvitationStatus, Membership, Role, TenantStatus
 from .permissions import person_role
 from .roles import role_at_least
+from .usage import usage_count, usage_counters
 
 LOGIN_URL = "/accounts/login/"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -220,6 +221,29 @@ class TenantConsoleSite(UnfoldAdminSite):
 console_site = TenantConsoleSite(name="console")
 
 
+# The app-create page of the deploy section (its model admin's add view), when registered.
+FIRST_APP_URL_NAME = "deploy_app_add"
+FIRST_APP_DOCS = "/api/docs/"  # the API reference (this host serves it), until that page exists
+
+
+def first_app_path(request) -> dict | None:
+    """The "deploy your first app" card's steps, while the tenant has no app (counted by deploy's
+    usage counter, so this module imports no deploy code); None once it has one."""
+    counter = usage_counters().get("apps")
+    if counter is None or usage_count(counter, request.tenant) > 0:
+        return None
+    try:
+        create_url = reverse(f"{console_site.name}:{FIRST_APP_URL_NAME}")
+    except NoReverseMatch:
+        create_url = None
+    return {
+        "create_url": create_url,
+        "may_create": role_at_least(console_role(request), Role.MEMBER)
+        and not console_read_only(request),
+        "docs_url": FIRST_APP_DOCS,
+    }
+
+
 def dashboard_callback(request, context: dict) -> dict:
     tenant = request.tenant
     counts = Membership.objects.filter(tenant=tenant).aggregate(
@@ -234,6 +258,7 @@ def dashboard_callback(request, context: dict) -> dict:
         "pending_invitations": Invitation.objects.filter(
             tenant=tenant, status=InvitationStatus.PENDING
         ).count(),
+        "first_app": first_app_path(request),
     }
     return context
 

@@ -12,16 +12,29 @@ start subscriptions on the prices our catalogue sync created.
 Also like Stripe: a POST repeated with the same `Idempotency-Key` returns the first answer.
 Test hooks under /_config/shape/ (no API key, like localstripe's /_config/): the request log,
 faults (answer the next N matching requests with an error), completing a Checkout.
+
+Stand-in pages (for the browser tests; off until `POST /_config/shape/stand_in` names the
+app's webhook URL and signing secret): Checkout Sessions and portal sessions then get a `url` on
+this server instead of checkout.stripe.com / billing.stripe.com. Its Checkout page's "Pay" does
+what Stripe does: a card on the customer, the subscription on the session's price, the session
+completed, then the signed `checkout.session.completed`, `customer.subscription.created` and
+`invoice.paid` events delivered to the webhook URL, and a 303 to the session's `success_url`;
+"Cancel" goes to `cancel_url`. The portal page links back to the session's `return_url`.
 Prints `PORT <n>` once it listens (bound to 127.0.0.1 only, its own state file)."""
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import hmac
+import html
+import json
 import secrets
 import socket
 import sys
 import time
 
+import aiohttp
 from aiohttp import web
 from localstripe import resources, server
 
@@ -31,6 +44,9 @@ _sessions: dict[str, dict] = {}
 _idempotent: dict[str, tuple[int, bytes]] = {}
 _faults: list[dict] = []
 _log: list[dict] = []
+_portals: dict[str, dict] = {}
+_stand_in: dict = {}  # {"webhook_url", "secret", "api_version"} while the stand-in pages are on
+STAND_IN = "/_config/shape/pages"
 
 
 def _id(prefix: str) -> str:
@@ -173,9 +189,14 @@ async def checkout_session_create(request: web.Request) -> web.Response:
         "subscription": None,
         "success_url": data["success_url"],
         "url": f"https://checkout.stripe.com/c/pay/{session_id}",
+        # Not Stripe's field (it keeps them unexposed): what the stand-in page subscribes with.
+        "_line_items": items,
+        "_subscription_metadata": (data.get("subscription_data") or {}).get("metadata") or {},
     }
+    if _stand_in:
+        session["url"] = f"http://{request.host}{STAND_IN}/checkout/{session_id}"
     _sessions[session_id] = session
-    return web.json_response(session)
+    return web.json_response(_public(session))
 
 
 @ROUTES.get("/v1/checkout/sessions/{id}")
@@ -183,7 +204,7 @@ async def checkout_session_retrieve(request: web.Request) -> web.Response:
     session = _sessions.get(request.match_info["id"])
     if session is None:
         return _error(404, "No such checkout session", "resource_missing")
-    return web.json_response(session)
+    return web.json_response(_public(session))
 
 
 # --- Billing portal, account ----------------------------------------------------------------
@@ -195,6 +216,10 @@ async def portal_session_create(request: web.Request) -> web.Response:
     if not _customer_exists(data.get("customer")):
         return _error(400, "No such customer", "resource_missing")
     session_id = _id("bps_")
+    url = f"https://billing.stripe.com/p/session/test_{session_id}"
+    if _stand_in:
+        _portals[session_id] = {"customer": data["customer"], "return_url": data.get("return_url")}
+        url = f"http://{request.host}{STAND_IN}/portal/{session_id}"
     return web.json_response(
         {
             "id": session_id,
@@ -207,7 +232,7 @@ async def portal_session_create(request: web.Request) -> web.Response:
             "locale": None,
             "on_behalf_of": None,
             "return_url": data.get("return_url"),
-            "url": f"https://billing.stripe.com/p/session/test_{session_id}",
+            "url": url,
         }
     )
 
@@ -216,6 +241,135 @@ async def portal_session_create(request: web.Request) -> web.Response:
 async def account_retrieve(request: web.Request) -> web.Response:
     return web.json_response(
         {"id": "acct_quaysidetest", "object": "account", "charges_enabled": True}
+    )
+
+
+def _public(session: dict) -> dict:
+    return {key: value for key, value in session.items() if not key.startswith("_")}
+
+
+# --- Stand-in pages: Checkout and the portal, as a browser meets them ------------------------
+
+
+@ROUTES.post("/_config/shape/stand_in")
+async def stand_in_configure(request: web.Request) -> web.Response:
+    """{"webhook_url": ..., "secret": "whsec_...", "api_version": ...}; {} turns them off."""
+    _stand_in.clear()
+    _stand_in.update(await request.json())
+    return web.json_response(_stand_in)
+
+
+def _page(title: str, body: str) -> web.Response:
+    text = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)}</title>"
+        "<style>body{font:16px system-ui,sans-serif;max-width:28rem;margin:3rem auto;"
+        "padding:0 1rem;color:#1f2937}button{font:inherit;padding:.6rem 1.2rem;"
+        "background:#635bff;color:#fff;border:0;border-radius:6px}a{color:#3730a3}</style>"
+        f"</head><body><main><h1>{html.escape(title)}</h1>{body}</main></body></html>"
+    )
+    return web.Response(text=text, content_type="text/html")
+
+
+async def _stripe(http: aiohttp.ClientSession, base: str, method: str, path: str, **data) -> dict:
+    """A call to this same server's API, as Stripe's own backend would make it."""
+    headers = {"Authorization": "Bearer sk_test_" + "standinpages000000000000"}
+    async with http.request(method, base + path, data=data or None, headers=headers) as answer:
+        body = await answer.json()
+        if answer.status >= 400:
+            raise web.HTTPBadGateway(text=f"{path}: {body}")
+        return body
+
+
+async def _deliver(http: aiohttp.ClientSession, event_type: str, obj: dict) -> None:
+    """A signed event to the app's webhook, with Stripe's signature scheme."""
+    event = {
+        "id": _id("evt_"),
+        "object": "event",
+        "api_version": _stand_in.get("api_version"),
+        "created": int(time.time()),
+        "data": {"object": obj},
+        "livemode": False,
+        "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": None},
+        "type": event_type,
+    }
+    body = json.dumps(event)
+    timestamp = int(time.time())
+    signature = hmac.new(
+        _stand_in["secret"].encode(), f"{timestamp}.{body}".encode(), hashlib.sha256
+    ).hexdigest()
+    headers = {
+        "Stripe-Signature": f"t={timestamp},v1={signature}",
+        "Content-Type": "application/json",
+    }
+    async with http.post(_stand_in["webhook_url"], data=body, headers=headers) as answer:
+        if answer.status != 200:
+            raise web.HTTPBadGateway(text=f"webhook {event_type}: {answer.status}")
+
+
+@ROUTES.get(STAND_IN + "/checkout/{id}")
+async def stand_in_checkout(request: web.Request) -> web.Response:
+    session = _sessions.get(request.match_info["id"])
+    if session is None or session["status"] != "open":
+        return web.Response(status=404, text="No such open checkout session")
+    amount = f"{session['currency'].upper()} {session['amount_total'] / 100:.2f}"
+    return _page(
+        "Stripe Checkout (test stand-in)",
+        f"<p>Pay <strong>{amount}</strong> with the test card 4242 4242 4242 4242.</p>"
+        f'<form method="post" action="{STAND_IN}/checkout/{session["id"]}/pay">'
+        '<button type="submit">Pay</button></form>'
+        f'<p><a href="{html.escape(session["cancel_url"] or "")}">Cancel and go back</a></p>',
+    )
+
+
+@ROUTES.post(STAND_IN + "/checkout/{id}/pay")
+async def stand_in_checkout_pay(request: web.Request) -> web.Response:
+    session = _sessions.get(request.match_info["id"])
+    if session is None or session["status"] != "open" or not _stand_in:
+        return web.Response(status=404, text="No such open checkout session")
+    base = f"http://{request.host}"
+    customer = session["customer"]
+    async with aiohttp.ClientSession() as http:
+        method = await _stripe(
+            http, base, "POST", "/v1/payment_methods", type="card",
+            **{"card[number]": "4242424242424242", "card[exp_month]": "12",
+               "card[exp_year]": "2034", "card[cvc]": "123"},
+        )  # fmt: skip
+        await _stripe(
+            http, base, "POST", f"/v1/payment_methods/{method['id']}/attach", customer=customer
+        )
+        await _stripe(
+            http, base, "POST", f"/v1/customers/{customer}",
+            **{"invoice_settings[default_payment_method]": method["id"]},
+        )  # fmt: skip
+        fields = {"customer": customer}
+        for n, item in enumerate(session["_line_items"]):
+            fields[f"items[{n}][plan]"] = item["price"]
+        for key, value in session["_subscription_metadata"].items():
+            fields[f"metadata[{key}]"] = value
+        subscription = await _stripe(http, base, "POST", "/v1/subscriptions", **fields)
+        session.update(status="complete", payment_status="paid", subscription=subscription["id"])
+        await _deliver(http, "checkout.session.completed", _public(session))
+        await _deliver(http, "customer.subscription.created", subscription)
+        invoices = await _stripe(http, base, "GET", f"/v1/invoices?customer={customer}")
+        for invoice in invoices.get("data", [])[:1]:
+            await _deliver(http, "invoice.paid", invoice)
+    raise web.HTTPSeeOther(session["success_url"])
+
+
+@ROUTES.get(STAND_IN + "/portal/{id}")
+async def stand_in_portal(request: web.Request) -> web.Response:
+    portal = _portals.get(request.match_info["id"])
+    if portal is None:
+        return web.Response(status=404, text="No such portal session")
+    back = html.escape(portal["return_url"] or "")
+    return _page(
+        "Stripe customer portal (test stand-in)",
+        f"<p>Cards, invoices and the subscription of <code>{portal['customer']}</code> are "
+        "managed here at Stripe.</p>"
+        f'<p><a id="portal-return" href="{back}">Return to Quayside</a></p>',
     )
 
 
@@ -243,7 +397,7 @@ async def checkout_complete(request: web.Request) -> web.Response:
         return _error(404, "No such checkout session", "resource_missing")
     data = await request.json()
     session.update(status="complete", payment_status="paid", **data)
-    return web.json_response(session)
+    return web.json_response(_public(session))
 
 
 @web.middleware

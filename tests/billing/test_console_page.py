@@ -296,6 +296,39 @@ def test_the_page_costs_the_same_queries_however_many_invoices(client, people, w
     assert "And 17 older" in page
 
 
+def test_the_credits_ledger_is_listed_in_constant_queries(client, people, world):
+    """Every member reads the newest ledger entries (as the API's credit entries); the page
+    costs the same queries with 2 entries or 60, and lists only the newest CREDIT_ROWS."""
+    from apps.billing.console import CREDIT_ROWS
+    from apps.billing.models import CreditEntry
+
+    account = services.billing_account_ensure(tenant=world["tenant_a"])
+
+    def entries(count: int) -> None:
+        balance = selectors.credit_balances(account)["total"]
+        for i in range(count):
+            balance -= 1
+            CreditEntry.objects.create(
+                account=account, kind="usage", bucket="subscription", amount=-1,
+                balance_after=balance, description=f"Build minutes {i}",
+            )  # fmt: skip
+
+    def queries() -> int:
+        as_(client, people["viewer"])
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(PAGE, HTTP_HOST=HOST).status_code == 200
+        return len(captured)
+
+    entries(1)
+    few = queries()
+    entries(60)
+    many = queries()
+    assert many == few, (few, many)
+    page = get(client, people["viewer"]).content.decode()
+    assert page.count("data-credit-kind=") == CREDIT_ROWS
+    assert "Build minutes 59" in page and "Build minutes 0<" not in page
+
+
 # --- The return address ------------------------------------------------------------------------
 
 
