@@ -20,8 +20,8 @@ from apps.tenants.console import console_read_only, console_role, console_site
 from apps.tenants.models import Role
 from apps.tenants.roles import role_at_least
 
-from ... import selectors
-from ...models import App
+from .. import selectors
+from ..models import App
 
 # The API's `required_roles` (apps/deploy/api/*_views.py), mirrored: the console may not let a
 # role do what the API refuses it.

@@ -11,9 +11,9 @@ from django.views.decorators.http import require_POST
 
 from apps.core.problems import ApplicationError
 
-from ... import selectors, services, tls, usage_charts
-from ...api.processes import runtime_processes
-from ...models import MAX_PROCESSES_PER_TYPE, Deployment
+from .. import selectors, services, tls, usage_charts
+from ..api.processes import runtime_processes
+from ..models import MAX_PROCESSES_PER_TYPE, Deployment
 from . import _common as c
 
 RECENT_DEPLOYMENTS = 10

@@ -17,10 +17,10 @@ from django.http import (
 from django.views.decorators.http import require_POST, require_safe
 from rest_framework.exceptions import Throttled
 
-from ... import selectors, services, tls
-from ...api.deployment_views import _event_stream, _Stream, _StreamSlot
-from ...models import FINAL_STATES, Deployment, DeploymentKind, DeploymentState
-from ...pipeline import FULL, REUSE
+from .. import selectors, services, tls
+from ..api.deployment_views import _event_stream, _Stream, _StreamSlot
+from ..models import FINAL_STATES, Deployment, DeploymentKind, DeploymentState
+from ..pipeline import FULL, REUSE
 from . import _common as c
 
 LOG_LINES_SHOWN = 2000
@@ -63,7 +63,7 @@ def progress(deployment: Deployment) -> dict:
         "final": state in FINAL_STATES,
         "failure_reason": deployment.failure_reason,
         "steps": steps,
-        "percent": round(done * 100 / len(steps)),
+        "percent": 100 if state == DeploymentState.LIVE else round(done * 100 / len(steps)),
     }
 
 

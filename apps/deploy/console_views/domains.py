@@ -10,8 +10,8 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.views.decorators.http import require_POST
 
-from ... import selectors, services, tls
-from ...models import AppDomain, DomainStatus
+from .. import selectors, services, tls
+from ..models import AppDomain, DomainStatus
 from . import _common as c
 
 

@@ -11,8 +11,8 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 
 from apps.core.audit_selectors import audit_events_list
 
-from ... import selectors, services
-from ...models import Release, ReleaseStatus
+from .. import selectors, services
+from ..models import Release, ReleaseStatus
 from . import _common as c
 
 RELEASES_PER_PAGE = 25

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_safe
 
-from ... import services
+from .. import services
 from . import _common as c
 
 LINES = (100, 500, 2000)
