@@ -18,7 +18,6 @@ from apps.tenants.roles import role_at_least
 
 from . import console_views as views
 from .admin import AppAdminBase, DeploymentAdminBase, ProcessEventAdminBase, ReleaseAdminBase
-from .console_views._common import CREATE
 from .models import App, Deployment, ProcessEvent, Release
 
 # (route under <app id>/, view, URL name suffix): console:deploy_app_<suffix>
@@ -62,7 +61,7 @@ class AppConsoleAdmin(ConsoleAccess, AppAdminBase):
 
     def has_add_permission(self, request, obj=None) -> bool:
         """The changelist's "Add app" button: members and up (the form calls app_create)."""
-        return not console_read_only(request) and role_at_least(console_role(request), CREATE)
+        return not console_read_only(request) and role_at_least(console_role(request), views.CREATE_ROLE)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         return views.app_overview_view(request, object_id)

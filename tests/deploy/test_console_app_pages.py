@@ -12,10 +12,13 @@ from django_tenants.utils import tenant_context
 from apps.core.audit import audit_record
 from apps.deploy.models import AppDomain, Deployment, EnvVar, Release
 
-from .console_support import BASE, get, page, people, post  # noqa: F401 (fixture)
+from . import console_support
+from .console_support import BASE, get, page, post
 from .factories import deployed_app
 
 pytestmark = pytest.mark.django_db
+
+people = console_support.people  # fixture
 
 
 @pytest.fixture
@@ -107,8 +110,9 @@ def test_another_tenants_app_is_404_on_every_page(client, people, shop, world):
     foreign = bravo["app"]
     posts = [
         "deploy/", "restart/", "scale/", "delete/", "env/", "env/unset/", "env/reveal/",
-        "domains/", f"domains/{bravo['domain'].pk}/verify/", f"domains/{bravo['domain'].pk}/remove/",
-        f"releases/{bravo['release'].pk}/rollback/", f"deployments/{bravo['deployment'].pk}/cancel/",
+        "domains/", f"domains/{bravo['domain'].pk}/verify/",
+        f"domains/{bravo['domain'].pk}/remove/", f"releases/{bravo['release'].pk}/rollback/",
+        f"deployments/{bravo['deployment'].pk}/cancel/",
     ]  # fmt: skip
     for suffix in posts:
         response = post(client, people["owner"], page(foreign, suffix), {"key": "X"})
@@ -117,7 +121,10 @@ def test_another_tenants_app_is_404_on_every_page(client, people, shop, world):
                    f"deployments/{bravo['deployment'].pk}/status/"):  # fmt: skip
         assert get(client, people["owner"], page(foreign, suffix)).status_code == 404, suffix
     # …and alpha's own objects under alpha's app, but another app's ids: 404 too.
-    for suffix in (f"deployments/{bravo['deployment'].pk}/", f"releases/{bravo['release'].pk}/rollback/"):
+    for suffix in (
+        f"deployments/{bravo['deployment'].pk}/",
+        f"releases/{bravo['release'].pk}/rollback/",
+    ):
         assert get(client, people["owner"], page(shop["app"], suffix)).status_code == 404
     assert get(client, people["owner"], page(shop["app"], "deployments/nope/")).status_code == 404
 

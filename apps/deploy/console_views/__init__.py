@@ -3,6 +3,7 @@ App model admin of the console routes (apps/deploy/console.py). Each reads with 
 selectors and writes with the same services as the API, under the API's role floors
 (`_common`)."""
 
+from ._common import CREATE as CREATE_ROLE
 from .apps import (
     app_create_view,
     app_delete_view,
@@ -24,6 +25,7 @@ from .history import activity_view, releases_view, rollback_view
 from .logs import logs_lines_view, logs_view
 
 __all__ = [
+    "CREATE_ROLE",
     "activity_view",
     "app_create_view",
     "app_delete_view",
