@@ -61,7 +61,8 @@ class AppConsoleAdmin(ConsoleAccess, AppAdminBase):
 
     def has_add_permission(self, request, obj=None) -> bool:
         """The changelist's "Add app" button: members and up (the form calls app_create)."""
-        return not console_read_only(request) and role_at_least(console_role(request), views.CREATE_ROLE)
+        role = console_role(request)
+        return not console_read_only(request) and role_at_least(role, views.CREATE_ROLE)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         return views.app_overview_view(request, object_id)
