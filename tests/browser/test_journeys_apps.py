@@ -9,6 +9,8 @@ the real ones, fed by rows, not by a build."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -25,8 +27,9 @@ BASE = "/console/deploy/app/"
 
 @pytest.fixture
 def team(person):
-    owner = person(email="owner@apps.example")
-    tenant = tenant_create(name="Apps Team", slug="appsteam", owner=owner)
+    owner = person(email=f"owner-{uuid.uuid4().hex[:6]}@apps.example")
+    # Schemas outlive the truncation between tests: a slug of its own each time.
+    tenant = tenant_create(name="Apps Team", slug=f"apps{uuid.uuid4().hex[:6]}", owner=owner)
     return {
         "tenant": tenant,
         "owner": owner,
@@ -108,7 +111,9 @@ def test_journey2_create_deploy_and_watch_the_log(
         )  # fmt: skip
     page.wait_for_selector("#log-status >> text=finished")
     page.wait_for_selector('#deployment-bar[aria-valuenow="100"]')
-    assert "hello-appsteam." in page.get_by_role("link", name="Open app").get_attribute("href")
+    assert f"hello-{tenant.slug}." in page.get_by_role("link", name="Open app").get_attribute(
+        "href"
+    )
     axe_check(page)
     shoot(page, "journey2-3-live")
     _phone_check(mobile_page, login, console_url, team, _app_path(App(pk=deployment.app_id)),
@@ -223,7 +228,7 @@ def test_journey6_releases_rollback_restart_activity_delete(
         assert Deployment.objects.filter(app=app, kind="rollback").exists()
         Deployment.objects.filter(app=app).exclude(state="live").update(state="canceled")
     page.goto(console_url(tenant, _app_path(app, "activity/")))
-    assert "release.rolled_back" in page.content() and "owner@apps.example" in page.content()
+    assert "release.rolled_back" in page.content() and team["owner"].email in page.content()
     shoot(page, "journey6-3-activity")
     axe_check(page)
     _phone_check(mobile_page, login, console_url, team, _app_path(app, "delete/"),
