@@ -224,12 +224,14 @@ def test_certificate_state_in_the_api_and_the_admin(client, client_for, world, s
     assert "<td>shop-alpha.apps.localhost</td><td>app hostname</td><td>issued</td>" in html
     assert "<td>www.expired.example</td><td>custom domain, verified</td><td>expired</td>" in html
 
-    client.force_login(world["alice"])  # the tenant console shows the same table
-    page = client.get(f"/console/deploy/app/{app.pk}/change/", HTTP_HOST="alpha.localhost")
+    client.force_login(world["alice"])  # the tenant console's domains page shows the states
+    page = client.get(f"/console/deploy/app/{app.pk}/domains/", HTTP_HOST="alpha.localhost")
     assert page.status_code == 200
-    assert "<td>www.pending.example</td><td>custom domain, pending</td><td>none</td>" in (
-        page.content.decode()
-    )
+    html = page.content.decode()
+    pending = html[html.index("www.pending.example") :]
+    assert 'data-role="certificate">none</span>' in pending[:3000]
+    expired = html[html.index("www.expired.example") :]
+    assert 'data-role="certificate">expired</span>' in expired[:3000]
 
     settings.DEPLOY_TLS = "off"
     detail = alice.get(f"/api/v1/apps/{app.pk}").json()

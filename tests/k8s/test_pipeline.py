@@ -5,6 +5,7 @@ and the reconciler repairs what was changed there by hand."""
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.db import transaction
 from django_tenants.utils import tenant_context
 
@@ -49,7 +50,9 @@ def test_a_scale_goes_live_in_the_cluster_and_the_reconciler_repairs_drift(image
     assert web["spec"]["replicas"] == 2
     container = web["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == IMAGE
-    assert container["readinessProbe"]["httpGet"]["path"] == "/"
+    # The app sets no health path: the operator's (DEPLOY_HEALTH_PATH, which a runtime test
+    # session may have changed).
+    assert container["readinessProbe"]["httpGet"]["path"] == settings.DEPLOY_HEALTH_PATH
     [secret] = k8s.store.find("Secret", ns)
     assert set(secret["data"]) == {"SECRET_KEY"}
     [service] = k8s.store.find("Service", ns)
