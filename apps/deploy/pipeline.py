@@ -280,6 +280,8 @@ class Runner:
         if build.kind == BuildKind.IMAGE:
             return  # prebuilt: nothing to build (image_build made it complete)
         started = time.monotonic()
+        source = BuildSource.of(self.git, commit_sha=build.commit_sha, ref=self.d.ref,
+                                tenant=self.tenant.slug, app_name=self.app.name)  # fmt: skip
         try:
             artefact = self.provider.prepare(
                 app_key=self.app_key,
@@ -288,10 +290,7 @@ class Runner:
                 log=self.sink(LogStream.BUILD),
                 tick=self.tick,
                 limits=selectors.resource_limits(tenant=self.tenant),
-                source=BuildSource.of(
-                    self.git, commit_sha=build.commit_sha, ref=self.d.ref,
-                    tenant=self.tenant.slug, app_name=self.app.name,
-                ),  # fmt: skip
+                source=source,
             )
         except Exception:
             build.status = BuildStatus.FAILED

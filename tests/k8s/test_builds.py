@@ -20,8 +20,8 @@ from django_tenants.utils import tenant_context
 
 from apps.deploy import pipeline, services
 from apps.deploy.models import Build, DeploymentLog
-from apps.deploy.runtime.builders.python import CONTAINER_WEB
 from apps.deploy.runtime.base import BuildRefused, BuildSource, ResourceLimits, RuntimeProblem
+from apps.deploy.runtime.builders.python import CONTAINER_WEB
 from apps.deploy.runtime.git import parse_git_url
 from apps.deploy.runtime.kubernetes import builds
 from tests.deploy.conftest import GitRepo
@@ -179,8 +179,9 @@ def test_a_failed_build_job_fails_the_build_with_its_output_and_is_deleted(build
         ("git@git.example.com:acme/shop.git", "cannot fetch a ssh git URL"),
     ],
 )
-def test_a_credentialed_or_ssh_git_url_is_refused_and_nothing_is_applied(builds_on, k8s,
-                                                                         tmp_path, url, says):  # fmt: skip
+def test_a_credentialed_or_ssh_git_url_is_refused_and_nothing_is_applied(
+    builds_on, k8s, tmp_path, url, says
+):
     source_dir = _checkout(tmp_path, {"index.html": "<h1>hi</h1>"})
     with pytest.raises(BuildRefused, match=says) as refused:
         _prepare(builds_on, k8s, source_dir, _source(url))
@@ -252,6 +253,7 @@ def test_a_git_deploy_builds_in_the_cluster_and_runs_the_pinned_digest(
 ):
     settings.DEPLOY_PROVIDER = "kubernetes"
     settings.DEPLOY_RUNTIME_DIR = str(tmp_path / "runtime")
+    settings.DEPLOY_DRAIN_S = 0  # nothing was live before
     monkeypatch.setattr(services, "enqueue_deployment", lambda pk: None)
     repo, url = served_repo
     tenant = world["tenant_a"]

@@ -33,7 +33,7 @@ from ..images.reference import InvalidReference, parse
 from . import names
 from .client import Cluster
 
-PUSH_SECRET = "quayside-push"
+PUSH_SECRET = "quayside-push"  # noqa: S105 - the Secret's name
 LOG_TAIL = 15  # lines of a failed build's output repeated in its failure reason
 _LABEL = re.compile(r'io\.quayside\.(process-types|release-command)=("(?:[^"\\]|\\.)*")')
 
