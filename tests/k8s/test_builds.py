@@ -113,6 +113,11 @@ def test_a_node_app_without_a_dockerfile_gets_one_written_and_is_pinned_by_diges
     assert auths["registry.example.com"]["password"] == "push-s3cret"
     [namespace] = [n for n in k8s.store.find("Namespace") if n["metadata"]["name"] == NS]
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
+    # The tenant's RUN steps get app pods' egress (no private ranges) and no ingress.
+    policies = {p["metadata"]["name"]: p["spec"] for p in k8s.store.find("NetworkPolicy", NS)}
+    assert sorted(policies) == ["allow-egress", "default-deny"]
+    internet = policies["allow-egress"]["egress"][1]["to"][0]["ipBlock"]
+    assert "10.0.0.0/8" in internet["except"]
 
     # The digest the builder left in its termination message is the one the release runs.
     [pod] = k8s.store.find("Pod", NS)
@@ -204,7 +209,8 @@ def test_every_build_object_validates_for_1_30_to_1_34(settings, builder, tmp_pa
     _, objects = builds.job_objects(_source("http://git.example.com/acme/shop.git"),
                                     app_key=APP, build_key="000000000003", limits=ResourceLimits(),
                                     generated=plan.dockerfile.text)  # fmt: skip
-    assert [o["kind"] for o in objects] == ["Namespace", "Secret", "ConfigMap", "Job"]
+    kinds = ["Namespace", "NetworkPolicy", "NetworkPolicy", "Secret", "ConfigMap", "Job"]
+    assert [o["kind"] for o in objects] == kinds
     for version in VERSIONS:
         for obj in objects:
             kubernetes_validate.validate(obj, version, strict=True)

@@ -5,10 +5,11 @@
     plan(...)                the checkout Quayside fetched is read, never built: its process
                              types (Procfile, package.json: the builders' own rules) and the
                              Dockerfile (the repository's own, or dockerfile_for's)
-    build_in_cluster(...)    the build namespace, the push Secret, the Dockerfile ConfigMap and
-                             the Job (images/build_job.py) applied; the Job waited on with its
-                             pod's output in the build log; the pushed digest read from the pod's
-                             termination message (digest_from_pods)
+    build_in_cluster(...)    the build namespace (and its NetworkPolicies), the push Secret,
+                             the Dockerfile ConfigMap and the Job (images/build_job.py)
+                             applied; the Job waited on, its pod's output in the build log;
+                             the pushed digest read from the pod's termination message
+                             (digest_from_pods)
 
 A failed or timed-out Job fails the build with its log's last lines and is deleted. The
 release runs `<registry>/<tenant>/<app>@sha256:…`: the digest is pinned, whatever the tag
@@ -30,7 +31,7 @@ from ..builders.container import container_command
 from ..images import build_job as jobs
 from ..images.dockerfile import BuildDockerfile, dockerfile_for, instructions
 from ..images.reference import InvalidReference, parse
-from . import names
+from . import manifests, names
 from .client import Cluster
 
 PUSH_SECRET = "quayside-push"  # noqa: S105 - the Secret's name
@@ -118,6 +119,15 @@ def _namespace(builder: str) -> dict:
     }
 
 
+def _network_policies() -> list[dict]:
+    """A tenant's Dockerfile runs its own RUN steps: builds get the egress of app pods (DNS, the
+    internet, DEPLOY_K8S_ALLOWED_NETWORKS; never cluster-internal or private ranges, so an
+    in-cluster git server or registry must be listed there) and no ingress at all."""
+    labels = {names.MANAGED_BY: names.MANAGER, "app.kubernetes.io/component": "image-build"}
+    policies = manifests.network_policies(settings.DEPLOY_IMAGE_BUILD_NAMESPACE, labels)
+    return [p for p in policies if p["metadata"]["name"] != "allow-ingress-controller"]
+
+
 def _push_secret(destination: str) -> dict:
     username = settings.DEPLOY_IMAGE_REGISTRY_USERNAME
     secret = jobs.push_secret(
@@ -166,7 +176,7 @@ def job_objects(
         job["spec"]["template"]["spec"]["containers"][0]["env"].append(
             {"name": "GIT_PULL_METHOD", "value": "http"}
         )
-    objects = [_namespace(builder), _push_secret(destination)]
+    objects = [_namespace(builder), *_network_policies(), _push_secret(destination)]
     if generated:
         objects.append(jobs.dockerfile_config_map(spec, generated))
     return spec, [*objects, job]
