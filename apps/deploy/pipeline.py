@@ -63,7 +63,7 @@ from .models import (
 )
 from .redaction import Redactor
 from .runtime import RuntimeProblem, get_provider
-from .runtime.base import Artefact, ReleaseSpec
+from .runtime.base import Artefact, BuildSource, ReleaseSpec
 from .runtime.git import GitSource, fetch
 
 logger = logging.getLogger(__name__)
@@ -144,6 +144,7 @@ class Runner:
         self.key = deployment_key(deployment)
         self.step = ""
         self.switched = False
+        self.git: GitSource | None = None  # the app's git URL, parsed when fetched
         self._buffer: list[DeploymentLog] = []
         self._flushed_at = time.monotonic()
         self._beat_at = 0.0
@@ -256,6 +257,7 @@ class Runner:
         except ValueError as exc:
             raise StepFailed(f"The app's git URL cannot be used: {exc}") from exc
         self.add_secrets(source.secrets)
+        self.git = source
         build = Build.objects.create(app=self.app, ref=self.d.ref)
         dest = self.provider.source_dir(self.app_key, build.pk.hex[:12])
         build.source_dir = dest  # so a failure cleans it up
@@ -278,6 +280,8 @@ class Runner:
         if build.kind == BuildKind.IMAGE:
             return  # prebuilt: nothing to build (image_build made it complete)
         started = time.monotonic()
+        source = BuildSource.of(self.git, commit_sha=build.commit_sha, ref=self.d.ref,
+                                tenant=self.tenant.slug, app_name=self.app.name)  # fmt: skip
         try:
             artefact = self.provider.prepare(
                 app_key=self.app_key,
@@ -286,6 +290,7 @@ class Runner:
                 log=self.sink(LogStream.BUILD),
                 tick=self.tick,
                 limits=selectors.resource_limits(tenant=self.tenant),
+                source=source,
             )
         except Exception:
             build.status = BuildStatus.FAILED
@@ -297,6 +302,8 @@ class Runner:
         build.run_needs = artefact.run_needs()
         build.process_types = artefact.process_types
         build.release_command = artefact.release_command
+        # Built in a cluster: the release pins the pushed digest (Build.image).
+        build.image_repository, _, build.image_digest = artefact.image.partition("@")
         build.status = BuildStatus.SUCCEEDED
         build.duration_ms = round((time.monotonic() - started) * 1000)
         build.save()

@@ -88,6 +88,30 @@ class Artefact:
 
 
 @dataclass(frozen=True)
+class BuildSource:
+    """Where a build's code comes from, for providers that build somewhere other than this
+    machine (the Kubernetes provider's in-cluster build Job fetches it again itself). The URL
+    never carries credentials: `credentialed` says the app's URL had some (a provider that would
+    have to hand them to the cluster refuses the build instead)."""
+
+    git_url: str  # without credentials
+    commit_sha: str
+    ref: str = ""
+    scheme: str = "https"  # https | http | ssh | git | file
+    credentialed: bool = False
+    tenant: str = ""  # the tenant's slug
+    app_name: str = ""
+
+    @classmethod
+    def of(cls, git, *, commit_sha: str, ref: str = "", tenant: str = "", app_name: str = ""):
+        """From a parsed git URL (runtime.git.GitSource)."""
+        return cls(
+            git_url=git.url, commit_sha=commit_sha, ref=ref, scheme=git.scheme,
+            credentialed=bool(git.secrets), tenant=tenant, app_name=app_name,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
 class ResourceLimits:
     """What one app may use, from its tenant's plan (entitlements memory_mb, cpu_millicores,
     pids, disk_mb; the operator's DEPLOY_SANDBOX_DEFAULT_* where the plan says "no limit").
@@ -223,8 +247,11 @@ class RuntimeProvider(abc.ABC):
         log: LogSink,
         tick: Tick,
         limits: ResourceLimits | None = None,
+        source: BuildSource | None = None,
     ) -> Artefact:
-        """Build a fetched source tree into an artefact. Raises BuildRefused or RuntimeProblem."""
+        """Build a fetched source tree into an artefact. Raises BuildRefused or RuntimeProblem.
+        `source` says where the tree came from (a provider building elsewhere needs it; the
+        local provider builds `source_dir` and ignores it)."""
 
     @abc.abstractmethod
     def run(

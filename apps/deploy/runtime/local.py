@@ -250,7 +250,9 @@ files={self.supervisor_dir / "conf.d"}/*.conf
         if self.sandbox is not None:
             local_sandbox.prepare_app(self, app_key, limits)
 
-    def prepare(self, *, app_key, build_key, source_dir, log, tick, limits=None) -> Artefact:
+    def prepare(
+        self, *, app_key, build_key, source_dir, log, tick, limits=None, source=None
+    ) -> Artefact:
         app_dir = self.app_dir(app_key)
         limits = limits or ResourceLimits()
         box = None

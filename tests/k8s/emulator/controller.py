@@ -12,7 +12,10 @@ scheduler and the kubelet, crudely and visibly:
   "oom-killed" (the same with last terminated OOMKilled exit 137), "image-pull" (Pending,
   waiting ImagePullBackOff), "not-ready" (running, readiness never passes);
 - a Job gets one pod, which runs and ends Succeeded or Failed (`job_outcome(text, exit_code,
-  lines)` for a command containing `text`; default success), its output kept as the pod's log;
+  lines, message)` for a command containing `text`; default success), its output kept as the
+  pod's log; an image build's pod (component `image-build`) that succeeds terminates with a
+  digest as its message, as Kaniko's `--digest-file=/dev/termination-log` leaves it (`message`,
+  or the sha256 of its command line: nothing is built or pushed);
 - `metrics(True)` installs a metrics API (metrics.k8s.io) reporting each running pod.
 
 Everything it writes goes through the store, so it is schema-checked like a client's writes."""
@@ -72,7 +75,7 @@ class FakeController:
         self.store = store
         self.server = server
         self.behaviour: dict[str, str] = {}  # image (or a part of it) → mode
-        self.jobs: list[tuple[str, int, list[str]]] = []
+        self.jobs: list[tuple[str, int, list[str], str]] = []
         self.app_log: list[str] = ["Listening on 0.0.0.0:8000"]
         self.ticks: dict[str, int] = {}  # pod uid → ticks seen
         self._stop = threading.Event()
@@ -84,8 +87,8 @@ class FakeController:
         assert mode in MODES, mode
         self.behaviour[image] = mode
 
-    def job_outcome(self, text: str, exit_code: int, lines: list[str]) -> None:
-        self.jobs.insert(0, (text, exit_code, lines))
+    def job_outcome(self, text: str, exit_code: int, lines: list[str], message: str = "") -> None:
+        self.jobs.insert(0, (text, exit_code, lines, message))
 
     def metrics(self, on: bool) -> None:
         self.server.metrics = self._pod_metrics if on else None
@@ -370,11 +373,13 @@ class FakeController:
     def _job_pod(self, pod: dict, ticks: int) -> None:
         container = pod["spec"]["containers"][0]
         command = " ".join(container.get("command", []) + container.get("args", []))
-        exit_code, lines = 0, [f"ran: {command}"]
-        for text, code, out in self.jobs:
+        exit_code, lines, message = 0, [f"ran: {command}"], ""
+        for text, code, out, said in self.jobs:
             if text in command:
-                exit_code, lines = code, out
+                exit_code, lines, message = code, out, said
                 break
+        if pod["metadata"]["labels"].get("app.kubernetes.io/component") == "image-build":
+            message = message or "sha256:" + hashlib.sha256(command.encode()).hexdigest()
         base = {
             "name": container["name"],
             "image": container["image"],
@@ -396,6 +401,8 @@ class FakeController:
                 "startedAt": now(),
                 "finishedAt": now(),
             }
+            if message and exit_code == 0:
+                terminated["message"] = message
             status = {
                 "phase": "Succeeded" if exit_code == 0 else "Failed",
                 "containerStatuses": [

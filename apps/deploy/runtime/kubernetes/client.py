@@ -17,6 +17,7 @@ from lightkube.generic_resource import create_namespaced_resource
 from lightkube.resources.apps_v1 import Deployment, ReplicaSet
 from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import (
+    ConfigMap,
     LimitRange,
     Namespace,
     Pod,
@@ -25,6 +26,7 @@ from lightkube.resources.core_v1 import (
     Service,
 )
 from lightkube.resources.networking_v1 import Ingress, NetworkPolicy
+from lightkube.types import CascadeType
 
 from ..base import RuntimeProblem
 from .names import MANAGER
@@ -41,6 +43,7 @@ KINDS = {
     "LimitRange": LimitRange,
     "NetworkPolicy": NetworkPolicy,
     "Secret": Secret,
+    "ConfigMap": ConfigMap,
     "Deployment": Deployment,
     "ReplicaSet": ReplicaSet,
     "Service": Service,
@@ -125,7 +128,9 @@ class Cluster:
 
     def delete(self, kind: str, name: str, namespace: str | None = None) -> bool:
         try:
-            self.client.delete(KINDS[kind], name, namespace=namespace)
+            # A Job's pods go with it (the API's default for Jobs would orphan them).
+            cascade = CascadeType.BACKGROUND if kind == "Job" else None
+            self.client.delete(KINDS[kind], name, namespace=namespace, cascade=cascade)
         except ApiError as exc:
             if exc.status.code == 404:
                 return False

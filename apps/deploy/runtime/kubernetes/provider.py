@@ -1,5 +1,6 @@
 """KubernetesProvider: the runtime interface (runtime/base.py) on a Kubernetes cluster.
 
+    prepare(source)   a git build: an image built and pushed by a Job in the cluster (builds.py)
     tenant            Namespace + ResourceQuota + LimitRange + NetworkPolicies (manifests.py)
     start(spec)       the release's Secret and one Deployment per process type, next to the
                       live release's (each deployment key has its own objects)
@@ -15,6 +16,7 @@ Calls that only have an app key find its objects by label across namespaces (nam
 from __future__ import annotations
 
 import secrets
+import shutil
 import time
 from pathlib import Path
 
@@ -22,7 +24,6 @@ from django.conf import settings
 
 from ..base import (
     Artefact,
-    BuildRefused,
     HealthResult,
     LogSink,
     ProcessExit,
@@ -35,7 +36,7 @@ from ..base import (
     Tick,
     UsageSample,
 )
-from . import drift, manifests, names, status
+from . import builds, drift, manifests, names, status
 from .client import Cluster
 
 # What one deployment (or one app) consists of, deleted in this order.
@@ -65,10 +66,32 @@ class KubernetesProvider(RuntimeProvider):
     def source_dir(self, app_key: str, build_key: str) -> str:
         return str(Path(settings.DEPLOY_RUNTIME_DIR) / "k8s-sources" / app_key / build_key)
 
-    def prepare(self, *, app_key, build_key, source_dir, log, tick, limits=None) -> Artefact:
-        raise BuildRefused(
-            "The Kubernetes provider runs container images and cannot build from git yet: "
-            "deploy a prebuilt image (the in-cluster image builder is not available)."
+    def prepare(
+        self, *, app_key, build_key, source_dir, log, tick, limits=None, source=None
+    ) -> Artefact:
+        """Build the image in the cluster (builds.py): the checkout is only read here (its
+        process types and Dockerfile), the build Job fetches `source` at its commit itself.
+        The checkout is deleted afterwards: releases run the pushed image, pinned."""
+        try:
+            builds.check_source(source)
+            plan = builds.plan(source_dir)
+            log(
+                "Process types: "
+                + (", ".join(sorted(plan.process_types)) or "none")
+                + (f"; release command `{plan.release_command}`." if plan.release_command else ".")
+            )
+            image = builds.build_in_cluster(
+                self.cluster, source, plan, app_key=app_key, build_key=build_key,
+                limits=limits or ResourceLimits(), log=log, tick=tick,
+            )  # fmt: skip
+        finally:
+            shutil.rmtree(source_dir, ignore_errors=True)
+        return Artefact(
+            kind="image",
+            source_dir="",
+            image=image,
+            process_types=plan.process_types,
+            release_command=plan.release_command,
         )
 
     def prepare_app(self, app_key: str, limits: ResourceLimits) -> None:
