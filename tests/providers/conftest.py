@@ -50,8 +50,10 @@ def k8s_driver(settings):
 
 
 @pytest.fixture(params=[pytest.param("local", marks=pytest.mark.runtime), "kubernetes"])
-def driver(request):
-    """The driver of the provider under test (local for real, kubernetes on the emulator)."""
+def driver(request, db):
+    """The driver of the provider under test (local for real, kubernetes on the emulator).
+    With `db`: the Kubernetes provider records repaired drift in the audit log, and the
+    session's runtime wants the test database set up first."""
     if request.param == "local":
         found = request.getfixturevalue("local_driver")
         found.reset(found.app_key)

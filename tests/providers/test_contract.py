@@ -8,9 +8,8 @@ a failed step leaves the live release serving; what was deleted is gone."""
 
 from __future__ import annotations
 
-import pytest
+import time
 
-from apps.deploy.runtime.base import Route
 from tests.k8s.scenarios import RELEASE_FAILURE
 
 D1, D2, D3 = "d00000000001", "d00000000002", "d00000000003"
@@ -136,15 +135,14 @@ def test_a_crash_looping_process_shows_as_not_running_with_a_reason(driver):
     exits = driver.wait(crashed)
     assert exits[0].reason == "crashed" and exits[0].exit_code not in (None, 0)
     # Sampled over a while, it is never RUNNING, and always says why.
-    for _ in range(10):
+    for _ in range(8):
         [process] = [p for p in driver.status(app) if p.deployment_key == D2]
         assert process.state != "RUNNING", process
         assert process.description, process
-        driver.wait(lambda: True)
+        time.sleep(0.15)
     driver.provider.stop(app, D2)
 
 
-@pytest.mark.django_db
 def test_drift_behind_the_providers_back_is_repaired(driver):
     app = driver.app_key
     spec = driver.spec(app, D1, artefact=driver.artefact(version="v1"))
@@ -174,9 +172,7 @@ def test_remove_app_leaves_nothing_of_it(driver, tmp_path):
     assert driver.leftovers(app)
     driver.provider.remove_app(app)
     driver.provider.sync_routes([])
-    assert driver.wait(lambda: not driver.leftovers(app), timeout=5) or True
     assert driver.leftovers(app) == []
     assert driver.status(app) == []
     assert driver.provider.routed_to(app) is None
-    assert driver.answer(spec)[0] == 404
-    assert Route  # the host table no longer names it (sync_routes([]) above)
+    assert driver.answer(spec)[0] == 404  # the host table no longer names it
