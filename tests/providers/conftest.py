@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -19,17 +20,20 @@ from tests.k8s.scenarios import KubernetesDriver, LocalDriver
 
 LOCAL_APP = "c0" * 16
 K8S_APP = "ab" * 16
+LOCAL_HEALTH_TIMEOUT_S = 8.0
 
 
 @pytest.fixture(scope="module")
 def local_driver(runtime):  # noqa: F811
     """The local provider with one app built twice (v1, v2): builds take seconds, so the
     scenarios share them; each scenario gets fresh deployment keys and a reset app."""
-    driver = LocalDriver(runtime.provider, runtime, health_timeout_s=8.0)
+    driver = LocalDriver(runtime.provider, runtime, health_timeout_s=LOCAL_HEALTH_TIMEOUT_S)
     with tempfile.TemporaryDirectory(prefix="qs-contract-") as scratch:
         repo = Path(scratch) / "repo"
+        started = time.monotonic()
         driver.build(LOCAL_APP, repo, "v1")
         driver.build(LOCAL_APP, repo, "v2")
+        driver.build_s = time.monotonic() - started
         driver.repo = repo
         driver.app_key = LOCAL_APP
         yield driver
@@ -59,5 +63,6 @@ def driver(request, db):
         found.reset(found.app_key)
         yield found
         found.reset(found.app_key)
+        found.health_timeout_s = LOCAL_HEALTH_TIMEOUT_S
     else:
         yield request.getfixturevalue("k8s_driver")
