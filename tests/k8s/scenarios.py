@@ -363,7 +363,8 @@ class KubernetesDriver(Driver):
             obj
             for kind in ("Ingress", "HTTPRoute")
             for obj in self._objects(kind)
-            if spec.hostname in [r.get("host") for r in obj["spec"].get("rules", [])]
+            if spec.hostname
+            in [r.get("host") for r in obj["spec"].get("rules", [])]
             + obj["spec"].get("hostnames", [])
         ]
         if not routes:

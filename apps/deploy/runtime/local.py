@@ -516,9 +516,7 @@ files={self.supervisor_dir / "conf.d"}/*.conf
             if state in ("RUNNING", "STARTING") and self.sandbox is not None:
                 # supervisord cannot tell a crashed process's launch script waiting out its
                 # restart backoff from the process itself: the script knows.
-                waiting = local_sandbox.backoff(
-                    self, parsed, index, info["now"] - info["start"]
-                )
+                waiting = local_sandbox.backoff(self, parsed, index, info["now"] - info["start"])
                 if waiting is not None:
                     state, description = waiting
                     uptime = None
