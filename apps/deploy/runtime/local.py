@@ -448,11 +448,14 @@ files={self.supervisor_dir / "conf.d"}/*.conf
         return [p["name"] for p in self._own_processes(spec) if p["statename"] == "FATAL"]
 
     def _not_running_others(self, spec: ReleaseSpec) -> list[str]:
-        web = self.program(spec.app_key, spec.deployment_key, "web")
+        """The release's processes other than web that are not running (one in its crash
+        backoff included: status() tells)."""
         return [
-            p["name"]
-            for p in self._own_processes(spec)
-            if p["group"] != web and p["statename"] != "RUNNING"
+            p.name
+            for p in self.status(spec.app_key)
+            if p.deployment_key == spec.deployment_key
+            and p.process_type != "web"
+            and p.state != "RUNNING"
         ]
 
     def route(self, spec: ReleaseSpec) -> None:
@@ -510,20 +513,27 @@ files={self.supervisor_dir / "conf.d"}/*.conf
             index = int(info["name"].rsplit("-", 1)[1]) if info["name"][-1].isdigit() else 0
             pid = info.get("pid") or None
             cpu, memory = usage.tree(pid) if pid else (None, None)
+            state, description = info["statename"], info.get("description", "")
+            uptime = info["now"] - info["start"] if state == "RUNNING" else None
+            if state in ("RUNNING", "STARTING") and self.sandbox is not None:
+                # supervisord cannot tell a crashed process's launch script waiting out its
+                # restart backoff from the process itself: the script knows.
+                waiting = local_sandbox.backoff(self, parsed, index, info["now"] - info["start"])
+                if waiting is not None:
+                    state, description = waiting
+                    uptime = None
             out.append(
                 ProcessStatus(
                     name=info["name"],
                     deployment_key=deployment_key,
                     process_type=process_type,
                     index=index,
-                    state=info["statename"],
+                    state=state,
                     pid=pid,
-                    uptime_s=(info["now"] - info["start"])
-                    if info["statename"] == "RUNNING"
-                    else None,
+                    uptime_s=uptime,
                     cpu_s=cpu,
                     memory_bytes=memory,
-                    description=info.get("description", ""),
+                    description=description,
                 )
             )
         return out

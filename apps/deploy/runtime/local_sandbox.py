@@ -231,6 +231,32 @@ def start(provider: LocalProvider, spec: ReleaseSpec, environment) -> list[str]:
     return programs
 
 
+def backoff(
+    provider: LocalProvider, program: tuple[str, str, str], index: int, up_s: int
+) -> tuple[str, str] | None:
+    """(state, description) of a process supervisord calls RUNNING or STARTING (its launch
+    script up `up_s` seconds) while the script waits out its restart backoff after crashes
+    (launch.py: 1, 2, 4 … 30 s), BACKOFF, or has just started it again, STARTING for
+    supervisord's startsecs (1 s). None when the process is in fact up."""
+    app_key, deployment_key, process_type = program
+    state = provider.root / "run" / app_key / deployment_key / f"{process_type}.crashes.{index}"
+    try:
+        crashes = int(state.read_text().strip() or 0)
+    except (OSError, ValueError):
+        return None
+    if crashes <= 0:
+        return None
+    delay = 30 if crashes > 5 else 1 << (crashes - 1)
+    if up_s < delay:
+        return "BACKOFF", (
+            f"crashed {crashes} time(s) in a row; restarting in {delay - up_s} s "
+            "(its log may say why)"
+        )
+    if up_s < delay + 1:
+        return "STARTING", f"restarting after {crashes} crash(es)"
+    return None
+
+
 def exits_log(provider: LocalProvider) -> Path:
     return provider.root / "sandbox" / "exits.log"
 

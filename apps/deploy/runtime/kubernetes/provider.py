@@ -239,7 +239,10 @@ class KubernetesProvider(RuntimeProvider):
 
     def sync_routes(self, routes: list[Route]) -> bool:
         """Each routed app's Ingress (or HTTPRoute) names its hosts; those of apps no longer
-        routed are deleted. Apps without a Service yet (never switched) are left alone."""
+        routed, or of a suspended tenant (kind "suspended": no traffic may reach its pods,
+        even before they are stopped), are deleted. Apps without a Service yet (never
+        switched) are left alone."""
+        routes = [r for r in routes if r.kind != "suspended"]
         tenants = {
             s["metadata"]["labels"][names.APP]: s["metadata"]["labels"][names.TENANT]
             for s in self._services()
