@@ -15,7 +15,8 @@ class Resource:
     plural: str
     kind: str
     namespaced: bool = True
-    # CRDs that kubernetes-validate has no schema for (the emulator checks their basic shape)
+    # a custom resource: kubernetes-validate has no schema for it; validated against its CRD's
+    # published schema (tests/k8s/schemas)
     crd: bool = False
 
     @property

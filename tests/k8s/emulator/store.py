@@ -2,6 +2,7 @@
 
 - every write is checked against the official OpenAPI schemas (kubernetes-validate, strict: an
   unknown field is an error, as with `kubectl apply --validate=strict`) before it is stored;
+  a custom resource (HTTPRoute) against its CRD's published schema, vendored in tests/k8s/schemas;
 - server-side apply (https://kubernetes.io/docs/reference/using-api/server-side-apply/): each
   field manager owns the leaf fields it applied; applying a field another manager owns with a
   different value is a 409 Conflict unless `force`; fields a manager applied before and leaves
@@ -30,6 +31,7 @@ from typing import Any
 
 import kubernetes_validate
 
+from ..schemas import crd_problem
 from .resources import BY_KIND, Resource
 
 Key = tuple[str, str, str, str]  # api_version, kind, namespace ("" for cluster), name
@@ -383,10 +385,10 @@ class Store:
         return copy.deepcopy(obj)
 
     def validate(self, obj: dict) -> None:
-        """Raise 422 Invalid unless `obj` passes the official schema (strict)."""
+        """Raise 422 Invalid unless `obj` passes the official (or, for a CRD, published) schema."""
         res = BY_KIND.get((obj.get("apiVersion"), obj.get("kind")))
         if res is not None and res.crd:
-            problem = _crd_problem(obj)
+            problem = crd_problem(obj)
         else:
             try:
                 kubernetes_validate.validate(obj, self.k8s_version, strict=True)
@@ -446,21 +448,6 @@ def _body(obj: dict) -> str:
     return json.dumps(
         {k: v for k, v in obj.items() if k not in ("metadata", "status")}, sort_keys=True
     )
-
-
-def _crd_problem(obj: dict) -> str:
-    """The Gateway API HTTPRoute's required shape (kubernetes-validate has no CRD schemas)."""
-    spec = obj.get("spec")
-    if not isinstance(spec, dict):
-        return "spec: Required value"
-    for ref in spec.get("parentRefs", []):
-        if "name" not in ref:
-            return "spec.parentRefs.name: Required value"
-    for rule in spec.get("rules", []):
-        for ref in rule.get("backendRefs", []):
-            if "name" not in ref or "port" not in ref:
-                return "spec.rules.backendRefs: name and port are required"
-    return ""
 
 
 SUFFIXES = {
