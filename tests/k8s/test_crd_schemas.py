@@ -112,7 +112,6 @@ NOBODY_READS = (
 )
 
 
-@pytest.mark.xfail(strict=True, reason=NOBODY_READS)
 def test_an_http_route_carries_no_cert_manager_annotation_nobody_reads(settings):
     route = http_route(settings, (APP_HOST,), issuer="letsencrypt-prod")
     annotations = route["metadata"].get("annotations") or {}

@@ -353,7 +353,9 @@ def http_route_objects(tenant: str, route: Route) -> dict:
         return {
             "apiVersion": "gateway.networking.k8s.io/v1",
             "kind": "HTTPRoute",
-            "metadata": _meta(names.route(route.app_key), ns, labels, annotations),
+            # No cert-manager annotation: its gateway-shim reads Gateways, not HTTPRoutes. TLS
+            # comes from the operator's Gateway listeners (docs/kubernetes.md).
+            "metadata": _meta(names.route(route.app_key), ns, labels, None),
             "spec": {
                 "parentRefs": [parent],
                 "hostnames": hosts,
