@@ -162,3 +162,12 @@ def _database_url() -> str:
     return (
         f"postgres://{auth}{params.get('HOST') or ''}:{params.get('PORT') or 5432}/{params['NAME']}"
     )
+
+
+@pytest.fixture(scope="session")
+def runtime(django_db_setup):
+    """The real local runtime (supervisord + Caddy, the sandbox on), started once for the whole
+    suite when a test first asks for it (tests/deploy/conftest.py, runtime_session)."""
+    from tests.deploy.conftest import runtime_session
+
+    yield from runtime_session()

@@ -22,6 +22,26 @@ from tests.deploy.factories import deployed_app
 
 pytestmark = pytest.mark.browser
 
+
+@pytest.fixture(autouse=True)
+def _no_pipeline_behind_the_pages(monkeypatch):
+    """The journeys write what the pipeline would (log lines, steps) while the page listens;
+    no task may run it for real behind them (nor an eager Celery left on by an earlier test)."""
+    from apps.deploy import services, suspension
+    from config.celery import app as celery_app
+
+    sent: list = []
+    monkeypatch.setattr(services, "enqueue_deployment", lambda pk: sent.append(("deploy", pk)))
+    monkeypatch.setattr(services, "enqueue_reconcile", lambda pk: sent.append(("reconcile", pk)))
+    monkeypatch.setattr(
+        suspension, "enqueue_tenant_reconcile", lambda pk: sent.append(("tenant", pk))
+    )
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    yield sent
+    celery_app.conf.task_always_eager = eager
+
+
 BASE = "/console/deploy/app/"
 
 

@@ -19,6 +19,7 @@ import textwrap
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,8 +113,11 @@ class Runtime:
         )
 
 
-@pytest.fixture(scope="session")
-def runtime(django_db_setup):
+def runtime_session() -> Iterator[Runtime]:
+    """The session's local runtime; the `runtime` fixture (tests/conftest.py, one instance for
+    the whole suite) yields it. Its settings are written beneath any test's own overrides
+    (pytest-django's `settings`), or the first test that starts it would take them away again
+    when its overrides end."""
     from apps.deploy.runtime.local import LocalProvider
 
     root = tempfile.mkdtemp(prefix="qs-rt-", dir="/tmp")
@@ -123,9 +127,10 @@ def runtime(django_db_setup):
         "DEPLOY_RUNTIME_DIR": root,
         "DEPLOY_HTTP_LISTEN": f"127.0.0.1:{port}",
     }
-    saved = {name: getattr(settings, name) for name in overrides}
+    base = base_settings()
+    saved = {name: getattr(base, name) for name in overrides}
     for name, value in overrides.items():
-        setattr(settings, name, value)
+        setattr(base, name, value)
     env = {name: str(value) for name, value in overrides.items()}
     env["DEPLOY_ALLOW_LOCAL_GIT"] = "true"
     process = None
@@ -159,9 +164,17 @@ def runtime(django_db_setup):
         if sandbox is not None:  # unmount the apps' disks, delete namespaces and cgroups
             sandbox.remove_all()
         for name, value in saved.items():
-            setattr(settings, name, value)
+            setattr(base, name, value)
         shutil.rmtree(root, ignore_errors=True)
         assert not leftovers, f"processes left running after the runtime stopped: {leftovers}"
+
+
+def base_settings():
+    """Django's settings beneath every override_settings layer in force."""
+    holder = settings._wrapped
+    while hasattr(holder, "default_settings"):
+        holder = holder.default_settings
+    return holder
 
 
 class GitRepo:

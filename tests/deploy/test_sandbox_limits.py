@@ -72,8 +72,17 @@ def test_past_its_memory_limit_a_process_is_oom_killed_recorded_and_restarted(
     # Restarted (after its backoff) and serving again.
     wait_for(lambda: runtime.get(host, "/").status_code == 200, 15, "the restart")
     assert any("restarting after a crash in 1 s" in line for line in provider.logs(app.pk.hex))
-    statuses = [s for s in provider.status(app.pk.hex) if s.process_type == "web"]
-    assert statuses and statuses[0].state == "RUNNING"
+    # STARTING for its first second after the backoff (status() says so), then RUNNING.
+    wait_for(
+        lambda: (
+            [s for s in provider.status(app.pk.hex) if s.process_type == "web"]
+            and all(
+                s.state == "RUNNING" for s in provider.status(app.pk.hex) if s.process_type == "web"
+            )
+        ),
+        10,
+        "RUNNING again",
+    )
     usage = [u for u in provider.usage(app.pk.hex) if u.process_type == "web"]
     assert usage and usage[0].memory_limit_bytes == 64 * 1024 * 1024
     assert 0 < usage[0].memory_bytes < 64 * 1024 * 1024 and usage[0].cpu_ns > 0

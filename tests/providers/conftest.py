@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from apps.deploy.runtime.kubernetes import KubernetesProvider
-from tests.deploy.conftest import runtime  # noqa: F401 - the session's local runtime
 from tests.k8s.emulator import Emulator
 from tests.k8s.scenarios import KubernetesDriver, LocalDriver
 
@@ -24,7 +23,7 @@ LOCAL_HEALTH_TIMEOUT_S = 8.0
 
 
 @pytest.fixture(scope="module")
-def local_driver(runtime):  # noqa: F811
+def local_driver(runtime):
     """The local provider with one app built twice (v1, v2): builds take seconds, so the
     scenarios share them; each scenario gets fresh deployment keys and a reset app."""
     driver = LocalDriver(runtime.provider, runtime, health_timeout_s=LOCAL_HEALTH_TIMEOUT_S)
