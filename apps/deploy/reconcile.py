@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
@@ -99,7 +98,7 @@ def reconcile_app(app_id, *, provider=None, stale_after_s: float | None = None) 
         if wanted is None:
             return actions
         spec = pipeline.spec_for(live)
-        if not Path(spec.artefact.source_dir).exists():
+        if not provider.artefact_present(spec.artefact):
             logger.error("App %s: the live build's files are gone; deploy it again.", app_id)
             return [*actions, "the live build's files are gone: deploy again"]
         actions.extend(provider.ensure_running(spec))

@@ -129,7 +129,8 @@ def test_a_release_command_that_succeeds_returns_zero_and_logs(driver, k8s):
     [
         ("crash-loop", "BACKOFF", "CrashLoopBackOff"),
         ("oom-killed", "BACKOFF", "OOMKilled"),
-        ("image-pull", "FATAL", "ImagePullBackOff"),
+        # ErrImagePull first, ImagePullBackOff once the kubelet backs off: either names it.
+        ("image-pull", "FATAL", "ImagePull"),
     ],
 )
 def test_a_failing_process_fails_the_health_check_with_its_reason(driver, k8s, mode, state,
@@ -220,6 +221,14 @@ def test_gateway_api_routing_uses_http_routes(driver, k8s, settings):
         spec.hostname,
         "shop.example.com",
     ]
+    # Past 16 hostnames (the CRD's limit) the hosts spread over routes the server accepts…
+    many = (spec.hostname, *(f"d{i:02}.example.com" for i in range(20)))
+    assert driver.provider.sync_routes([Route(app_key=APP, hosts=many, kind="python")])
+    routes = k8s.store.find("HTTPRoute", NS)
+    assert sorted(len(r["spec"]["hostnames"]) for r in routes) == [5, 16]
+    # …and back to one when the domains go.
+    assert driver.provider.sync_routes([domains]) is True
+    assert len(only(k8s.store.find("HTTPRoute", NS))["spec"]["hostnames"]) == 2
     driver.provider.remove_app(APP)
     assert k8s.store.find("HTTPRoute", NS) == []
 

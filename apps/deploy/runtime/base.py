@@ -311,6 +311,11 @@ class RuntimeProvider(abc.ABC):
     def delete_build(self, source_dir: str) -> None:  # noqa: B027
         """Delete a build that failed (its files are of no use)."""
 
+    def artefact_present(self, artefact: Artefact) -> bool:
+        """Whether a built artefact can still run here (the local provider's files may be gone;
+        an image is the registry's)."""
+        return True
+
     def process_exits(self, cursor: str) -> tuple[list[ProcessExit], str]:
         """Exits seen since `cursor` ("" for all kept), and the cursor to pass next time."""
         return [], cursor

@@ -576,6 +576,9 @@ files={self.supervisor_dir / "conf.d"}/*.conf
         ):
             shutil.rmtree(path, ignore_errors=True)
 
+    def artefact_present(self, artefact: Artefact) -> bool:
+        return bool(artefact.source_dir) and Path(artefact.source_dir).exists()
+
     def process_exits(self, cursor: str) -> tuple[list[ProcessExit], str]:
         if self.sandbox is None:
             return [], cursor

@@ -18,6 +18,7 @@ Entitlements (docs/kubernetes.md "What each entitlement maps to"):
 from __future__ import annotations
 
 import base64
+import dataclasses
 
 from django.conf import settings
 
@@ -336,6 +337,27 @@ def service(spec: ReleaseSpec) -> dict:
             "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
         },
     }
+
+
+HTTPROUTE_MAX_HOSTNAMES = 16  # gateway.networking.k8s.io/v1 HTTPRoute spec.hostnames maxItems
+
+
+def http_routes(tenant: str, route: Route) -> list[dict]:
+    """What routes an app's hosts: one Ingress, or HTTPRoutes of at most 16 hostnames each (the
+    CRD's limit: an app with many custom domains gets several, `<name>`, `<name>-1`, …)."""
+    if settings.DEPLOY_K8S_ROUTING != "gateway" or len(route.hosts) <= HTTPROUTE_MAX_HOSTNAMES:
+        return [http_route_objects(tenant, route)]
+    hosts = sorted(route.hosts)
+    out = []
+    for number, start in enumerate(range(0, len(hosts), HTTPROUTE_MAX_HOSTNAMES)):
+        chunk = dataclasses.replace(
+            route, hosts=tuple(hosts[start : start + HTTPROUTE_MAX_HOSTNAMES])
+        )
+        obj = http_route_objects(tenant, chunk)
+        if number:
+            obj["metadata"]["name"] = f"{obj['metadata']['name']}-{number}"
+        out.append(obj)
+    return out
 
 
 def http_route_objects(tenant: str, route: Route) -> dict:

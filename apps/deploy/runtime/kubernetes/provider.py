@@ -226,7 +226,7 @@ class KubernetesProvider(RuntimeProvider):
         if hosts:
             route = Route(app_key=spec.app_key, hosts=hosts, kind="python", web_count=1)
             drift.converge(
-                self.cluster, [manifests.http_route_objects(spec.tenant, route)], only_missing=True
+                self.cluster, manifests.http_routes(spec.tenant, route), only_missing=True
             )
 
     def _services(self, **labels: str) -> list[dict]:
@@ -248,16 +248,22 @@ class KubernetesProvider(RuntimeProvider):
             for s in self._services()
         }
         desired = [
-            manifests.http_route_objects(tenants[r.app_key], r)
+            obj
             for r in routes
             if r.app_key in tenants and r.hosts
+            for obj in manifests.http_routes(tenants[r.app_key], r)
         ]
         drifts = drift.converge(self.cluster, desired)
         kind = "HTTPRoute" if settings.DEPLOY_K8S_ROUTING == "gateway" else "Ingress"
         keep = {r.app_key for r in routes}
+        wanted = {(o["metadata"]["namespace"], o["metadata"]["name"]) for o in desired}
         removed = False
         for obj in self.cluster.list(kind, **{names.MANAGED_BY: names.MANAGER}):
-            if obj["metadata"]["labels"].get(names.APP) not in keep:
+            meta = obj["metadata"]
+            stale_chunk = (meta.get("namespace"), meta["name"]) not in wanted and meta[
+                "labels"
+            ].get(names.APP) in {o["metadata"]["labels"].get(names.APP) for o in desired}
+            if meta["labels"].get(names.APP) not in keep or stale_chunk:
                 removed |= self.cluster.delete(
                     kind, obj["metadata"]["name"], obj["metadata"]["namespace"]
                 )
