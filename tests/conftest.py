@@ -171,3 +171,18 @@ def runtime(django_db_setup):
     from tests.deploy.conftest import runtime_session
 
     yield from runtime_session()
+
+
+@pytest.fixture(autouse=True)
+def _runtime_settings_pinned(request):
+    """A test that uses the runtime runs with the runtime's settings (its directory, port,
+    health gate), whatever an earlier test's settings layers left: seen in full runs, where the
+    last runtime tests deployed into another directory and read Caddy's 'No such app'."""
+    if "runtime" not in request.fixturenames:
+        yield
+        return
+    runtime = request.getfixturevalue("runtime")
+    settings_fixture = request.getfixturevalue("settings")
+    for name, value in runtime.overrides.items():
+        setattr(settings_fixture, name, value)
+    yield

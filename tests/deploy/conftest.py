@@ -100,6 +100,7 @@ class Runtime:
     port: int
     process: subprocess.Popen
     env: dict[str, str] = field(default_factory=dict)
+    overrides: dict = field(default_factory=dict)  # the settings it runs with
 
     @property
     def provider(self):
@@ -142,7 +143,7 @@ def runtime_session() -> Iterator[Runtime]:
             stderr=subprocess.DEVNULL,
         )
         LocalProvider(root).ensure_ready(wait_s=20)
-        yield Runtime(root=root, port=port, process=process, env=env)
+        yield Runtime(root=root, port=port, process=process, env=env, overrides=overrides)
     finally:
         if process is not None:
             process.send_signal(signal.SIGTERM)
