@@ -182,7 +182,11 @@ def _runtime_settings_pinned(request):
         yield
         return
     runtime = request.getfixturevalue("runtime")
+    overrides = getattr(runtime, "overrides", None)  # a module's own `runtime` (scripted) has none
+    if not overrides:
+        yield
+        return
     settings_fixture = request.getfixturevalue("settings")
-    for name, value in runtime.overrides.items():
+    for name, value in overrides.items():
         setattr(settings_fixture, name, value)
     yield
