@@ -64,7 +64,7 @@ def test_v2_launch_lines_set_limits_enable_controllers_and_join(tmp_path):
 def test_v2_usage_and_oom_kills_are_read_from_its_files(tmp_path):
     root = fake_v2(tmp_path)
     driver = cgroups.CgroupV2(root)
-    driver.create("b" * 32, "dep-web-0", LIMITS)
+    run_lines(driver.join_lines("b" * 32, "dep-web-$1", LIMITS))  # what a launch script does
     group = root / "quayside" / ("b" * 32) / "dep-web-0"
     (group / "cpu.stat").write_text("usage_usec 1500\nuser_usec 1000\nsystem_usec 500\n")
     (group / "memory.current").write_text("4096\n")

@@ -83,18 +83,12 @@ class Cgroups:
     def relative(self, app_key: str, name: str = "") -> str:
         return f"{TOP}/{app_key}/{name}" if name else f"{TOP}/{app_key}"
 
-    def create(self, app_key: str, name: str, limits: ResourceLimits) -> None:
-        raise NotImplementedError
-
     def join_lines(self, app_key: str, name: str, limits: ResourceLimits) -> list[str]:
         """Shell lines that make the group, set its limits and move the shell (`$$`) into it."""
         raise NotImplementedError
 
     def oom_kill_count_command(self, app_key: str, name: str) -> str:
         """A shell expression printing the group's OOM kill count."""
-        raise NotImplementedError
-
-    def attach(self, app_key: str, name: str, pid: int) -> None:
         raise NotImplementedError
 
     def usage(self, app_key: str, name: str) -> Usage | None:
@@ -133,21 +127,6 @@ class CgroupV1(Cgroups):
         top, app = parent_shares()
         return [(self.root / "cpu" / TOP, top), (self.root / "cpu" / TOP / app_key, app)]
 
-    def create(self, app_key: str, name: str, limits: ResourceLimits) -> None:
-        for controller, path in self._dirs(app_key, name).items():
-            try:
-                path.mkdir(parents=True, exist_ok=True)
-                if controller == "cpu":
-                    for parent, shares in self._weights(app_key):
-                        (parent / "cpu.shares").write_text(str(shares))
-                for key, value in self._settings(limits).get(controller, {}).items():
-                    (path / key).write_text(value)
-                swap = path / "memory.memsw.limit_in_bytes"
-                if controller == "memory" and swap.exists():
-                    swap.write_text(str(limits.memory_mb * 1024 * 1024))
-            except OSError as exc:
-                raise RuntimeProblem(f"Could not set up cgroup {path}: {exc}.") from exc
-
     def join_lines(self, app_key: str, name: str, limits: ResourceLimits) -> list[str]:
         lines = []
         for controller, path in self._dirs(app_key, name).items():
@@ -170,10 +149,6 @@ class CgroupV1(Cgroups):
     def oom_kill_count_command(self, app_key: str, name: str) -> str:
         path = _dq(self._dirs(app_key, name)["memory"] / "memory.oom_control")
         return f"sed -n 's/^oom_kill //p' {path} 2>/dev/null"
-
-    def attach(self, app_key: str, name: str, pid: int) -> None:
-        for path in self._dirs(app_key, name).values():
-            (path / "cgroup.procs").write_text(str(pid))
 
     def usage(self, app_key: str, name: str) -> Usage | None:
         dirs = self._dirs(app_key, name)
@@ -229,24 +204,6 @@ class CgroupV2(Cgroups):
     def _parents(self, app_key: str) -> list[Path]:
         return [self.root, self.root / TOP, self._dir(app_key)]
 
-    def create(self, app_key: str, name: str, limits: ResourceLimits) -> None:
-        path = self._dir(app_key, name)
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-            for parent in self._parents(app_key):
-                control = parent / "cgroup.subtree_control"
-                if self.CONTROLLERS.replace("+", "").split()[0] not in _read(control):
-                    control.write_text(self.CONTROLLERS)
-            for parent, weight in self._weights(app_key):
-                (parent / "cpu.weight").write_text(str(weight))
-            for key, value in self._settings(limits).items():
-                target = path / key
-                if key == "memory.swap.max" and not target.exists():
-                    continue
-                target.write_text(value)
-        except OSError as exc:
-            raise RuntimeProblem(f"Could not set up cgroup {path}: {exc}.") from exc
-
     def join_lines(self, app_key: str, name: str, limits: ResourceLimits) -> list[str]:
         path = _dq(self._dir(app_key, name))
         lines = [f"mkdir -p {path} || exit 70"]
@@ -266,9 +223,6 @@ class CgroupV2(Cgroups):
     def oom_kill_count_command(self, app_key: str, name: str) -> str:
         path = _dq(self._dir(app_key, name) / "memory.events")
         return f"sed -n 's/^oom_kill //p' {path} 2>/dev/null"
-
-    def attach(self, app_key: str, name: str, pid: int) -> None:
-        (self._dir(app_key, name) / "cgroup.procs").write_text(str(pid))
 
     def usage(self, app_key: str, name: str) -> Usage | None:
         path = self._dir(app_key, name)

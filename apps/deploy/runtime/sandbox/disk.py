@@ -13,15 +13,11 @@ import subprocess
 from pathlib import Path
 
 from ..base import RuntimeProblem
+from .host_tools import run as run_tool
 
 
-def _run(argv: list[str], what: str) -> None:
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise RuntimeProblem(f"Could not {what}: {exc}.") from exc
-    if done.returncode != 0:
-        raise RuntimeProblem(f"Could not {what}: {(done.stderr or done.stdout).strip()}.")
+def _tool(argv: list[str], what: str) -> None:
+    run_tool(argv, what=what, timeout_s=120)  # mkfs, e2fsck and resize2fs take a while
 
 
 def ensure(image: Path, mountpoint: Path, size_mb: int) -> str:
@@ -38,7 +34,7 @@ def ensure(image: Path, mountpoint: Path, size_mb: int) -> str:
         with open(image, "wb") as handle:
             handle.truncate(size)
         os.chmod(image, 0o600)
-        _run(
+        _tool(
             ["mkfs.ext4", "-q", "-F", "-m", "0", "-E", "lazy_itable_init=1,lazy_journal_init=1",
              str(image)],
             f"make the app's filesystem ({image.name})",
@@ -50,9 +46,9 @@ def ensure(image: Path, mountpoint: Path, size_mb: int) -> str:
             handle.truncate(size)
     if not os.path.ismount(mountpoint):
         if grow or _fs_blocks(image) * 4096 < image.stat().st_size - 4 * 1024 * 1024:
-            _run(["e2fsck", "-f", "-y", str(image)], "check the app's filesystem")
-            _run(["resize2fs", str(image)], "grow the app's filesystem")
-        _run(
+            _tool(["e2fsck", "-f", "-y", str(image)], "check the app's filesystem")
+            _tool(["resize2fs", str(image)], "grow the app's filesystem")
+        _tool(
             ["mount", "-o", "loop,nosuid,nodev,noatime", str(image), str(mountpoint)],
             f"mount the app's filesystem at {mountpoint}",
         )
@@ -62,8 +58,8 @@ def ensure(image: Path, mountpoint: Path, size_mb: int) -> str:
         try:
             if device is None:
                 raise RuntimeProblem("no loop device")
-            _run(["losetup", "--set-capacity", device], "grow the loop device")
-            _run(["resize2fs", device], "grow the app's filesystem")
+            _tool(["losetup", "--set-capacity", device], "grow the loop device")
+            _tool(["resize2fs", device], "grow the app's filesystem")
         except RuntimeProblem as exc:
             return f"The app's disk grows to {size_mb} MB when it is next mounted ({exc.message})"
     return ""

@@ -26,6 +26,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..base import RuntimeProblem
+from .host_tools import run as run_tool
 
 NETNS_DIR = Path("/run/netns")
 DNS = "10.0.2.3"
@@ -126,26 +127,15 @@ def ruleset(*, denied: set[str], allowed: list[ipaddress.IPv4Network]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _run(argv: list[str], *, what: str, stdin: str | None = None) -> None:
-    try:
-        done = subprocess.run(
-            argv, input=stdin, capture_output=True, text=True, timeout=30, check=False
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise RuntimeProblem(f"Could not {what}: {exc}.") from exc
-    if done.returncode != 0:
-        raise RuntimeProblem(f"Could not {what}: {(done.stderr or done.stdout).strip()}.")
-
-
 def ensure_namespace(app_key: str, rules: str) -> bool:
     """Make the app's namespace with its table, unless it exists; True if it was made."""
     if netns_path(app_key).exists():
         return False
     name = netns_name(app_key)
-    _run(["ip", "netns", "add", name], what=f"create network namespace {name}")
+    run_tool(["ip", "netns", "add", name], what=f"create network namespace {name}")
     try:
-        _run(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"], what="set lo up")
-        _run(["ip", "netns", "exec", name, "nft", "-f", "-"], what="load nftables", stdin=rules)
+        run_tool(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"], what="set lo up")
+        run_tool(["ip", "netns", "exec", name, "nft", "-f", "-"], what="load nftables", stdin=rules)
     except RuntimeProblem:
         delete_namespace(app_key)
         raise
@@ -154,7 +144,7 @@ def ensure_namespace(app_key: str, rules: str) -> bool:
 
 def reload_rules(app_key: str, rules: str) -> None:
     name = netns_name(app_key)
-    _run(
+    run_tool(
         ["ip", "netns", "exec", name, "nft", "-f", "-"],
         what="reload nftables",
         stdin="flush ruleset\n" + rules,
