@@ -115,6 +115,12 @@ class Https:
         for attempt in range(3):
             try:
                 return self._get(host, path)
+            except ssl.SSLCertVerificationError as exc:
+                # A certificate issued this very second may start a moment ahead of this
+                # process's clock (seen once in CI); any other refusal is the answer.
+                if "not yet valid" not in str(exc) or attempt == 2:
+                    raise
+                time.sleep(1.0)
             except (http.client.RemoteDisconnected, ConnectionResetError):
                 if attempt == 2:
                     raise
