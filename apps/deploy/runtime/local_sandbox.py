@@ -141,7 +141,7 @@ def build_runner(
             argv=command,
             cwd=cwd,
         )
-        # The script reads the file when it starts; it is removed with the run dir.
+        # The script opens the file on fd 3 and removes it before the command runs.
         return ["/bin/sh", "-c", script], {"PATH": launch.ROOT_PATH}
 
     return RunAs(name=f"app-{box.uid}", uid=box.uid, gid=box.uid, wrap=wrap)
