@@ -3,7 +3,8 @@
 A newcomer opens the root host, follows the sign-in page's sign-up link, signs up, confirms the
 address from the mail (the test reads the mail the server sent), lands on their account page
 with their new workspace, opens its console (signed in on the workspace's own host by a
-one-time token: sessions are per host) and finds the three steps to a first app, the first one a link."""
+one-time token: sessions are per host) and finds the three steps to a first app, the first one
+a link."""
 
 from __future__ import annotations
 
