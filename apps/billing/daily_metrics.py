@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from apps.core.daily_metrics import day_bounds, register_daily_metric
 
-from .models import BillingAccount, Interval, SubscriptionStatus
+from .models import BillingAccount, Interval, Plan, SubscriptionStatus
 
 LIVE = (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE)
 
@@ -38,6 +38,8 @@ def mrr_on(day: dt.date) -> dict[str, float]:
     totals: dict[str, float] = defaultdict(float)
     for interval, currency, cents in rows:
         totals[currency or "usd"] += cents if interval != Interval.YEAR else cents / 12
+    if not totals:  # nobody pays yet: a zero in the plans' default currency, not a gap
+        totals[Plan._meta.get_field("currency").get_default()] = 0
     return {currency: round(cents / 100, 2) for currency, cents in sorted(totals.items())}
 
 
