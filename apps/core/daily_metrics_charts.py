@@ -88,9 +88,9 @@ def series_chart(series: Series) -> SafeString:
         'style="margin:0;max-width:100%;min-width:0">'
         '<figcaption style="font-size:.85rem;margin-bottom:.25rem">'
         "<strong>{}</strong> <span>{}</span>"
-        '<span style="display:block;font-size:.75rem;opacity:.75">Source: {}</span>'
+        '<span style="display:block;font-size:.75rem">Source: {}</span>'
         "</figcaption>{}"
-        '<div style="display:flex;justify-content:space-between;font-size:.7rem;opacity:.75">'
+        '<div style="display:flex;justify-content:space-between;font-size:.75rem">'
         "<span>{}</span><span>{}</span><span>{}</span></div></figure>",
         series.name,
         series.dimension,

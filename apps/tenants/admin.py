@@ -46,13 +46,24 @@ class TenantChangeForm(forms.ModelForm):
         return value
 
 
-class DomainInline(TabularInline):
+class LabelledTabularInline(TabularInline):
+    """A table's cells have the column header, not a <label>: each input gets an aria-label
+    (the field's name), so screen readers (and axe) know what it is."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if field is not None:
+            field.widget.attrs.setdefault("aria-label", str(db_field.verbose_name).capitalize())
+        return field
+
+
+class DomainInline(LabelledTabularInline):
     model = Domain
     extra = 0
     fields = ("domain", "is_primary")
 
 
-class MembershipInline(TabularInline):
+class MembershipInline(LabelledTabularInline):
     model = Membership
     extra = 0
     fields = ("user", "role", "created_at")
