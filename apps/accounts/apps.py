@@ -8,4 +8,7 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from . import daily_metrics
         from .auth import security_audit  # noqa: F401  (connects the audit receivers)
+
+        daily_metrics.register()  # the operator dashboard's daily aggregates

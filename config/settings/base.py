@@ -332,9 +332,14 @@ OUTBOX_CONSUMERS: list[str | tuple[str, str]] = [
 OUTBOX_DISPATCH_ON_COMMIT = True
 OUTBOX_DISPATCH_BATCH = 500
 OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=7)
+# The operator dashboard's daily aggregates (core.DailyMetric): how long they are kept.
+DAILY_METRICS_RETENTION_DAYS = env.int("DAILY_METRICS_RETENTION_DAYS", default=400)
 CORE_BEAT_SCHEDULE = {
     "core.outbox_dispatch": {"task": "core.outbox_dispatch", "schedule": 10.0},
     "core.outbox_purge": {"task": "core.outbox_purge", "schedule": 3600.0},
+    # Yesterday's and today's daily aggregates for the operator dashboard's charts (upserted,
+    # so hourly keeps today's point fresh), and the 400-day purge.
+    "core.collect_daily_metrics": {"task": "core.collect_daily_metrics", "schedule": 3600.0},
 }
 
 CELERY_TASK_ROUTES = {
