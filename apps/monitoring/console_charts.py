@@ -69,11 +69,15 @@ def _buckets(points, since: dt.datetime, span: dt.timedelta) -> tuple[dict, set]
 
 
 def _polylines(values: dict[int, float], top: float) -> str:
-    """One polyline per run of consecutive buckets (a gap: no check answered then)."""
+    """One polyline per run of buckets: a run breaks where the gap is more than three times
+    the usual one (no check answered then), so checks sparser than the buckets still join."""
     runs: list[list[str]] = []
+    buckets = sorted(values)
+    gaps = sorted(b - a for a, b in zip(buckets, buckets[1:], strict=False))
+    longest = 3 * gaps[len(gaps) // 2] if gaps else 1
     previous = None
-    for bucket in sorted(values):
-        if previous is None or bucket != previous + 1:
+    for bucket in buckets:
+        if previous is None or bucket - previous > longest:
             runs.append([])
         y = HEIGHT - min(values[bucket], top) / top * HEIGHT
         runs[-1].append(f"{bucket + 0.5:g},{y:.1f}")

@@ -61,6 +61,7 @@ def seed_history(tenant, monitor, *, days: int = 90, end_down: bool = True, now=
     results_apply (response times rising and falling, one short outage), ending down (an open
     incident) when `end_down`. Returns the number of raw results written."""
     import datetime as dt
+    import math
 
     from apps.monitoring.checks import Outcome
     from apps.monitoring.models import UptimeRollup
@@ -80,7 +81,7 @@ def seed_history(tenant, monitor, *, days: int = 90, end_down: bool = True, now=
     for i in range(144):
         at = start + dt.timedelta(minutes=10 * i)
         ok = not (60 <= i < 62) and not (end_down and i >= 142)
-        ms = 60 + (i * 7) % 90
+        ms = 90 + int(35 * math.sin(i / 9)) + (i * 13) % 11
         outcome = Outcome(ok=ok, response_ms=ms, status_code=200 if ok else 503,
                           error="" if ok else "Status 503, expected 200-299.")  # fmt: skip
         items.append(services.ResultItem(monitor.pk, outcome, at))

@@ -47,6 +47,14 @@ def _people(incident: Incident) -> dict:
     return dict(get_user_model().objects.filter(pk__in=ids).values_list("pk", "email"))
 
 
+def _duration(seconds: int | None) -> str:
+    if seconds is None:
+        return ""
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min {secs} s"
+
+
 def _page(request, incident: Incident, *, ack_form=None, resolve_form=None, status: int = 200):
     people = _people(incident)
     checks = list(
@@ -60,8 +68,8 @@ def _page(request, incident: Incident, *, ack_form=None, resolve_form=None, stat
         "console/monitoring/incident.html",
         title=f"Incident: {incident.monitor.name}",
         opts=Incident._meta,
-        original=incident,
         incident=incident,
+        duration=_duration(incident.duration_s),
         acknowledged_by=people.get(incident.acknowledged_by_id, ""),
         resolved_by=people.get(incident.resolved_by_id, ""),
         checks=checks,
