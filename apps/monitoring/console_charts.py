@@ -10,6 +10,7 @@ data comes from the selectors: response times from the monitor's results (raw, f
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -73,7 +74,7 @@ def _polylines(values: dict[int, float], top: float) -> str:
     the usual one (no check answered then), so checks sparser than the buckets still join."""
     runs: list[list[str]] = []
     buckets = sorted(values)
-    gaps = sorted(b - a for a, b in zip(buckets, buckets[1:], strict=False))
+    gaps = sorted(b - a for a, b in itertools.pairwise(buckets))
     longest = 3 * gaps[len(gaps) // 2] if gaps else 1
     previous = None
     for bucket in buckets:

@@ -11,6 +11,7 @@ scheduler would have written it, so the chart, the bars and the incident are the
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +23,7 @@ from tests.monitoring.factories import create, in_tenant, make_page, seed_histor
 pytestmark = pytest.mark.browser
 
 BASE = "/console/monitoring/"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / ".local" / "screenshots"
 KINDS = (
     ("http", {"#id_url": "https://example.com/health", "#id_expected_status": "200-299"}),
     ("tcp", {"#id_host": "db.example.com", "#id_port": "5432"}),
@@ -53,6 +55,16 @@ def watched(team):
     with in_tenant(tenant):
         incident = Incident.objects.get(monitor=monitor, status="open")
     return {"monitor": monitor, "incident": incident, "page": page}
+
+
+def _clip(page, name: str, *selectors: str) -> None:
+    """A small PNG of the boxes of `selectors` only (for docs/console.md)."""
+    boxes = [page.locator(selector).bounding_box() for selector in selectors]
+    top = min(b["y"] for b in boxes)
+    left = min(b["x"] for b in boxes)
+    clip = {"x": left, "y": top, "width": max(b["x"] + b["width"] for b in boxes) - left,
+            "height": max(b["y"] + b["height"] for b in boxes) - top}  # fmt: skip
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), clip=clip, full_page=True)
 
 
 def _forged_post(page, url: str) -> int:
@@ -107,6 +119,7 @@ def test_journey7_monitors_incidents_and_status_pages(
     assert page.locator("#recent-checks tbody tr").count() == 20
     axe_check(page)
     shoot(page, "journey7-2-monitor")
+    _clip(page, "journey7-2-monitor-charts", "#monitor-title", "#response-times", "#uptime")
 
     # The incident: acknowledge, then resolve with a note.
     page.locator("#monitor-incidents tbody a").first.click()
@@ -119,6 +132,7 @@ def test_journey7_monitors_incidents_and_status_pages(
     page.wait_for_selector("#resolved >> text=Restarted the pool")
     assert page.locator("#incident-status").inner_text() == "resolved"
     shoot(page, "journey7-3-incident")
+    _clip(page, "journey7-3-incident-resolved", ".qs-page")
 
     # The status page: edit its title, then see the preview show it.
     status_path = f"{BASE}statuspage/{watched['page'].pk}/change/"
