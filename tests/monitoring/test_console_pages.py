@@ -229,3 +229,20 @@ def test_list_pages_cost_constant_queries(member, alpha):
         make_page(alpha, [monitor, first], slug=f"alpha-{n}")
     many = {path: _count(member, path) for path in paths}
     assert many == few
+
+
+def test_a_suspended_tenant_is_read_only(member, alpha):
+    from apps.tenants.models import Tenant, TenantStatus
+
+    monitor = create(alpha, kind="http", name="API", url="https://api.example.com/")
+    seed_history(alpha, monitor, days=3)
+    with in_tenant(alpha):
+        incident = Incident.objects.get(monitor=monitor, status="open")
+    Tenant.objects.filter(pk=alpha.pk).update(status=TenantStatus.SUSPENDED)
+    page = _get(member, f"{BASE}monitor/{monitor.pk}/change/").content.decode()
+    assert 'id="response-chart"' in page and 'id="pause-button"' not in page
+    incident_page = _get(member, f"{BASE}incident/{incident.pk}/change/").content.decode()
+    assert "resolve-button" not in incident_page
+    for path in (f"{BASE}monitor/{monitor.pk}/pause/", f"{BASE}incident/{incident.pk}/resolve/",
+                 f"{BASE}monitor/add/"):  # fmt: skip
+        assert _post(member, path, {"note": "x"}).status_code == 423, path
