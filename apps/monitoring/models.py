@@ -217,6 +217,13 @@ class Incident(TimeStampedModel):
     resolved_at = models.DateTimeField(null=True, blank=True)
     duration_s = models.PositiveIntegerField(null=True, blank=True)
     cause = models.CharField(max_length=500, blank=True)
+    # Someone is on it (services.incident_acknowledge): who, when, and what they said.
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by_id = models.UUIDField(null=True, blank=True)
+    acknowledge_note = models.TextField(max_length=2000, blank=True)
+    # Resolved by a person (services.incident_resolve) rather than by an up check: who and why.
+    resolved_by_id = models.UUIDField(null=True, blank=True)
+    resolve_note = models.TextField(max_length=2000, blank=True)
 
     class Meta:
         ordering = ("-created_at", "-id")

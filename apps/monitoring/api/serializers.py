@@ -242,5 +242,16 @@ class IncidentOutput(serializers.Serializer):
     resolved_at = serializers.DateTimeField(allow_null=True)
     duration_s = serializers.IntegerField(allow_null=True)
     cause = serializers.CharField()
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
+    acknowledged_by_id = serializers.UUIDField(allow_null=True)
+    acknowledge_note = serializers.CharField()
+    resolved_by_id = serializers.UUIDField(
+        allow_null=True, help_text="Set when a person resolved it; null when an up check did."
+    )
+    resolve_note = serializers.CharField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+
+class IncidentNoteInput(serializers.Serializer):
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
