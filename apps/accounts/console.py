@@ -34,8 +34,14 @@ class ApiKeyForm(forms.ModelForm):
 @admin.register(ApiKey, site=console_site)
 class ApiKeyConsoleAdmin(ConsoleModelAdmin):
     list_display = (
-        "name", "prefix", "last8", "authority", "status", "last_used_at", "expires_at",
-    )  # fmt: skip
+        "name",
+        "prefix",
+        "last8",
+        "authority",
+        "status",
+        "last_used_at",
+        "expires_at",
+    )
     list_filter = ("authority",)
     search_fields = ("name", "prefix")
     form = ApiKeyForm
@@ -84,26 +90,27 @@ class ApiKeyConsoleAdmin(ConsoleModelAdmin):
 
 
 SECTION = "Team"
-for _page in (
-    ConsolePage("team/", "team", console_team.team_view, "Members and invitations", SECTION),
-    ConsolePage("team/api-keys/", "team_api_keys", console_keys.api_keys_view, "API keys",
-                SECTION),  # fmt: skip
-    ConsolePage("team/api-keys/<str:key_id>/revoke/", "team_api_key_revoke",
-                console_keys.api_key_revoke_view, "Revoke an API key", SECTION,
-                in_sidebar=False),  # fmt: skip
-    ConsolePage("team/members/<str:membership_id>/role/", "team_member_role",
-                console_team.member_role_view, "Change a role", SECTION, in_sidebar=False),  # fmt: skip
-    ConsolePage("team/members/<str:membership_id>/remove/", "team_member_remove",
-                console_team.member_remove_view, "Remove a member", SECTION,
-                in_sidebar=False),  # fmt: skip
-    ConsolePage("team/members/<str:membership_id>/transfer/", "team_member_transfer",
-                console_team.member_transfer_view, "Transfer ownership", SECTION,
-                in_sidebar=False),  # fmt: skip
-    ConsolePage("team/invitations/<str:invitation_id>/revoke/", "team_invitation_revoke",
-                console_team.invitation_revoke_view, "Revoke an invitation", SECTION,
-                in_sidebar=False),  # fmt: skip
-    ConsolePage("team/invitations/<str:invitation_id>/resend/", "team_invitation_resend",
-                console_team.invitation_resend_view, "Resend an invitation", SECTION,
-                in_sidebar=False),  # fmt: skip
-):
-    console_site.page_register(_page)
+# (route under /console/, URL name: console:<name>, view, title) of the pages not in the sidebar
+HIDDEN_PAGES = (
+    ("team/members/<str:membership_id>/role/", "team_member_role", console_team.member_role_view,
+     "Change a role"),
+    ("team/members/<str:membership_id>/remove/", "team_member_remove",
+     console_team.member_remove_view, "Remove a member"),
+    ("team/members/<str:membership_id>/transfer/", "team_member_transfer",
+     console_team.member_transfer_view, "Transfer ownership"),
+    ("team/invitations/<str:invitation_id>/revoke/", "team_invitation_revoke",
+     console_team.invitation_revoke_view, "Revoke an invitation"),
+    ("team/invitations/<str:invitation_id>/resend/", "team_invitation_resend",
+     console_team.invitation_resend_view, "Resend an invitation"),
+    ("team/api-keys/<str:key_id>/revoke/", "team_api_key_revoke",
+     console_keys.api_key_revoke_view, "Revoke an API key"),
+)  # fmt: skip
+
+console_site.page_register(
+    ConsolePage("team/members/", "team", console_team.team_view, "Members and invitations", SECTION)
+)
+console_site.page_register(
+    ConsolePage("team/api-keys/", "team_api_keys", console_keys.api_keys_view, "API keys", SECTION)
+)
+for _route, _name, _view, _title in HIDDEN_PAGES:
+    console_site.page_register(ConsolePage(_route, _name, _view, _title, SECTION, in_sidebar=False))

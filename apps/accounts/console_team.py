@@ -1,4 +1,4 @@
-"""The team page of the tenant console (/console/team/): members with their roles, inviting
+"""The team page of the tenant console (/console/team/members/): members with their roles, inviting
 someone, changing a role, removing a member, transferring ownership (the owner, after a
 confirmation page), and the pending invitations (revoke, resend).
 
@@ -184,7 +184,8 @@ def member_remove_view(request: HttpRequest, membership_id) -> HttpResponse:
             f"They lose access to this tenant at once (they are {membership.role} now). "
             "Their account stays; invite them again to bring them back."
         ),
-        allowed=c.may(request, MANAGE) and may_manage_member(console_role(request), membership.role),
+        allowed=c.may(request, MANAGE)
+        and may_manage_member(console_role(request), membership.role),
         refusal="Only the owner removes admins; admins remove members and viewers.",
         button="Remove member",
         danger=True,
@@ -206,7 +207,8 @@ def member_transfer_view(request: HttpRequest, membership_id) -> HttpResponse:
         )
         if done is not None:
             messages.success(
-                request, f"{membership.user.email} now owns {request.tenant.name}; you are an admin."
+                request,
+                f"{membership.user.email} now owns {request.tenant.name}; you are an admin.",
             )
         return HttpResponseRedirect(c.url("team"))
     return c.render(

@@ -66,14 +66,29 @@ class WebhookEndpointConsoleAdmin(ConsoleModelAdmin, WebhookEndpointAdminBase):
         fields = ["url", "description", "event_types", "enabled"]
         if obj is None:
             return fields
-        return [*fields, "disabled_reason", "disabled_at", "secret_hint", "last_success_at",
-                "failing_since", "created_at", "updated_at"]  # fmt: skip
+        return [
+            *fields,
+            "disabled_reason",
+            "disabled_at",
+            "secret_hint",
+            "last_success_at",
+            "failing_since",
+            "created_at",
+            "updated_at",
+        ]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()
-        return ("disabled_reason", "disabled_at", "secret_hint", "last_success_at",
-                "failing_since", "created_at", "updated_at")  # fmt: skip
+        return (
+            "disabled_reason",
+            "disabled_at",
+            "secret_hint",
+            "last_success_at",
+            "failing_since",
+            "created_at",
+            "updated_at",
+        )
 
     def get_actions(self, request):
         if not role_at_least(console_role(request), Role.ADMIN):
@@ -104,8 +119,11 @@ class WebhookEndpointConsoleAdmin(ConsoleModelAdmin, WebhookEndpointAdminBase):
     @admin.action(description="Rotate the signing secret (one endpoint)")
     def rotate_secret(self, request, queryset):
         if queryset.count() != 1:
-            self.message_user(request, "Rotate one endpoint at a time: its new secret is shown "
-                              "once.", messages.WARNING)  # fmt: skip
+            self.message_user(
+                request,
+                "Rotate one endpoint at a time: its new secret is shown once.",
+                messages.WARNING,
+            )
             return None
         made: list[tuple[WebhookEndpoint, str]] = []
         endpoint = queryset.get()
@@ -127,18 +145,22 @@ class WebhookMessageConsoleAdmin(ConsoleAccess, WebhookMessageAdminBase):
     view_role = Role.ADMIN
 
 
-for _page in (
-    ConsolePage("team/webhooks/", "team_webhooks", views.endpoints_view, "Webhooks", "Team"),
-    ConsolePage("team/webhooks/<str:endpoint_id>/", "team_webhook", views.endpoint_view,
-                "Webhook endpoint", "Team", in_sidebar=False),  # fmt: skip
-    ConsolePage("team/webhooks/<str:endpoint_id>/test/", "team_webhook_test",
-                views.endpoint_test_view, "Send a test event", "Team", in_sidebar=False),  # fmt: skip
-    ConsolePage("team/webhooks/<str:endpoint_id>/enabled/", "team_webhook_enabled",
-                views.endpoint_enabled_view, "Enable or disable", "Team", in_sidebar=False),  # fmt: skip
-    ConsolePage("team/webhooks/<str:endpoint_id>/delete/", "team_webhook_delete",
-                views.endpoint_delete_view, "Delete an endpoint", "Team", in_sidebar=False),  # fmt: skip
-    ConsolePage("team/webhooks/<str:endpoint_id>/messages/<str:msg_id>/replay/",
-                "team_webhook_replay", views.message_replay_view, "Replay a delivery", "Team",
-                in_sidebar=False),  # fmt: skip
-):
-    console_site.page_register(_page)
+# (route under /console/, URL name: console:<name>, view, title) of the pages not in the sidebar
+HIDDEN_PAGES = (
+    ("team/webhooks/<str:endpoint_id>/", "team_webhook", views.endpoint_view, "Webhook endpoint"),
+    ("team/webhooks/<str:endpoint_id>/test/", "team_webhook_test", views.endpoint_test_view,
+     "Send a test event"),
+    ("team/webhooks/<str:endpoint_id>/enabled/", "team_webhook_enabled",
+     views.endpoint_enabled_view, "Enable or disable"),
+    ("team/webhooks/<str:endpoint_id>/delete/", "team_webhook_delete",
+     views.endpoint_delete_view, "Delete an endpoint"),
+    ("team/webhooks/<str:endpoint_id>/messages/<str:msg_id>/replay/", "team_webhook_replay",
+     views.message_replay_view, "Replay a delivery"),
+)  # fmt: skip
+
+# In the team section of the sidebar, after the accounts app's members and API keys.
+console_site.page_register(
+    ConsolePage("team/webhooks/", "team_webhooks", views.endpoints_view, "Webhooks", "Team")
+)
+for _route, _name, _view, _title in HIDDEN_PAGES:
+    console_site.page_register(ConsolePage(_route, _name, _view, _title, "Team", in_sidebar=False))

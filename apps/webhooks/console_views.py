@@ -134,7 +134,9 @@ def endpoints_view(request: HttpRequest) -> HttpResponse:
                     title=f"Signing secret of {endpoint.url}",
                     heading=f"The signing secret of {endpoint.url}",
                     secret=secret,
-                    secret_label="signing secret",
+                    what="signing secret",
+                    kept="Quayside keeps it encrypted, to sign with, and never shows it again; "
+                    "if it is lost, rotate it.",
                     usage="Verify each delivery's webhook-signature header with it "
                     "(Standard Webhooks).",
                     back_url=_url("team_webhook", endpoint.pk),

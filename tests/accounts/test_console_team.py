@@ -1,4 +1,4 @@
-"""The tenant console's team pages (/console/team/, /console/team/api-keys/): who sees which
+"""The tenant console's team pages (/console/team/members/, /console/team/api-keys/): who sees which
 controls, that every change goes through the services under the API's rules, that forged POSTs
 from lesser roles get 403, that another tenant's ids answer 404, and that the lists cost the
 same number of queries however long they are."""
@@ -22,7 +22,7 @@ from apps.tenants.models import Invitation, InvitationStatus, Membership, Role
 pytestmark = pytest.mark.django_db
 
 HOST = "alpha.localhost"
-TEAM = "/console/team/"
+TEAM = "/console/team/members/"
 KEYS = "/console/team/api-keys/"
 
 
@@ -83,9 +83,9 @@ def test_every_member_sees_the_team_and_only_the_controls_of_their_role(client, 
     assert ('id="invite-form"' in html) is manages
     assert (f'id="role-{member_row}"' in html) is manages
     assert (f'id="role-{admin_row}"' in html) is (who == "owner")  # only the owner: admins
-    assert ("Make owner" in html) is (who == "owner")
+    assert ("Transfer ownership" in html) is (who == "owner")
     assert ('id="invitations"' in html) is manages and ("pending@example.com" in html) is manages
-    assert (f"/console/team/members/{crew.memberships['owner'].pk}/" not in html)
+    assert f"/console/team/members/{crew.memberships['owner'].pk}/" not in html
     if who == "admin":
         assert '<option value="admin"' not in html  # admins cannot make admins
 
@@ -104,22 +104,24 @@ def test_admin_invites_revokes_changes_a_role_and_removes_a_member(client, crew)
     assert invited.status_code == 302
     invitation = Invitation.objects.get(tenant=crew.alpha, email="new@example.com")
     assert invitation.role == Role.MEMBER and invitation.invited_by == crew.admin
-    revoked = post(client, crew.admin, f"{TEAM}invitations/{invitation.pk}/revoke/")
+    revoked = post(client, crew.admin, f"/console/team/invitations/{invitation.pk}/revoke/")
     assert revoked.status_code == 302
     invitation.refresh_from_db()
     assert invitation.status == InvitationStatus.REVOKED
 
     member = crew.memberships["member"]
-    changed = post(client, crew.admin, f"{TEAM}members/{member.pk}/role/", {"role": "viewer"})
+    changed = post(client, crew.admin, f"{TEAM}{member.pk}/role/", {"role": "viewer"})
     assert changed.status_code == 302
     member.refresh_from_db()
     assert member.role == Role.VIEWER
-    confirm = get(client, crew.admin, f"{TEAM}members/{member.pk}/remove/")
+    confirm = get(client, crew.admin, f"{TEAM}{member.pk}/remove/")
     assert confirm.status_code == 200 and 'id="confirm-button"' in confirm.content.decode()
-    removed = post(client, crew.admin, f"{TEAM}members/{member.pk}/remove/")
+    removed = post(client, crew.admin, f"{TEAM}{member.pk}/remove/")
     assert removed.status_code == 302
     assert not Membership.objects.filter(pk=member.pk).exists()
-    actions = set(AuditEvent.objects.filter(tenant_id=crew.alpha.pk).values_list("action", flat=True))
+    actions = set(
+        AuditEvent.objects.filter(tenant_id=crew.alpha.pk).values_list("action", flat=True)
+    )
     assert {"invitation.created", "invitation.revoked", "member.role_changed",
             "member.removed"} <= actions  # fmt: skip
 
@@ -133,17 +135,18 @@ def test_a_refusal_of_the_service_is_told_not_a_500(client, crew):
 
 def test_the_owner_transfers_ownership_after_a_confirmation(client, crew):
     admin = crew.memberships["admin"]
-    page = get(client, crew.owner, f"{TEAM}members/{admin.pk}/transfer/")
+    page = get(client, crew.owner, f"{TEAM}{admin.pk}/transfer/")
     assert page.status_code == 200 and "Transfer ownership" in page.content.decode()
     assert Membership.objects.get(pk=admin.pk).role == Role.ADMIN  # a GET changes nothing
-    done = post(client, crew.owner, f"{TEAM}members/{admin.pk}/transfer/")
+    done = post(client, crew.owner, f"{TEAM}{admin.pk}/transfer/")
     assert done.status_code == 302
     assert Membership.objects.get(pk=admin.pk).role == Role.OWNER
-    assert crew.memberships["owner"].__class__.objects.get(
-        pk=crew.memberships["owner"].pk
-    ).role == Role.ADMIN
+    assert (
+        crew.memberships["owner"].__class__.objects.get(pk=crew.memberships["owner"].pk).role
+        == Role.ADMIN
+    )
     # A member is no candidate: the page says why and offers no button.
-    member_page = get(client, crew.admin, f"{TEAM}members/{crew.memberships['member'].pk}/transfer/")
+    member_page = get(client, crew.admin, f"{TEAM}{crew.memberships['member'].pk}/transfer/")
     assert 'id="confirm-button"' not in member_page.content.decode()
 
 
@@ -160,11 +163,11 @@ def test_forged_posts_from_members_and_viewers_are_refused(client, crew, who):
     )  # fmt: skip
     forged = [
         (TEAM, {"email": "x@example.com", "role": "viewer"}),
-        (f"{TEAM}members/{target.pk}/role/", {"role": "admin"}),
-        (f"{TEAM}members/{target.pk}/remove/", {}),
-        (f"{TEAM}members/{crew.memberships['admin'].pk}/transfer/", {}),
-        (f"{TEAM}invitations/{invitation.pk}/revoke/", {}),
-        (f"{TEAM}invitations/{invitation.pk}/resend/", {}),
+        (f"{TEAM}{target.pk}/role/", {"role": "admin"}),
+        (f"{TEAM}{target.pk}/remove/", {}),
+        (f"{TEAM}{crew.memberships['admin'].pk}/transfer/", {}),
+        (f"/console/team/invitations/{invitation.pk}/revoke/", {}),
+        (f"/console/team/invitations/{invitation.pk}/resend/", {}),
         (KEYS, {"name": "x", "authority": "member"}),
     ]
     for path, data in forged:
@@ -182,10 +185,10 @@ def test_an_admin_forging_what_only_the_owner_may_do_gets_403(client, crew):
         tenant=crew.alpha, user=_user("crew-admin2@example.com"), role=Role.ADMIN
     )
     forged = [
-        (f"{TEAM}members/{member.pk}/role/", {"role": "admin"}),
-        (f"{TEAM}members/{other_admin.pk}/role/", {"role": "viewer"}),
-        (f"{TEAM}members/{other_admin.pk}/remove/", {}),
-        (f"{TEAM}members/{other_admin.pk}/transfer/", {}),
+        (f"{TEAM}{member.pk}/role/", {"role": "admin"}),
+        (f"{TEAM}{other_admin.pk}/role/", {"role": "viewer"}),
+        (f"{TEAM}{other_admin.pk}/remove/", {}),
+        (f"{TEAM}{other_admin.pk}/transfer/", {}),
         (TEAM, {"email": "boss@example.com", "role": "admin"}),
     ]
     for path, data in forged:
@@ -204,16 +207,16 @@ def test_another_tenants_members_invitations_and_keys_answer_404(client, crew):
     )  # fmt: skip
     key, _ = key_services.api_key_create(tenant=crew.bravo, name="bravo", authority="member")
     paths = [
-        f"{TEAM}members/{bob_membership.pk}/role/",
-        f"{TEAM}members/{bob_membership.pk}/remove/",
-        f"{TEAM}members/{bob_membership.pk}/transfer/",
-        f"{TEAM}invitations/{theirs.pk}/revoke/",
+        f"{TEAM}{bob_membership.pk}/role/",
+        f"{TEAM}{bob_membership.pk}/remove/",
+        f"{TEAM}{bob_membership.pk}/transfer/",
+        f"/console/team/invitations/{theirs.pk}/revoke/",
         f"{KEYS}{key.pk}/revoke/",
-        f"{TEAM}members/not-a-uuid/remove/",
+        f"{TEAM}not-a-uuid/remove/",
     ]
     for path in paths:
         assert post(client, crew.owner, path, {"role": "viewer"}).status_code == 404, path
-    assert get(client, crew.owner, f"{TEAM}members/{bob_membership.pk}/remove/").status_code == 404
+    assert get(client, crew.owner, f"{TEAM}{bob_membership.pk}/remove/").status_code == 404
     assert Membership.objects.get(pk=bob_membership.pk).role == Role.OWNER
     assert ApiKey.objects.get(pk=key.pk).revoked_at is None
 

@@ -69,8 +69,8 @@ def post(client, user, path, data=None):
 
 
 def test_admin_adds_an_endpoint_and_sees_its_secret_once(client, people, world):
-    response = post(client, people[Role.ADMIN], BASE,
-                    {"url": "https://hooks.example.com/in", "event_types": "monitor.*, deployment.*"})  # fmt: skip
+    form = {"url": "https://hooks.example.com/in", "event_types": "monitor.*, deployment.*"}
+    response = post(client, people[Role.ADMIN], BASE, form)
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
     html = response.content.decode()
     secret = html.split('id="secret"')[1].split(">", 1)[1].split("<", 1)[0].strip()
@@ -81,16 +81,22 @@ def test_admin_adds_an_endpoint_and_sees_its_secret_once(client, people, world):
     assert secret.endswith(endpoint.secret_last8)
     listing = get(client, people[Role.ADMIN], BASE).content.decode()
     page = get(client, people[Role.ADMIN], f"{BASE}{endpoint.pk}/").content.decode()
-    assert secret not in listing and secret not in page and "https://hooks.example.com/in" in listing
+    assert (
+        secret not in listing and secret not in page and "https://hooks.example.com/in" in listing
+    )
 
 
 def test_a_bad_url_or_event_is_told_not_a_500(client, people):
-    for data in ({"url": "http://10.0.0.1/hook"}, {"url": "https://ok.example.com", "event_types": "nope"}):
+    for data in (
+        {"url": "http://10.0.0.1/hook"},
+        {"url": "https://ok.example.com", "event_types": "nope"},
+    ):
         response = post(client, people["owner"], BASE, data)
         assert response.status_code == 400, data
-    assert "private, loopback or link-local" in post(
-        client, people["owner"], BASE, {"url": "http://10.0.0.1/hook"}
-    ).content.decode()
+    assert (
+        "private, loopback or link-local"
+        in post(client, people["owner"], BASE, {"url": "http://10.0.0.1/hook"}).content.decode()
+    )
 
 
 def test_test_send_and_replay_show_in_the_delivery_log(client, people, world, receiver):
