@@ -298,3 +298,18 @@ def test_the_key_list_costs_the_same_queries_with_more_keys(client, crew):
         )  # fmt: skip
     many = _counted(client, crew.admin, KEYS)
     assert many == few
+
+
+def test_a_suspended_tenant_shows_no_controls_and_refuses_every_post(client, crew):
+    tenant_services.tenant_suspend(tenant=crew.alpha, reason="unpaid")
+    key_services.api_key_create(tenant=crew.alpha, name="still-listed", authority="member")
+    team = get(client, crew.owner, TEAM).content.decode()
+    keys = get(client, crew.owner, KEYS).content.decode()
+    assert 'id="invite-form"' not in team and "Change role" not in team
+    assert 'id="key-form"' not in keys and "still-listed" in keys and "Revoke" not in keys
+    member = crew.memberships["member"]
+    assert (
+        post(client, crew.owner, f"{TEAM}{member.pk}/role/", {"role": "viewer"}).status_code == 423
+    )
+    assert post(client, crew.owner, KEYS, {"name": "x", "authority": "member"}).status_code == 423
+    assert Membership.objects.get(pk=member.pk).role == Role.MEMBER
