@@ -12,6 +12,8 @@ from django.utils import timezone
 
 from apps.core.actor import Actor
 from apps.tenants.console import ConsoleModelAdmin, ConsolePage, console_site
+from apps.tenants.models import Role
+from apps.tenants.roles import role_at_least
 
 from . import console_keys, console_team, services
 from .models import ApiKey, ApiKeyAuthority
@@ -49,6 +51,13 @@ class ApiKeyConsoleAdmin(ConsoleModelAdmin):
 
     def has_module_permission(self, request) -> bool:
         return False  # in the sidebar as Team > API keys (console_keys.py)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        """Admins and the owner, as in the API and on the team page (a member or viewer who
+        opens this list's old address gets 403)."""
+        return role_at_least(self.role(request), Role.ADMIN) and super().has_view_permission(
+            request, obj
+        )
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False  # keys are revoked, never edited
