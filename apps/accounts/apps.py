@@ -9,3 +9,6 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from .auth import security_audit  # noqa: F401  (connects the audit receivers)
+        from .oauthlib_compat import install
+
+        install()  # allauth's device grant under oauthlib 4 (see the module)
