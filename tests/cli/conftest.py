@@ -115,39 +115,66 @@ def oauth_token(user, *, scope: str = "api", expires_in_s: int = 3600) -> str:
     return value
 
 
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
 @pytest.fixture
 def quay(cli_server, tmp_path, transactional_db):
-    """quay(*args, token=None, api_key=None, input=None, tenant=None) -> CompletedProcess.
-    With `token`, writes credentials.json as `quay login` would."""
+    """quay(*args, token=None, api_key=None, input=None, tenant=None, subprocess=False) -> Ran.
+
+    Runs the CLI's click command in this process (click's CliRunner; real HTTP to the live
+    server, the environment as given), or with `subprocess=True` as a separate
+    `python -m quay_cli` started from `/`. With `token`, writes credentials.json as `quay login`
+    would."""
     import json
+
+    from click.testing import CliRunner
+
+    from quay_cli.cli import cli
 
     config_dir = tmp_path / "quay"
 
-    def run(*args, token=None, api_key=None, input=None, tenant=None, timeout=30):
-        env = {
-            **os.environ,
+    def environment(api_key=None) -> dict[str, str | None]:
+        return {
             "QUAY_URL": cli_server.url,
             "QUAY_CONFIG_DIR": str(config_dir),
-            "PYTHONPATH": str(ROOT),
+            "QUAY_API_KEY": api_key,
+            "QUAY_TENANT": None,
         }
-        env.pop("QUAY_API_KEY", None)
-        env.pop("QUAY_TENANT", None)
-        if api_key:
-            env["QUAY_API_KEY"] = api_key
+
+    def run(*args, token=None, api_key=None, input=None, tenant=None, subprocess=False):
         if token:
             config_dir.mkdir(exist_ok=True)
             (config_dir / "credentials.json").write_text(
                 json.dumps({"url": cli_server.url, "access_token": token})
             )
-        head = ["--tenant", tenant] if tenant else []
-        return subprocess.run(
-            [sys.executable, "-m", "quay_cli", *head, *args],
-            env=env, input=input, capture_output=True, text=True, timeout=timeout, cwd="/",
-        )  # fmt: skip
+        argv = [*(["--tenant", tenant] if tenant else []), *args]
+        if subprocess:
+            import subprocess as sp
+
+            done = sp.run(
+                [sys.executable, "-m", "quay_cli", *argv], env=env_for(api_key), input=input,
+                capture_output=True, text=True, timeout=30, cwd="/",
+            )  # fmt: skip
+            return Ran(done.returncode, done.stdout, done.stderr)
+        result = CliRunner().invoke(cli, argv, env=environment(api_key), input=input)
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return Ran(result.exit_code, result.stdout, result.stderr)
+
+    def env_for(api_key=None) -> dict[str, str]:
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        for name, value in environment(api_key).items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
+        return env
 
     run.config_dir = config_dir
-    run.env_for = lambda: {
-        **os.environ, "QUAY_URL": cli_server.url, "QUAY_CONFIG_DIR": str(config_dir),
-        "PYTHONPATH": str(ROOT),
-    }  # fmt: skip
+    run.env_for = env_for
     return run

@@ -15,7 +15,7 @@ import httpx
 
 from apps.accounts.device_login import cli_client_ensure
 
-from .conftest import PASSWORD, make_person
+from .conftest import PASSWORD, make_person, oauth_token
 
 
 def _browser(url: str, email: str) -> httpx.Client:
@@ -82,7 +82,7 @@ def test_device_login_end_to_end(quay, cli_server):
     assert stored["tenant"] == person.tenant.slug and stored["refresh_token"]
 
     # The stored login works from any directory, in the person's tenant…
-    apps = quay("apps", "--json")
+    apps = quay("apps", "--json", subprocess=True)
     assert apps.returncode == 0, apps.stderr
     assert [a["name"] for a in json.loads(apps.stdout)] == ["shop"]
     # …and nowhere else: another tenant is 404, as for a session (exit code 4).
@@ -98,7 +98,7 @@ def test_device_login_end_to_end(quay, cli_server):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
-def test_denied_login_fails_and_stores_nothing(quay, cli_server):
+def test_denied_login_and_bad_credentials(quay, cli_server):
     cli_client_ensure()
     person = make_person(with_app=False)
     process, _, user_code = _start_login(quay)
@@ -115,11 +115,13 @@ def test_denied_login_fails_and_stores_nothing(quay, cli_server):
     assert process.returncode == 3 and "denied" in err
     assert not (quay.config_dir / "credentials.json").exists()
 
-
-def test_bad_credentials_are_clear_errors(quay, cli_server):
-    person = make_person(with_app=False)
-    nobody = quay("apps", tenant=person.tenant.slug)
+    # Without a login, or with a token the server does not know: one clear message, exit 3.
+    nobody = quay("apps", tenant=person.tenant.slug, subprocess=True)  # the real script, from /
     assert nobody.returncode == 3 and "quay login" in nobody.stderr
     bogus = quay("apps", token="not-a-real-token", tenant=person.tenant.slug)
     assert bogus.returncode == 3 and "Invalid or expired access token" in bogus.stderr
     assert "Traceback" not in bogus.stderr
+    # A real token of the person, but not granted the API scope (another OpenID client's).
+    elsewhere = quay("apps", token=oauth_token(person.user, scope="openid"),
+                     tenant=person.tenant.slug)  # fmt: skip
+    assert elsewhere.returncode == 3 and "Invalid or expired access token" in elsewhere.stderr
