@@ -20,6 +20,7 @@ def device_approval(request, *args, **kwargs):
     do: functools.wraps copies the exempt mark onto the wrapper, and the check is skipped.)"""
     return oidc_views.device_authorization(request, *args, **kwargs)
 
+
 # Before allauth's own URLs: the first pattern matching /identity/o/device wins, and reversing
 # "idp:oidc:device_authorization" gives the same path either way.
 urlpatterns: list = [

@@ -157,13 +157,17 @@ def test_ops_with_confirmation(quay):
 
     declined = quay("ops", "run", "app.delete", "app=shop", api_key=key, tenant=slug, input="n\n")
     assert declined.returncode == 6
-    assert "This deletes the app 'shop'" in declined.stderr and "nothing was done" in declined.stderr
+    assert "This deletes the app 'shop'" in declined.stderr
+    assert "nothing was done" in declined.stderr
 
     confirmed = quay("ops", "run", "app.delete", "app=shop", "--json", api_key=key, tenant=slug,
                      input="y\n")  # fmt: skip
     assert confirmed.returncode == 0, confirmed.stderr
-    assert json.loads(confirmed.stdout) == {"operation": "app.delete", "input": {"app": "shop"},
-                                            "executed": 1}  # fmt: skip (the declined one did not)
+    assert json.loads(confirmed.stdout) == {
+        "operation": "app.delete",
+        "input": {"app": "shop"},
+        "executed": 1,
+    }  # fmt: skip (the declined one did not)
 
     skipped = quay("ops", "run", "app.delete", "--input", '{"app": "shop"}', "--yes", "--json",
                    api_key=key, tenant=slug)  # fmt: skip
