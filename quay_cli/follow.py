@@ -95,8 +95,13 @@ class Progress:
         self.tty = tty
         self.shown = ""
 
-    def _bar(self, state: str) -> str:
-        done = len(STEPS) if state in FINAL else (STEPS.index(state) if state in STEPS else 0)
+    def bar(self, state: str, failed_at: str = "") -> str:
+        if state == "live":
+            done = len(STEPS)
+        elif state in FINAL:  # failed or canceled: the bar stops at the step it ended in
+            done = STEPS.index(failed_at) if failed_at in STEPS else 0
+        else:
+            done = STEPS.index(state) if state in STEPS else 0
         filled = round(BAR_WIDTH * done / len(STEPS))
         return (
             f"[{'#' * filled}{'-' * (BAR_WIDTH - filled)}] {min(done + 1, len(STEPS))}/"
@@ -107,8 +112,8 @@ class Progress:
         if self.tty and self.shown:
             sys.stdout.write("\r\033[K")
 
-    def draw(self, state: str) -> None:
-        bar = self._bar(state)
+    def draw(self, state: str, failed_at: str = "") -> None:
+        bar = self.bar(state, failed_at)
         if self.tty:
             sys.stdout.write(f"\r\033[K{bar}")
             sys.stdout.flush()
@@ -153,7 +158,7 @@ def follow_deployment(api: Api, deployment: dict, *, poll_s: float = 1.0) -> dic
             stream_over = True
         if time.monotonic() >= next_poll or stream_over:
             deployment = api.get(base)
-            progress.draw(deployment["state"])
+            progress.draw(deployment["state"], deployment.get("failure_step", ""))
             next_poll = time.monotonic() + poll_s
             if deployment["state"] in FINAL and (stream_over or not reader.is_alive()):
                 break
@@ -165,5 +170,5 @@ def follow_deployment(api: Api, deployment: dict, *, poll_s: float = 1.0) -> dic
             progress.line(f"{value.get('stream', ''):>7} | {value.get('line', '')}")
     progress.clear()
     if progress.tty:
-        click.echo(progress._bar(deployment["state"]))
+        click.echo(progress.bar(deployment["state"], deployment.get("failure_step", "")))
     return deployment
