@@ -53,7 +53,7 @@ def cli_server(django_db_setup) -> Iterator[CliServer]:
     command = [
         sys.executable, "-m", "gunicorn", "config.wsgi:application",
         "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4",
-        "--log-level", "warning",
+        "--log-level", "warning", "--graceful-timeout", "2",
     ]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, env=env)
     try:
