@@ -66,9 +66,17 @@ def problem_message(response: httpx.Response) -> QuayError:
 
 
 class Api:
-    def __init__(self, *, tenant: str | None = None, timeout: float = 30.0) -> None:
-        self.api_key = os.environ.get("QUAY_API_KEY", "").strip()
-        self.credentials = None if self.api_key else Credentials.load()
+    def __init__(
+        self,
+        *,
+        tenant: str | None = None,
+        credentials: Credentials | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        """With `credentials` (a login just made): those; else QUAY_API_KEY, else the stored
+        login."""
+        self.api_key = "" if credentials else os.environ.get("QUAY_API_KEY", "").strip()
+        self.credentials = credentials or (None if self.api_key else Credentials.load())
         stored_url = self.credentials.url if self.credentials else None
         self.url = base_url(stored_url)
         self.tenant = (
@@ -91,6 +99,12 @@ class Api:
         if creds is None or not creds.access_token:
             raise QuayError(
                 "Not signed in: run `quay login` (or set QUAY_API_KEY).", exit_code=EXIT_AUTH
+            )
+        if creds.url and creds.url.rstrip("/") != self.url:
+            # Never hand one server's token to another (QUAY_URL changed since the login).
+            raise QuayError(
+                f"Signed in to {creds.url}, not {self.url}: run `quay login` for this one.",
+                exit_code=EXIT_AUTH,
             )
         if creds.expires_at and creds.expires_at < time.time() + 30 and creds.refresh_token:
             self._refresh()

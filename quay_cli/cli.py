@@ -76,14 +76,18 @@ def login(obj: Context, default_tenant: str | None) -> None:
         click.echo("Waiting for approval…")
 
     creds = device_login(url, show=show)
-    creds.tenant = default_tenant or obj.tenant or ""
-    api = Api(tenant=creds.tenant)
-    api.api_key, api.credentials = "", creds
-    me = api.get("/api/v1/auth/me")
-    creds.email = (me or {}).get("email", "") if isinstance(me, dict) else ""
+    api = Api(credentials=creds)
+    me = api.get("/api/v1/auth/me") or {}
+    creds.email = me.get("email", "")
+    tenants = [t["slug"] for t in me.get("tenants", [])]
+    # The tenant to act in: the one named, else the only one the person belongs to.
+    creds.tenant = default_tenant or obj.tenant or (tenants[0] if len(tenants) == 1 else "")
     path = creds.save()
-    who = creds.email or "you"
-    click.echo(f"Signed in as {who}. Credentials saved to {path} (mode 0600).")
+    click.echo(f"Signed in as {creds.email or 'you'}. Credentials saved to {path} (mode 0600).")
+    if creds.tenant:
+        click.echo(f"Tenant: {creds.tenant} (another one: --tenant SLUG).")
+    elif tenants:
+        click.echo(f"Your tenants: {', '.join(tenants)}. Name one with --tenant SLUG.")
 
 
 @cli.command()

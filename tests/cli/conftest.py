@@ -124,7 +124,7 @@ class Ran:
 
 @pytest.fixture
 def quay(cli_server, tmp_path, transactional_db):
-    """quay(*args, token=None, api_key=None, input=None, tenant=None, subprocess=False) -> Ran.
+    """quay(*args, token=, api_key=, input=, tenant=, subprocess=False, env=) -> Ran.
 
     Runs the CLI's click command in this process (click's CliRunner; real HTTP to the live
     server, the environment as given), or with `subprocess=True` as a separate
@@ -146,7 +146,7 @@ def quay(cli_server, tmp_path, transactional_db):
             "QUAY_TENANT": None,
         }
 
-    def run(*args, token=None, api_key=None, input=None, tenant=None, subprocess=False):
+    def run(*args, token=None, api_key=None, input=None, tenant=None, subprocess=False, env=None):
         if token:
             config_dir.mkdir(exist_ok=True)
             (config_dir / "credentials.json").write_text(
@@ -161,7 +161,9 @@ def quay(cli_server, tmp_path, transactional_db):
                 capture_output=True, text=True, timeout=30, cwd="/",
             )  # fmt: skip
             return Ran(done.returncode, done.stdout, done.stderr)
-        result = CliRunner().invoke(cli, argv, env=environment(api_key), input=input)
+        result = CliRunner().invoke(
+            cli, argv, env={**environment(api_key), **(env or {})}, input=input
+        )
         if result.exception and not isinstance(result.exception, SystemExit):
             raise result.exception
         return Ran(result.exit_code, result.stdout, result.stderr)

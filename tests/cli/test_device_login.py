@@ -52,7 +52,7 @@ def test_device_login_end_to_end(quay, cli_server):
     cli_client_ensure()  # the migration's row (earlier tests of the session may have truncated)
     person = make_person()
     other = make_person(with_app=False)
-    process, verification_uri, user_code = _start_login(quay, "--tenant", person.tenant.slug)
+    process, verification_uri, user_code = _start_login(quay)
     assert verification_uri == f"{cli_server.url}/identity/o/device"
 
     browser = _browser(cli_server.url, person.email)
@@ -76,6 +76,7 @@ def test_device_login_end_to_end(quay, cli_server):
     out, err = process.communicate(timeout=20)
     assert process.returncode == 0, err
     assert f"Signed in as {person.email}" in out
+    assert f"Tenant: {person.tenant.slug}" in out  # the only one the person belongs to
     path = quay.config_dir / "credentials.json"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     stored = json.loads(path.read_text())
@@ -88,6 +89,9 @@ def test_device_login_end_to_end(quay, cli_server):
     # …and nowhere else: another tenant is 404, as for a session (exit code 4).
     stranger = quay("apps", tenant=other.tenant.slug)
     assert stranger.returncode == 4 and "No such tenant" in stranger.stderr
+    # The token is never sent to another server than the one it came from.
+    elsewhere = quay("apps", env={"QUAY_URL": "http://127.0.0.1:9"})
+    assert elsewhere.returncode == 3 and "Signed in to" in elsewhere.stderr
 
     # An expired access token is refreshed with the stored refresh token.
     stored["expires_at"] = 1.0
