@@ -45,6 +45,10 @@ class QuayGroup(click.Group):
         except QuayError as exc:
             click.echo(f"Error: {exc.message}", err=True)
             sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            # Following stops; what was started on the server (a deployment) goes on.
+            click.echo("\nStopped following (anything started goes on on the server).", err=True)
+            sys.exit(130)
 
 
 @click.group(cls=QuayGroup)

@@ -108,3 +108,14 @@ def make_viewer(db, django_user_model):
         return user
 
     return make
+
+
+def test_operators_see_and_revoke_cli_tokens_in_the_admin(cli_client, client, world):
+    """allauth's own admin pages: the clients, and the tokens (hashes only) an operator can
+    delete to sign a device out."""
+    oauth_token(world["alice"])
+    world["operator"].is_superuser = True
+    world["operator"].save()
+    client.force_login(world["operator"])
+    assert client.get("/admin/allauth_idp_oidc/client/").status_code == 200
+    assert client.get("/admin/allauth_idp_oidc/token/").status_code == 200
