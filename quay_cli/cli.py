@@ -14,7 +14,7 @@ from . import __version__
 from .api import EXIT_DEPLOY_FAILED, Api, QuayError
 from .config import Credentials, base_url
 from .follow import follow_deployment
-from .login import device_login
+from .login import device_login, revoke
 from .ops import ops
 from .output import parse_pairs, print_json, print_table
 
@@ -96,8 +96,15 @@ def login(obj: Context, default_tenant: str | None) -> None:
 
 @cli.command()
 def logout() -> None:
-    """Forget the stored credentials."""
-    click.echo("Signed out." if Credentials.forget() else "Not signed in.")
+    """Revoke the stored login on the server and forget it here."""
+    creds = Credentials.load()
+    if creds is None:
+        click.echo("Not signed in.")
+        return
+    if not revoke(creds):
+        click.echo(f"Could not reach {creds.url} to revoke the tokens; forgetting them.", err=True)
+    Credentials.forget()
+    click.echo("Signed out.")
 
 
 @cli.command()

@@ -14,6 +14,7 @@ from .api import EXIT_AUTH, TOKEN_PATH, QuayError, store_token
 from .config import CLIENT_ID, Credentials
 
 DEVICE_CODE_PATH = "/identity/o/api/device/code"
+REVOKE_PATH = "/identity/o/api/revoke"
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
 SCOPE = "api"
 
@@ -69,3 +70,21 @@ def device_login(
             raise QuayError("The code expired: run `quay login` again.", exit_code=EXIT_AUTH)
         raise QuayError(f"Sign-in failed: {body or answer.text}", exit_code=EXIT_AUTH)
     raise QuayError("The code expired: run `quay login` again.", exit_code=EXIT_AUTH)
+
+
+def revoke(creds: Credentials) -> bool:
+    """Revoke both tokens (RFC 7009) at the server they came from; False if it is unreachable."""
+    try:
+        with httpx.Client(base_url=creds.url, timeout=10) as http:
+            for value, hint in (
+                (creds.refresh_token, "refresh_token"),
+                (creds.access_token, "access_token"),
+            ):
+                if value:
+                    http.post(
+                        REVOKE_PATH,
+                        data={"token": value, "token_type_hint": hint, "client_id": CLIENT_ID},
+                    )
+    except httpx.TransportError:
+        return False
+    return True

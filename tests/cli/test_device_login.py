@@ -98,8 +98,14 @@ def test_device_login_end_to_end(quay, cli_server):
     path.write_text(json.dumps(stored))
     again = quay("apps")
     assert again.returncode == 0 and "shop" in again.stdout, again.stderr
-    assert json.loads(path.read_text())["access_token"] != stored["access_token"]
+    refreshed = json.loads(path.read_text())
+    assert refreshed["access_token"] != stored["access_token"]
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+    # logout revokes the tokens at the server and deletes the file.
+    assert quay("logout").stdout.strip() == "Signed out." and not path.exists()
+    revoked = quay("apps", token=refreshed["access_token"], tenant=person.tenant.slug)
+    assert revoked.returncode == 3 and "Invalid or expired access token" in revoked.stderr
 
 
 def test_denied_login_and_bad_credentials(quay, cli_server):
