@@ -43,6 +43,8 @@ SHARED_APPS = [
     "allauth.socialaccount.providers.google",
     "allauth.mfa",
     "allauth.headless",
+    # OAuth 2.0 device authorization grant (RFC 8628) for `quay login` (config/settings/auth.py).
+    "allauth.idp.oidc",
     "django_prometheus",
     "apps.core",
     "apps.accounts",
@@ -168,6 +170,7 @@ REST_FRAMEWORK = {
     # The first one's challenge is the WWW-Authenticate of a 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "apps.accounts.authentication.ApiKeyAuthentication",
+        "apps.accounts.oauth_authentication.OAuthAccessTokenAuthentication",
         "allauth.headless.contrib.rest_framework.authentication.JWTTokenAuthentication",
         "apps.core.api.authentication.SessionAuthentication",
     ],
