@@ -20,6 +20,7 @@ from django.http import HttpResponseRedirect
 from django.utils import timezone
 
 from apps.core.actor import Actor
+from apps.core.admin_mixins import VersionGuardForm
 from apps.core.problems import ApplicationError
 from apps.tenants.console import (
     ConsoleModelAdmin,
@@ -124,7 +125,7 @@ class AlertLogConsoleAdmin(ConsoleAccess, AlertLogAdminBase):
     pass
 
 
-class StatusPageForm(forms.ModelForm):
+class StatusPageForm(VersionGuardForm):
     monitor_ids = forms.ModelMultipleChoiceField(
         queryset=Monitor.objects.order_by("name"),
         required=False,
@@ -165,7 +166,9 @@ class StatusPageConsoleAdmin(ConsoleModelAdmin):
 
     def get_fields(self, request, obj=None):
         fields = ["slug", "title", "description", "announcement", "public", "monitor_ids"]
-        return [*fields, "public_url", "created_at", "updated_at"] if obj else fields
+        if obj is None:
+            return fields
+        return [*fields, "public_url", "created_at", "updated_at", "expected_version"]
 
     @admin.display(description="Monitors", ordering="monitor_total")
     def monitor_count(self, obj: StatusPage) -> int:
@@ -192,7 +195,8 @@ class StatusPageConsoleAdmin(ConsoleModelAdmin):
                 data["title"],
                 lambda: services.status_page_update(
                     page=page, tenant=request.tenant, actor=Actor.from_request(request),
-                    monitor_ids=[*kept, *added], **data,
+                    monitor_ids=[*kept, *added],
+                    expected_version=form.cleaned_data.get("expected_version"), **data,
                 ),
             )  # fmt: skip
             return

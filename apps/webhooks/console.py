@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from apps.core.actor import Actor
+from apps.core.admin_mixins import VersionGuardForm
 from apps.tenants.console import ConsoleModelAdmin, console_role, console_site
 from apps.tenants.console_mixins import ConsoleAccess
 from apps.tenants.models import Role
@@ -19,7 +20,7 @@ from .admin import WebhookEndpointAdminBase, WebhookMessageAdminBase
 from .models import WebhookEndpoint, WebhookMessage
 
 
-class WebhookEndpointForm(forms.ModelForm):
+class WebhookEndpointForm(VersionGuardForm):
     event_types = forms.CharField(
         required=False,
         label="Events",
@@ -59,7 +60,7 @@ class WebhookEndpointConsoleAdmin(ConsoleModelAdmin, WebhookEndpointAdminBase):
         if obj is None:
             return fields
         return [*fields, "disabled_reason", "disabled_at", "secret_hint", "last_success_at",
-                "failing_since", "created_at", "updated_at"]  # fmt: skip
+                "failing_since", "created_at", "updated_at", "expected_version"]  # fmt: skip
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -79,7 +80,12 @@ class WebhookEndpointConsoleAdmin(ConsoleModelAdmin, WebhookEndpointAdminBase):
         if change:
             endpoint = WebhookEndpoint.objects.get(pk=obj.pk)
             update = services.webhook_endpoint_update
-            self.run_service(request, data["url"], lambda: update(endpoint=endpoint, **who, **data))
+            seen = form.cleaned_data.get("expected_version")
+            self.run_service(
+                request,
+                data["url"],
+                lambda: update(endpoint=endpoint, expected_version=seen, **who, **data),
+            )
             return
         made: list[tuple[WebhookEndpoint, str]] = []
         create = services.webhook_endpoint_create
