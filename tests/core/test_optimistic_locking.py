@@ -74,9 +74,7 @@ CASES = {
     "monitor": Case("/api/v1/monitors", _monitor, "name", "Site (A)", "Site (B)"),
     "alert-channel": Case("/api/v1/alert-channels", _channel, "name", "#ops-a", "#ops-b"),
     "status-page": Case("/api/v1/status-pages", _page, "title", "Status A", "Status B"),
-    "webhook-endpoint": Case(
-        "/api/v1/webhook-endpoints", _endpoint, "description", "by A", "by B"
-    ),
+    "webhook-endpoint": Case("/api/v1/webhook-endpoints", _endpoint, "description", "by A", "by B"),
 }
 
 
@@ -153,7 +151,9 @@ def test_etags_parse():
     assert parse_etag("") is None and parse_etag("*") is None
 
 
-def test_a_viewer_with_the_right_version_is_still_refused(two, world, client_for, django_user_model):
+def test_a_viewer_with_the_right_version_is_still_refused(
+    two, world, client_for, django_user_model
+):
     a, _ = two
     pk = _channel(world["tenant_a"], a)
     user = django_user_model.objects.create_user(username="v@example.com", email="v@example.com")
