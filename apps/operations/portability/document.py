@@ -160,7 +160,7 @@ def _windows(monitor_names) -> list[dict[str, Any]]:
             "monitors": sorted(
                 monitor_names[m.pk] for m in window.monitors.all() if m.pk in monitor_names
             ),
-        }  # fmt: skip
+        }
         for window in monitoring_selectors.maintenance_windows_list()
     ]
 
@@ -179,7 +179,7 @@ def _pages(monitor_names) -> list[dict[str, Any]]:
                 "monitors": [
                     monitor_names[e.monitor_id] for e in entries if e.monitor_id in monitor_names
                 ],
-            }  # fmt: skip
+            }
         )
     return items
 
