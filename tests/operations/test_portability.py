@@ -7,8 +7,10 @@ passphrase: clear 4xx answers and nothing half-written. Roles and tenants as str
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -262,3 +264,38 @@ def test_bad_documents_are_400(alice):
     assert response.status_code == 400 and response.json()["errors"][0]["field"] == "apps[x].colour"
     twice = {**doc, "apps": [{"name": "x"}, {"name": "x"}]}
     assert _import(alice, twice, dry_run=True).status_code == 400
+
+
+def test_console_page_downloads_plans_and_applies(alpha, client, world, django_user_model):
+    host = {"HTTP_HOST": "alpha.localhost"}
+    client.force_login(world["alice"])
+    page = client.get("/console/config/", **host)
+    assert page.status_code == 200 and "Show the plan" in page.content.decode()
+    download = client.post("/console/config/", {"action": "export"}, **host)
+    assert download["Content-Disposition"] == 'attachment; filename="quayside-alpha.json"'
+    document = json.loads(download.content)
+    document["monitors"][1]["interval_s"] = 600
+
+    upload = SimpleUploadedFile("alpha.json", json.dumps(document).encode(), "application/json")
+    plan = client.post("/console/config/", {"action": "plan", "file": upload}, **host)
+    html = plan.content.decode()
+    assert plan.status_code == 200 and "0 to create, 1 to update, 8 unchanged" in html
+    assert 'id="apply-form"' in html
+    with in_tenant(alpha):
+        assert Monitor.objects.get(name="Shop").interval_s == 120  # nothing changed yet
+    applied = client.post(
+        "/console/config/", {"action": "apply", "document": json.dumps(document)}, **host
+    )
+    assert applied.status_code == 200 and "Imported" in applied.content.decode()
+    with in_tenant(alpha):
+        assert Monitor.objects.get(name="Shop").interval_s == 600
+
+    viewer = django_user_model.objects.create_user(username="w@example.com", email="w@example.com")
+    Membership.objects.create(tenant=alpha, user=viewer, role=Role.VIEWER)
+    client.force_login(viewer)
+    assert client.get("/console/config/", **host).status_code == 200
+    assert client.post("/console/config/", {"action": "export"}, **host).status_code == 403
+    forged = client.post(
+        "/console/config/", {"action": "apply", "document": json.dumps(document)}, **host
+    )
+    assert forged.status_code == 403
