@@ -299,3 +299,15 @@ def test_console_page_downloads_plans_and_applies(alpha, client, world, django_u
         "/console/config/", {"action": "apply", "document": json.dumps(document)}, **host
     )
     assert forged.status_code == 403
+
+
+def test_deploy_true_queues_a_deployment_of_each_app_created(alpha, alice):
+    from apps.deploy.models import Deployment
+
+    document = _export(alice)
+    document["apps"].append({**document["apps"][0], "name": "fresh",
+                             "git_url": "https://git.example.com/acme/fresh.git"})  # fmt: skip
+    body = _import(alice, document, deploy=True).json()
+    assert [d["app"] for d in body["deployments"]] == ["fresh"]  # the others are unchanged
+    with in_tenant(alpha):
+        assert Deployment.objects.filter(app__name="fresh").count() == 1
