@@ -123,6 +123,7 @@ def test_two_writers_read_the_same_version_the_second_gets_409(kind, two, world)
 
     # A delete naming an old version is refused; with the current one it goes.
     assert b.delete(url, HTTP_IF_MATCH='"3"').status_code == 409
+    assert b.delete(url, {"version": 3}, format="json").status_code == 409
     assert a.get(url).status_code == 200
     assert b.delete(url, HTTP_IF_MATCH='W/"4"').status_code == 204
     assert a.get(url).status_code == 404

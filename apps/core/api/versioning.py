@@ -79,7 +79,7 @@ class VersionedViewMixin:
     def expected_version(self) -> int | None:
         request = self.request  # type: ignore[attr-defined]
         header = parse_etag(request.headers.get("If-Match", ""))
-        body = body_version(request.data) if request.method in ("PATCH", "PUT") else None
+        body = body_version(request.data) if request.method in WRITE_METHODS else None
         if header is not None and body is not None and header != body:
             raise InvalidInput(
                 f"If-Match names version {header} and the body version {body}: send one.",
