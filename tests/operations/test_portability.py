@@ -311,3 +311,29 @@ def test_deploy_true_queues_a_deployment_of_each_app_created(alpha, alice):
     assert [d["app"] for d in body["deployments"]] == ["fresh"]  # the others are unchanged
     with in_tenant(alpha):
         assert Deployment.objects.filter(app__name="fresh").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("section", "item", "field"),
+    [
+        ("monitors", {"name": "m", "kind": "http", "interval_s": "often"},
+         "monitors[m].interval_s"),
+        ("monitors", {"name": "m", "kind": "http", "timeout_s": 2**40}, "monitors[m].timeout_s"),
+        ("monitors", {"name": "m", "kind": "http", "method": "BREW"}, "monitors[m].method"),
+        ("monitors", {"name": "m" * 101, "kind": "tcp"}, f"monitors[{'m' * 101}].name"),
+        ("alert_channels", {"name": "c", "kind": "email", "enabled": "yes"},
+         "alert_channels[c].enabled"),
+    ],
+)  # fmt: skip
+def test_values_the_columns_would_refuse_are_400(alice, section, item, field):
+    doc = {"format": "quayside.config", "format_version": 1, section: [item]}
+    response = _import(alice, doc, dry_run=True)
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == field
+
+
+def test_a_date_that_does_not_exist_is_400(alice):
+    window = {"name": "w", "starts_at": "2026-13-45T00:00:00Z", "ends_at": "2026-12-01T00:00:00Z"}
+    doc = {"format": "quayside.config", "format_version": 1, "maintenance_windows": [window]}
+    body = _import(alice, doc, dry_run=True).json()
+    assert body["valid"] is False and body["problem"]["status"] == 400
+    assert _import(alice, doc).status_code == 400

@@ -34,6 +34,7 @@ CHANNEL_EXAMPLE = {
     "kind": "slack",
     "enabled": True,
     "config": {"url_masked": "https://hooks.slack.com/…Xy9z"},
+    "version": 1,
     "created_at": _T,
     "updated_at": _T,
 }

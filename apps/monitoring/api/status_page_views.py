@@ -33,6 +33,7 @@ PAGE_EXAMPLE = {
     "public": True,
     "monitor_ids": [MONITOR_ID],
     "url": "https://quayside.example/status/acme/",
+    "version": 1,
     "created_at": _T,
     "updated_at": _T,
 }

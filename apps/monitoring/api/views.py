@@ -45,6 +45,7 @@ MONITOR_EXAMPLE = {
     "socket": None,
     "heartbeat": None,
     "channel_ids": [],
+    "version": 1,
     "created_at": _T,
     "updated_at": _T,
 }  # fmt: skip

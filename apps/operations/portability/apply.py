@@ -90,9 +90,14 @@ def _monitor(step: Step, who: dict, result: dict, deploy: bool) -> None:
 def _times(values: dict[str, Any]) -> None:
     for name in ("starts_at", "ends_at"):
         if name in values:
-            parsed = parse_datetime(str(values[name]))
-            if parsed is None:
-                raise InvalidInput("An ISO 8601 date and time is required.", field=name)
+            try:
+                parsed = parse_datetime(str(values[name]))
+            except ValueError:  # well formed, but no such date (2026-13-45)
+                parsed = None
+            if parsed is None or parsed.tzinfo is None:
+                raise InvalidInput(
+                    "An ISO 8601 date and time with its zone is required.", field=name
+                )
             values[name] = parsed
 
 

@@ -6,7 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
+
 from apps.core.problems import InvalidInput
+from apps.deploy.models import App
+from apps.monitoring.models import AlertChannel, MaintenanceWindow, Monitor, StatusPage
+from apps.webhooks.models import WebhookEndpoint
 
 from .document import (
     APP_FIELDS,
@@ -41,7 +46,21 @@ FIELDS = {
 STRING_LISTS = {"env_vars", "domains", "channels", "monitors", "event_types", "expected_status"}
 OBJECTS = {"formation", "config"}
 BOOLEANS = {"enabled", "public", "verify_tls", "follow_redirects"}
+# Numbers a monitor takes (null: unset); every other field not named above is a string.
+INTEGERS = {
+    "interval_s", "timeout_s", "failures_before_down", "successes_before_up", "max_response_ms",
+    "port", "tls_expiry_days", "period_s", "grace_s",
+}  # fmt: skip
 MONITOR_KINDS = ("http", "tcp", "tls", "heartbeat")
+MODELS = {
+    "apps": App,
+    "alert_channels": AlertChannel,
+    "monitors": Monitor,
+    "maintenance_windows": MaintenanceWindow,
+    "status_pages": StatusPage,
+    "webhook_endpoints": WebhookEndpoint,
+}
+INT_MAX = 2**31 - 1  # PostgreSQL's integer, what the columns hold
 
 
 def _fail(message: str, field: str) -> None:
@@ -58,8 +77,13 @@ def _check_type(name: str, value: Any, where: str) -> None:
     elif name in BOOLEANS:
         if not isinstance(value, bool):
             _fail("true or false is required.", f"{where}.{name}")
-    elif value is not None and not isinstance(value, str | int):
-        _fail("A string or an integer is required.", f"{where}.{name}")
+    elif name in INTEGERS:
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= INT_MAX
+        ):
+            _fail("A whole number from 0 (or null) is required.", f"{where}.{name}")
+    elif not isinstance(value, str):
+        _fail("A string is required.", f"{where}.{name}")
 
 
 def _allowed(section: str, item: dict[str, Any], where: str) -> tuple[str, ...]:
@@ -93,7 +117,27 @@ def _item(section: str, raw: Any, index: int) -> dict[str, Any]:
     for name_, value in item.items():
         if name_ != key:
             _check_type(name_, value, where)
+    _column_checks(section, item, where)
     return item
+
+
+def _column_checks(section: str, item: dict[str, Any], where: str) -> None:
+    """What the services leave to the API's serializers: a string's length and, for a field
+    with choices, one of them (the columns would refuse the rest with a server error)."""
+    model = MODELS[section]
+    for name, value in item.items():
+        if not isinstance(value, str):
+            continue
+        try:
+            column = model._meta.get_field(name)
+        except FieldDoesNotExist:  # not a column (git_url, env_vars, …)
+            continue
+        limit = getattr(column, "max_length", None)
+        if limit and len(value) > limit:
+            _fail(f"At most {limit} characters.", f"{where}.{name}")
+        choices = [str(choice) for choice, _label in column.choices or []]
+        if choices and value not in choices:
+            _fail(f"One of {', '.join(choices)}.", f"{where}.{name}")
 
 
 def document_parse(document: Any) -> dict[str, list[dict[str, Any]]]:

@@ -46,6 +46,7 @@ ENDPOINT_EXAMPLE = {
     "previous_secret_expires_at": None,
     "failing_since": None,
     "last_success_at": _T,
+    "version": 1,
     "created_at": _T,
     "updated_at": _T,
 }
