@@ -13,6 +13,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from apps.core.api.schema import PROBLEM_MEDIA, Problem
 from apps.core.api.views import not_idempotent
 from apps.core.problems import InvalidInput
 from apps.tenants.api.base import TenantScopedViewSet
@@ -165,11 +166,12 @@ class ConfigExportViewSet(TenantScopedViewSet):
         parameters=[OpenApiParameter("include_values", OpenApiTypes.BOOL, description=(
             "Not here: values are sealed to a passphrase, sent in a POST body (400).")
         )],
-        responses=ConfigDocument,
+        responses={200: ConfigDocument, (409, PROBLEM_MEDIA[0]): Problem},
         description="The configuration without secrets (members and up): apps with their "
         "settings, env var names, domains; monitors, alert channels and their routing, "
         "maintenance windows, status pages; webhook endpoints. No ids or timestamps, keys "
-        "sorted, objects referred to by name.",
+        "sorted, objects referred to by name. Two objects of a section with the same name (or "
+        "slug, or URL) are a 409 conflict naming them: rename one.",
         examples=[OpenApiExample("Document", value=DOCUMENT_EXAMPLE, response_only=True)],
     )  # fmt: skip
     def retrieve(self, request):
