@@ -8,6 +8,7 @@ from apps.billing import console as billing_console
 from apps.core.views import healthz, readyz
 from apps.deploy import console as deploy_console
 from apps.monitoring import console as monitoring_console
+from apps.operations.portability import console as portability_console
 from apps.tenants.console import console_site
 from apps.tenants.views import tenant_landing
 from apps.webhooks import console as webhooks_console
@@ -22,6 +23,7 @@ CONSOLE_SECTIONS = (
     billing_console,
     deploy_console,
     monitoring_console,
+    portability_console,
     webhooks_console,
 )
 

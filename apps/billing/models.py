@@ -55,6 +55,8 @@ def _resource_field(name: str, help_text: str) -> models.PositiveIntegerField:
 class Plan(TimeStampedModel):
     """A subscription plan. The system plan (`free`) exists always and cannot be removed."""
 
+    # Optimistic locking (apps/core/versioning.py): moved by every edit, not by state changes.
+    version = models.PositiveIntegerField(default=1, editable=False)
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=50, unique=True)
     description = models.TextField(blank=True)

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from apps.core.actor import Actor
+from apps.core.admin_mixins import VersionGuardForm
 from apps.core.problems import ApplicationError
 from apps.tenants.console import (
     ConsoleModelAdmin,
@@ -163,7 +164,7 @@ class AlertLogConsoleAdmin(ConsoleAccess, AlertLogAdminBase):
     pass
 
 
-class StatusPageForm(forms.ModelForm):
+class StatusPageForm(VersionGuardForm):
     monitor_ids = forms.ModelMultipleChoiceField(
         queryset=Monitor.objects.order_by("name"),
         required=False,
@@ -212,7 +213,9 @@ class StatusPageConsoleAdmin(ConsoleModelAdmin):
 
     def get_fields(self, request, obj=None):
         fields = ["slug", "title", "description", "announcement", "public", "monitor_ids"]
-        return [*fields, "public_url", "preview", "created_at", "updated_at"] if obj else fields
+        if obj is None:
+            return fields
+        return [*fields, "public_url", "preview", "created_at", "updated_at", "expected_version"]
 
     @admin.display(description="Monitors", ordering="monitor_total")
     def monitor_count(self, obj: StatusPage) -> int:
@@ -254,7 +257,8 @@ class StatusPageConsoleAdmin(ConsoleModelAdmin):
                 data["title"],
                 lambda: services.status_page_update(
                     page=page, tenant=request.tenant, actor=Actor.from_request(request),
-                    monitor_ids=[*kept, *added], **data,
+                    monitor_ids=[*kept, *added],
+                    expected_version=form.cleaned_data.get("expected_version"), **data,
                 ),
             )  # fmt: skip
             return

@@ -13,6 +13,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from apps.core.actor import Actor
+from apps.core.admin_mixins import VersionGuardForm
 from apps.tenants.console import ConsoleModelAdmin, ConsolePage, console_role, console_site
 from apps.tenants.console_mixins import ConsoleAccess
 from apps.tenants.models import Role
@@ -24,7 +25,7 @@ from .admin import WebhookEndpointAdminBase, WebhookMessageAdminBase
 from .models import WebhookEndpoint, WebhookMessage
 
 
-class WebhookEndpointForm(forms.ModelForm):
+class WebhookEndpointForm(VersionGuardForm):
     event_types = forms.CharField(
         required=False,
         label="Events",
@@ -66,16 +67,8 @@ class WebhookEndpointConsoleAdmin(ConsoleModelAdmin, WebhookEndpointAdminBase):
         fields = ["url", "description", "event_types", "enabled"]
         if obj is None:
             return fields
-        return [
-            *fields,
-            "disabled_reason",
-            "disabled_at",
-            "secret_hint",
-            "last_success_at",
-            "failing_since",
-            "created_at",
-            "updated_at",
-        ]
+        return [*fields, "disabled_reason", "disabled_at", "secret_hint", "last_success_at",
+                "failing_since", "created_at", "updated_at", "expected_version"]  # fmt: skip
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -102,7 +95,12 @@ class WebhookEndpointConsoleAdmin(ConsoleModelAdmin, WebhookEndpointAdminBase):
         if change:
             endpoint = WebhookEndpoint.objects.get(pk=obj.pk)
             update = services.webhook_endpoint_update
-            self.run_service(request, data["url"], lambda: update(endpoint=endpoint, **who, **data))
+            seen = form.cleaned_data.get("expected_version")
+            self.run_service(
+                request,
+                data["url"],
+                lambda: update(endpoint=endpoint, expected_version=seen, **who, **data),
+            )
             return
         made: list[tuple[WebhookEndpoint, str]] = []
         create = services.webhook_endpoint_create

@@ -54,6 +54,8 @@ SHARED_APPS = [
     "apps.monitoring.schedule",
     # The outgoing webhooks' due index: public schema too.
     "apps.webhooks.due",
+    # No models: export/import of a tenant's configuration (the top layer, ARCHITECTURE §3a).
+    "apps.operations",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",

@@ -6,6 +6,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.core.api.versioning import version_field
 from apps.core.timestamps import api_time
 
 from ..models import (
@@ -101,6 +102,7 @@ class MonitorOutput(serializers.Serializer):
     socket = serializers.SerializerMethodField()
     heartbeat = serializers.SerializerMethodField()
     channel_ids = serializers.SerializerMethodField()
+    version = version_field()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 

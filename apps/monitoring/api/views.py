@@ -17,6 +17,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from apps.core.api.pagination import CursorPagination
+from apps.core.api.versioning import VersionedViewMixin, without_version
 from apps.tenants.api.base import TenantScopedViewSet
 from apps.tenants.models import Role
 
@@ -44,6 +45,7 @@ MONITOR_EXAMPLE = {
     "socket": None,
     "heartbeat": None,
     "channel_ids": [],
+    "version": 1,
     "created_at": _T,
     "updated_at": _T,
 }  # fmt: skip
@@ -125,7 +127,7 @@ class ResultPagination(CursorPagination):
     partial_update=extend_schema(parameters=[ID]),
     destroy=extend_schema(parameters=[ID]),
 )
-class MonitorViewSet(_Base):
+class MonitorViewSet(VersionedViewMixin, _Base):
     """The tenant's uptime monitors: HTTP(S), TCP, TLS certificate expiry and heartbeats."""
 
     required_roles = crud_roles(read=("results", "uptime"), write=("pause", "resume"))
@@ -208,16 +210,25 @@ class MonitorViewSet(_Base):
     )  # fmt: skip
     def partial_update(self, request, pk=None):
         monitor = self.get_object()
-        data = s.MonitorUpdateInput(data=request.data)
+        data = s.MonitorUpdateInput(data=without_version(request.data))
         data.is_valid(raise_exception=True)
         monitor = services.monitor_update(
-            monitor=monitor, tenant=self.tenant, actor=self.actor(), **data.flat()
+            monitor=monitor,
+            tenant=self.tenant,
+            actor=self.actor(),
+            expected_version=self.expected_version(),
+            **data.flat(),
         )
         return self._out(monitor)
 
     @extend_schema(responses={204: None})
     def destroy(self, request, pk=None):
-        services.monitor_delete(monitor=self.get_object(), tenant=self.tenant, actor=self.actor())
+        services.monitor_delete(
+            monitor=self.get_object(),
+            tenant=self.tenant,
+            actor=self.actor(),
+            expected_version=self.expected_version(),
+        )
         return Response(status=204)
 
     @extend_schema(
