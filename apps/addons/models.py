@@ -47,6 +47,10 @@ class Addon(TimeStampedModel):
     # Fernet token of JSON {"user", "password"}: the login role (or Redis password) in force.
     credentials_encrypted = models.TextField(blank=True)
     credentials_version = models.PositiveIntegerField(default=1)
+    # A rotation in progress: the credentials it replaces (dropped once the deployment that
+    # carries the new ones is over) and that deployment.
+    previous_credentials_encrypted = models.TextField(blank=True)
+    rotation_deployment_id = models.UUIDField(null=True, blank=True)
     # Server side: postgres database + group role (`db_name`) and login role (`role_name`);
     # redis: `socket_path` (and `db_name` is its supervisord program / directory key).
     db_name = models.CharField(max_length=63, blank=True)
