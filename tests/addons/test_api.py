@@ -4,6 +4,8 @@ tests do that)."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django_tenants.utils import tenant_context
 
@@ -104,8 +106,13 @@ def test_list_costs_the_same_whatever_its_length(world, client_for):
     def add(n: int) -> None:
         with tenant_context(alpha):
             for _ in range(n):
-                services.addon_create(app=app, tenant=alpha, actor=Actor(user=world["alice"]),
-                                      kind="redis", env_var=f"R_{services.secrets.token_hex(3).upper()}")  # fmt: skip
+                services.addon_create(
+                    app=app,
+                    tenant=alpha,
+                    actor=Actor(user=world["alice"]),
+                    kind="redis",
+                    env_var=f"R_{uuid.uuid4().hex[:6].upper()}",
+                )
 
     add(1)
     few, body = counted_get(owner, base(app))

@@ -124,7 +124,7 @@ def test_app_writes_rows_and_keys_strangers_reach_nothing(
 
 
 def test_size_limit_warns_then_read_only_the_role_cannot_undo(deployer, runtime, settings):
-    tenant = deployer.tenant
+    tenant, alice = deployer.tenant, deployer.world["alice"]
     app = deployer.create()
     pg = provisioned(deployer, app, "postgres")
     with tenant_context(tenant):
@@ -168,13 +168,14 @@ def test_size_limit_warns_then_read_only_the_role_cannot_undo(deployer, runtime,
     # One-off session credentials: a role of the add-on that expires; the server's version.
     with tenant_context(tenant):
         session = services.addon_session_create(
-            addon=unlocked, tenant=tenant, actor=Actor(user=deployer.world["alice"]), minutes=5
+            addon=unlocked, tenant=tenant, actor=Actor(user=alice), minutes=5
         )
-        services.addon_destroy(addon=unlocked, tenant=tenant, actor=Actor(user=deployer.world["alice"]),
-                               confirm=unlocked.name)  # fmt: skip
+        services.addon_destroy(
+            addon=unlocked, tenant=tenant, actor=Actor(user=alice), confirm=unlocked.name
+        )
     assert session["server_version"].split(".")[0].isdigit()
-    with psycopg.connect(**{**conninfo, "user": session["user"],
-                            "password": session["url"].split(":")[2].split("@")[0]}) as conn:  # fmt: skip
+    password = session["url"].split(":")[2].split("@")[0]
+    with psycopg.connect(**{**conninfo, "user": session["user"], "password": password}) as conn:
         assert conn.execute("SELECT count(*) FROM t").fetchone()[0] == 2
     with tenant_context(tenant):
         services.addon_destroy_execute(addon_id=unlocked.pk)
