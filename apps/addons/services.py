@@ -84,6 +84,19 @@ def _validate_env_var(env_var: str) -> None:
         raise InvalidInput(f"{env_var} is set by Quayside itself.", field="env_var")
 
 
+def _check_provider(app, kind: str) -> None:
+    """Off the local runtime (Kubernetes) add-ons live on operator-configured servers only:
+    PostgreSQL on ADDONS_POSTGRES_ADMIN_URL; Redis not yet (in-cluster servers come later)."""
+    if getattr(app, "provider", "local") == "local":
+        return
+    if kind == AddonKind.POSTGRES and settings.ADDONS_POSTGRES_ADMIN_URL:
+        return
+    raise Conflict(
+        f"{kind} add-ons for apps on the {app.provider} provider need a server the operator "
+        "configures (ADDONS_POSTGRES_ADMIN_URL for PostgreSQL; Redis is not offered there yet)."
+    )
+
+
 @transaction.atomic
 def addon_create(
     *, app, tenant, actor: Actor, kind: str, name: str = "", env_var: str = ""
@@ -99,6 +112,7 @@ def addon_create(
         )
     env_var = env_var or DEFAULT_ENV_VAR[kind]
     _validate_env_var(env_var)
+    _check_provider(app, kind)
     if Addon.objects.filter(app=app).count() >= MAX_ADDONS_PER_APP:
         raise Conflict(f"An app has at most {MAX_ADDONS_PER_APP} add-ons.")
     if Addon.objects.filter(app=app, name=name).exists():

@@ -121,3 +121,22 @@ def test_list_costs_the_same_whatever_its_length(world, client_for):
     many, body = counted_get(owner, base(app))
     assert len(body["results"]) == 5
     assert many == few
+
+
+def test_kubernetes_apps_need_an_operator_configured_server(world, client_for, settings):
+    from apps.deploy.models import App
+
+    alpha = world["tenant_a"]
+    app = app_in(alpha, world["alice"])
+    with tenant_context(alpha):
+        App.objects.filter(pk=app.pk).update(provider="kubernetes")
+    owner = client_for(world["alice"], alpha)
+    settings.ADDONS_POSTGRES_ADMIN_URL = ""
+    for kind in ("postgres", "redis"):
+        refused = owner.post(base(app), {"kind": kind}, format="json")
+        assert refused.status_code == 409, refused.content
+        assert "ADDONS_POSTGRES_ADMIN_URL" in refused.json()["detail"]
+    settings.ADDONS_POSTGRES_ADMIN_URL = "postgresql://admin:pw@db.internal:5432/postgres"
+    created = owner.post(base(app), {"kind": "postgres"}, format="json")
+    assert created.status_code == 202 and created.json()["server"] == "external"
+    assert owner.post(base(app), {"kind": "redis"}, format="json").status_code == 409
