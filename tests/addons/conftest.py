@@ -7,6 +7,7 @@ Celery are recorded instead of sent, and tests run the provisioning themselves."
 
 from __future__ import annotations
 
+import json
 import textwrap
 import uuid
 
@@ -86,6 +87,78 @@ PROBE_APP = textwrap.dedent(
 ).lstrip()
 PROCFILE = "web: gunicorn --bind unix:$QUAYSIDE_SOCKET --workers 1 app:app\n"
 DB_REQUIREMENTS = "gunicorn>=23,<28\npsycopg[binary]>=3.2,<4\nredis>=5,<9\n"
+
+
+# A Node.js app with no dependencies (nothing is downloaded): it speaks Redis's protocol to its
+# add-on through REDIS_URL's unix socket itself, and probes sockets like the Python one.
+NODE_SERVER = textwrap.dedent(
+    """
+    const http = require("http");
+    const net = require("net");
+
+    function redis(commands) {
+      return new Promise((resolve, reject) => {
+        const m = /^unix:\\/\\/(?::([^@]*)@)?(.*)$/.exec(process.env.REDIS_URL || "");
+        if (!m) return reject(new Error("no REDIS_URL"));
+        const all = [["AUTH", decodeURIComponent(m[1] || "")], ...commands];
+        const wire = all.map((args) => `*${args.length}\\r\\n` + args.map((a) =>
+          `$${Buffer.byteLength(String(a))}\\r\\n${a}\\r\\n`).join("")).join("");
+        const sock = net.createConnection(m[2], () => sock.write(wire));
+        let text = "";
+        sock.on("data", (chunk) => {
+          text += chunk;
+          const replies = text.split("\\r\\n").filter((l) => l && !l.startsWith("$"));
+          if (replies.length >= all.length) { sock.end(); resolve(replies); }
+        });
+        sock.on("error", reject);
+      });
+    }
+
+    function probe(target) {
+      return new Promise((resolve) => {
+        const sock = net.createConnection(target, () => { sock.end(); resolve("connected"); });
+        sock.on("error", (e) => resolve(`refused: ${e.code}`));
+      });
+    }
+
+    http.createServer(async (req, res) => {
+      const url = new URL(req.url, "http://app");
+      let out;
+      try {
+        if (url.pathname === "/healthz") out = "ok";
+        else if (url.pathname === "/probe") out = await probe(url.searchParams.get("target"));
+        else if (url.pathname === "/redis/write") {
+          const n = Number(url.searchParams.get("n") || 0);
+          const sets = [...Array(n).keys()].map((i) => ["SET", `node:${i}`, String(i)]);
+          const replies = await redis([...sets, ["DBSIZE"]]);
+          out = Number(replies[replies.length - 1].slice(1));
+        } else out = "hello";
+      } catch (e) { res.statusCode = 500; out = String(e); }
+      res.setHeader("Content-Type", "application/json");
+      res.end(JSON.stringify(out));
+    }).listen(Number(process.env.PORT));
+    """
+).lstrip()
+NODE_PACKAGE = {"name": "addon-probe", "version": "1.0.0", "private": True,
+                "scripts": {"start": "node server.js"}}  # fmt: skip
+NODE_LOCK = {"name": "addon-probe", "version": "1.0.0", "lockfileVersion": 3, "requires": True,
+             "packages": {"": {"name": "addon-probe", "version": "1.0.0"}}}  # fmt: skip
+
+
+def node_repo(path) -> GitRepo:
+    repo = GitRepo(path)
+    repo.commit(
+        {
+            "app.py": None,
+            "requirements.txt": None,
+            "Procfile": None,
+            "package.json": json.dumps(NODE_PACKAGE, indent=2) + "\n",
+            "package-lock.json": json.dumps(NODE_LOCK, indent=2) + "\n",
+            "server.js": NODE_SERVER,
+        },
+        "node app",
+    )
+    return repo
 
 
 def probe_repo(path, *, clients: bool) -> GitRepo:

@@ -6,6 +6,7 @@ and revokes the old credentials."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -15,12 +16,13 @@ from django.db import connection
 from django_tenants.utils import tenant_context
 
 from apps.addons import connection as addon_connection
-from apps.addons import services
+from apps.addons import orphans, services
 from apps.addons.engines import postgres as pg_engine
 from apps.addons.engines import redis as redis_engine
+from apps.addons.models import Addon
 from apps.core.actor import Actor
 
-from .conftest import probe_repo
+from .conftest import node_repo, probe_repo
 
 pytestmark = [pytest.mark.runtime, pytest.mark.django_db]
 
@@ -74,20 +76,28 @@ def test_app_writes_rows_and_keys_strangers_reach_nothing(
         "refused"
     )
 
-    # Another tenant's app sees neither socket.
-    stranger = deployer_b.create(probe_repo(tmp_path / "b", clients=False))
+    # Another tenant's app, in Node.js, writes keys to its own Redis add-on and sees neither
+    # socket of alpha's.
+    stranger = deployer_b.create(node_repo(tmp_path / "b"))
+    other_rd = provisioned(deployer_b, stranger, "redis")
+    other_pg = provisioned(deployer_b, deployer_b.create(), "postgres")  # another app's
     deployed(deployer_b, stranger)
+    assert get(runtime, deployer_b, stranger, "/redis/write?n=4") == 4
     with tenant_context(deployer.tenant):
         redis_socket = f"{addon_connection.redis_mount(rd)}/{redis_engine.SOCKET}"
-    for target in ("/run/addons/postgres/.s.PGSQL.5432", redis_socket):
-        assert get(runtime, deployer_b, stranger, f"/probe?kind=unix&target={target}").startswith(
+    with tenant_context(deployer_b.tenant):
+        their_socket = f"{addon_connection.redis_mount(other_rd)}/{redis_engine.SOCKET}"
+    assert get(runtime, deployer_b, stranger, f"/probe?target={their_socket}") == "connected"
+    assert get(runtime, deployer, app, f"/probe?kind=unix&target={redis_socket}") == "connected"
+    for target in (redis_socket, "/run/addons/postgres/.s.PGSQL.5432"):
+        assert get(runtime, deployer_b, stranger, f"/probe?target={target}").startswith(
             "refused"
         ), target
-    assert get(runtime, deployer, app, f"/probe?kind=unix&target={redis_socket}") == "connected"
+    assert get(runtime, deployer, app, f"/probe?kind=unix&target={their_socket}").startswith(
+        "refused"
+    )
 
     # Credentials open their own add-on only: not another add-on, not Quayside's database.
-    other_pg = provisioned(deployer_b, stranger, "postgres")
-    other_rd = provisioned(deployer_b, stranger, "redis")
     with tenant_context(deployer.tenant):
         mine = addon_connection.credentials(pg)
         my_redis = addon_connection.credentials(rd)
@@ -180,3 +190,12 @@ def test_size_limit_warns_then_read_only_the_role_cannot_undo(deployer, runtime,
     with tenant_context(tenant):
         services.addon_destroy_execute(addon_id=unlocked.pk)
     assert refused(conninfo)
+
+    # An add-on whose row is gone (its app was deleted) is swept from the servers.
+    with tenant_context(tenant):
+        leftover = provisioned(deployer, deployer.create(), "redis")
+        gone = provisioned(deployer, leftover.app, "postgres")
+        Addon.objects.filter(pk__in=[leftover.pk, gone.pk]).delete()
+    dropped = orphans.addons_orphans_sweep()
+    assert gone.db_name in dropped["postgres"] and leftover.db_name in dropped["redis"]
+    assert not Path(redis_engine.socket_path(leftover.db_name)).exists()
