@@ -76,6 +76,8 @@ PROBE_APP = textwrap.dedent(
                 out = rd(path[7:], int(query.get("n", 0)))
             elif path == "/env":
                 out = os.environ.get(query["name"], "")
+            elif path == "/" and os.environ.get("DATABASE_URL"):
+                out = pg("count", 0)  # what the load during a rotation asks
             else:
                 out = "hello"
             status = "200 OK"

@@ -6,6 +6,7 @@ and revokes the old credentials."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import psycopg
@@ -21,6 +22,7 @@ from apps.addons.engines import postgres as pg_engine
 from apps.addons.engines import redis as redis_engine
 from apps.addons.models import Addon
 from apps.core.actor import Actor
+from tests.deploy.conftest import Load
 
 from .conftest import node_repo, probe_repo
 
@@ -118,17 +120,21 @@ def test_app_writes_rows_and_keys_strangers_reach_nothing(
             password=my_redis["password"],
         ).ping()
 
-    # Rotation: the new credentials are deployed, the rows are still there, the old ones die.
-    with tenant_context(deployer.tenant):
-        rotated, deployment = services.addon_rotate(
-            addon=pg, tenant=deployer.tenant, actor=Actor(user=world["alice"])
-        )
-        assert deployment is not None
-    deployer.run(deployment)
-    assert get(runtime, deployer, app, "/pg/count") == 5
-    with tenant_context(deployer.tenant):
-        assert services.addon_rotation_finish(addon_id=pg.pk)
-        new = addon_connection.credentials(rotated)
+    # Rotation under load (every request reads the database): the new credentials are deployed,
+    # the old ones revoked after, and no request fails meanwhile.
+    with Load(runtime, deployer.hostname(app), threads=2) as load:
+        with tenant_context(deployer.tenant):
+            rotated, deployment = services.addon_rotate(
+                addon=pg, tenant=deployer.tenant, actor=Actor(user=world["alice"])
+            )
+            assert deployment is not None
+        assert deployer.run(deployment).state == "live"
+        with tenant_context(deployer.tenant):
+            assert services.addon_rotation_finish(addon_id=pg.pk)
+            new = addon_connection.credentials(rotated)
+        time.sleep(0.3)
+    assert load.failures == [] and load.requests > 20, load.failures[:3]
+    assert set(load.bodies) == {"5"}
     assert refused(own)
     assert not refused({**own, "user": new["user"], "password": new["password"]})
 
