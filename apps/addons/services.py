@@ -169,7 +169,12 @@ def addon_provision(*, addon_id, tenant, actor: Actor = SYSTEM) -> Addon:
         addon.refresh_from_db()
         return addon
     with transaction.atomic():
-        Addon.objects.filter(pk=addon.pk).update(status=AddonStatus.AVAILABLE, status_detail="")
+        Addon.objects.filter(pk=addon.pk).update(
+            status=AddonStatus.AVAILABLE,
+            status_detail="",
+            size_used_bytes=_size_bytes(addon, creds),
+            size_checked_at=timezone.now(),
+        )
         addon.refresh_from_db()
         mounts_sync(app=addon.app)
         deploy_services.env_vars_update(
@@ -179,6 +184,16 @@ def addon_provision(*, addon_id, tenant, actor: Actor = SYSTEM) -> Addon:
             changes={addon.env_var: connection.url(addon)},
         )
     return addon
+
+
+def _size_bytes(addon: Addon, creds: dict) -> int | None:
+    try:
+        if addon.kind == AddonKind.POSTGRES:
+            return pg_engine.size_bytes(db_name=addon.db_name)
+        return redis_engine.size_bytes(key=addon.db_name, admin_password=creds["admin_password"])
+    except Exception:  # a first measurement is a nicety: the size check measures again
+        logger.exception("Could not measure add-on %s", addon.pk)
+        return None
 
 
 def mounts_sync(*, app) -> None:

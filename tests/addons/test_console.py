@@ -49,3 +49,23 @@ def test_console_roles_and_refusals(client, world, roles):
         assert Addon.objects.filter(app=app, name="main", kind="postgres").exists()
     assert call(client, world["bob"], "get", f"{BASE}{addon.pk}/", host="bravo.localhost"
                 ).status_code == 404  # fmt: skip
+
+
+def test_console_list_costs_the_same_whatever_its_length(client, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    alpha, alice = world["tenant_a"], world["alice"]
+    app = app_in(alpha, alice)
+
+    def add(n: int) -> int:
+        with tenant_context(alpha):
+            for i in range(n):
+                services.addon_create(app=app, tenant=alpha, actor=Actor(user=alice),
+                                      kind="redis", env_var=f"R{n}_{i}")  # fmt: skip
+        with CaptureQueriesContext(connection) as queries:
+            assert call(client, alice, "get", BASE).status_code == 200
+        return len(queries)
+
+    call(client, alice, "get", BASE)  # the first request of a session costs more (login)
+    assert add(1) == add(4)

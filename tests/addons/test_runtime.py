@@ -22,6 +22,7 @@ from apps.addons.engines import postgres as pg_engine
 from apps.addons.engines import redis as redis_engine
 from apps.addons.models import Addon
 from apps.core.actor import Actor
+from apps.core.models import AuditEvent
 from tests.deploy.conftest import Load
 
 from .conftest import node_repo, probe_repo
@@ -139,7 +140,9 @@ def test_app_writes_rows_and_keys_strangers_reach_nothing(
     assert not refused({**own, "user": new["user"], "password": new["password"]})
 
 
-def test_size_limit_warns_then_read_only_the_role_cannot_undo(deployer, runtime, settings):
+def test_size_limit_warns_then_read_only_the_role_cannot_undo(
+    deployer, runtime, settings, client_for
+):
     tenant, alice = deployer.tenant, deployer.world["alice"]
     app = deployer.create()
     pg = provisioned(deployer, app, "postgres")
@@ -150,6 +153,13 @@ def test_size_limit_warns_then_read_only_the_role_cannot_undo(deployer, runtime,
     with psycopg.connect(**conninfo, autocommit=True) as conn:
         conn.execute("CREATE TABLE t (id int)")
         conn.execute("INSERT INTO t VALUES (1)")
+
+    # The URL, revealed through the API, is the app's and audited.
+    assert pg.size_used_bytes and pg.size_checked_at  # measured when it became available
+    revealed = client_for(alice, tenant).post(f"/api/v1/apps/{app.pk}/addons/{pg.pk}/reveal")
+    assert revealed.status_code == 200, revealed.content
+    assert revealed.json()["url"].endswith(f"@/{pg.db_name}?host=/run/addons/postgres")
+    assert AuditEvent.objects.filter(action="addon.revealed", tenant_id=tenant.pk).exists()
 
     tenant.entitlement_overrides = {"addon_postgres_mb": 1}  # an empty database is ~7 MB
     tenant.save(update_fields=["entitlement_overrides"])
