@@ -25,7 +25,7 @@ from apps.core.actor import SYSTEM, Actor
 from apps.core.audit import audit_as
 from apps.core.problems import Conflict, InvalidInput
 from apps.deploy import services as deploy_services
-from apps.deploy.models import Deployment
+from apps.deploy.models import FINAL_STATES, Deployment, DeploymentState
 from apps.deploy.runtime import app_mounts
 
 from . import connection, events, selectors
@@ -36,7 +36,6 @@ from .models import DEFAULT_ENV_VAR, Addon, AddonKind, AddonStatus
 logger = logging.getLogger(__name__)
 ADDON_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 MAX_ADDONS_PER_APP = 10
-TERMINAL_DEPLOYMENTS = {"live", "failed", "canceled", "superseded", "stopped"}
 
 
 def enqueue_provision(addon_id) -> None:
@@ -267,8 +266,18 @@ def addon_rotation_finish(*, addon_id) -> bool:
             .values_list("state", flat=True)
             .first()
         )
-        if state is not None and state not in TERMINAL_DEPLOYMENTS:
-            return False
+        if state is not None and state not in FINAL_STATES:
+            return False  # queued or under way
+        if state in (DeploymentState.FAILED, DeploymentState.CANCELED):
+            # The previous release, with the old credentials, still serves: revoking them would
+            # take the app down. Both stay valid; rotating again finishes the job.
+            Addon.objects.filter(pk=addon.pk).update(
+                previous_credentials_encrypted="",
+                rotation_deployment_id=None,
+                status_detail="The deployment with the new credentials did not go live; the "
+                "old ones still work. Rotate again.",
+            )
+            return True
     old = json.loads(crypto.decrypt(addon.previous_credentials_encrypted))
     if addon.kind == AddonKind.POSTGRES:
         if old["user"] != connection.credentials(addon)["user"]:
@@ -278,7 +287,7 @@ def addon_rotation_finish(*, addon_id) -> bool:
             key=addon.db_name, admin_password=old["admin_password"], password=old["password"]
         )
     Addon.objects.filter(pk=addon.pk).update(
-        previous_credentials_encrypted="", rotation_deployment_id=None
+        previous_credentials_encrypted="", rotation_deployment_id=None, status_detail=""
     )
     return True
 
