@@ -62,6 +62,7 @@ TENANT_APPS = [
     "apps.deploy",
     "apps.monitoring",
     "apps.webhooks",
+    "apps.addons",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -242,6 +243,8 @@ SPECTACULAR_SETTINGS = {
         "JsonOperatorEnum": "apps.monitoring.models.JsonOperator",
         "HttpMethodEnum": "apps.monitoring.models.HttpMethod",
         "ChannelKindEnum": "apps.monitoring.models.ChannelKind",
+        "AddonKindEnum": "apps.addons.models.AddonKind",
+        "AddonStatusEnum": "apps.addons.models.AddonStatus",
     },
 }
 
@@ -318,6 +321,7 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
 # --- Concerns with settings files of their own ----------------------------------------------
+from .addons import *  # noqa: E402, F403
 from .auth import *  # noqa: E402, F403
 from .billing import *  # noqa: E402, F403
 from .deploy import *  # noqa: E402, F403
@@ -360,6 +364,7 @@ CELERY_BEAT_SCHEDULE = {
     **MONITORING_BEAT_SCHEDULE,  # noqa: F405
     **WEBHOOKS_BEAT_SCHEDULE,  # noqa: F405
     **OPERATIONS_BEAT_SCHEDULE,  # noqa: F405
+    **ADDONS_BEAT_SCHEDULE,  # noqa: F405
 }
 
 # The auth API (allauth headless) documents itself; the project schema links to it.
