@@ -11,8 +11,10 @@ from typing import Any
 import click
 
 from . import __version__
+from .addons_cmds import addons
 from .api import EXIT_DEPLOY_FAILED, Api, QuayError
 from .config import Credentials, base_url
+from .config_cmds import export_cmd, import_cmd
 from .follow import follow_deployment
 from .login import device_login, revoke
 from .ops import ops
@@ -425,6 +427,9 @@ def incidents_ack(obj: Context, incident_id: str, as_json: bool) -> None:
 
 
 cli.add_command(ops)
+cli.add_command(addons)
+cli.add_command(export_cmd)
+cli.add_command(import_cmd)
 
 
 def main() -> None:
