@@ -16,6 +16,15 @@
   "use strict";
 
   var GRID = "rgba(127,127,127,.22)";
+  /* uPlot's time ticks, in 24-hour UTC and "7 Dec": [step, format, then the format added when
+   * the year, month, day, hour, minute or second rolls over, mode 1: added below]. */
+  var TIME_TICKS = [
+    [86400 * 365, "{YYYY}", null, null, null, null, null, null, 1],
+    [86400 * 28, "{MMM}", "\n{YYYY}", null, null, null, null, null, 1],
+    [86400, "{D} {MMM}", "\n{YYYY}", null, null, null, null, null, 1],
+    [3600, "{HH}:{mm}", "\n{D} {MMM} {YYYY}", null, "\n{D} {MMM}", null, null, null, 1],
+    [60, "{HH}:{mm}", "\n{D} {MMM} {YYYY}", null, "\n{D} {MMM}", null, null, null, 1],
+  ];
 
   function number(value, decimals) {
     if (value == null || isNaN(value)) return "–";
@@ -37,7 +46,7 @@
     if (seconds == null) return "–";
     var d = utc(seconds);
     var day = d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate());
-    return kind === "day" ? day : day + " " + pad(d.getHours()) + ":" + pad(d.getMinutes()) + " UTC";
+    return kind === "day" ? day : day + " " + pad(d.getHours()) + ":" + pad(d.getMinutes());
   }
 
   /* Points where a value stands alone between gaps: a line cannot show them, a dot does. */
@@ -65,7 +74,7 @@
       ctx.rect(left, top, width, height);
       ctx.clip();
       if (spec.limit != null) {
-        var y = Math.round(u.valToPos(spec.limit, "y", true));
+        var y = Math.round(u.valToPos(spec.limit, "y", true)) + 0.5;  // a crisp 1 px line
         ctx.strokeStyle = "#dc2626";
         ctx.lineWidth = ratio;
         ctx.setLineDash([6 * ratio, 4 * ratio]);
@@ -78,7 +87,7 @@
       (spec.marks || []).forEach(function (mark) {
         var x = Math.round(u.valToPos(mark.x, "x", true));
         ctx.strokeStyle = mark.colour;
-        ctx.lineWidth = (mark.style === "tick" ? 2 : 1.5) * ratio;
+        ctx.lineWidth = 2 * Math.round(ratio);  // whole pixels: the colour stays the colour
         ctx.beginPath();
         ctx.moveTo(x, mark.style === "tick" ? top + height - 10 * ratio : top);
         ctx.lineTo(x, top + height);
@@ -106,7 +115,7 @@
             box.style.display = "none";
             return;
           }
-          var lines = [when(u.data[0][idx], spec.x_kind)];
+          var lines = [when(u.data[0][idx], spec.x_kind) + (spec.x_kind === "day" ? "" : " UTC")];
           spec.series.forEach(function (s, i) {
             var v = u.data[i + 1][idx];
             if (v != null) lines.push(s.label + ": " + number(v, spec.decimals) + " " + spec.unit);
@@ -131,7 +140,7 @@
     var ink = getComputedStyle(el).color;
     var axis = {stroke: ink, grid: {stroke: GRID, width: 1}, ticks: {stroke: GRID, width: 1}};
     var series = [{
-      label: spec.x_kind === "day" ? "Day" : "Time",
+      label: spec.x_kind === "day" ? "Day (UTC)" : "Time (UTC)",
       value: function (u, v) { return when(v, spec.x_kind); },
     }];
     spec.series.forEach(function (s) {
@@ -152,7 +161,8 @@
       height: spec.height || 140,
       tzDate: utc,
       series: series,
-      legend: {live: true},
+      /* Several series (an app's processes) need a legend; one is named by the caption. */
+      legend: {show: spec.series.length > 1, live: true},
       cursor: {points: {size: 6}, drag: {x: false, y: false}},
       scales: {
         x: {
@@ -169,9 +179,7 @@
         },
       },
       axes: [
-        Object.assign({}, axis, spec.x_kind === "day" ? {
-          values: [[86400, "{D} {MMM}", null, null, null, null, null, null, 1]],
-        } : {}),
+        Object.assign({}, axis, {values: TIME_TICKS}),
         Object.assign({}, axis, {
           label: spec.y_label,
           labelSize: 18,
