@@ -81,6 +81,7 @@ def series_spec(series: Series, *, summary: str = "") -> dict:
         "y_label": series.unit,
         "height": 130,
         "decimals": 2,
+        "integer": series.kind == "bar",  # counts per day: whole ticks
         "limit": None,
         "marks": [],
         "summary": summary,

@@ -4,9 +4,11 @@
  * and a `json_script` block `<script type="application/json" id="ID-data">` holding
  *   x:       timestamps (Unix seconds, UTC),
  *   series:  [{label, values (null: a gap), colour, kind: "line" | "bars"}],
- *   unit, y_label, x_kind ("time" | "day"), height (px), decimals,
+ *   unit, y_label, x_kind ("time" | "day"), height (px), decimals, integer (counts: whole
+ *   y ticks),
  *   limit:   an optional dashed line (the plan's limit), drawn red,
  *   marks:   [{x, colour, label, style: "line" | "tick"}] (exits, failed checks),
+ *   x_min, x_max: the x axis's span (the chart's period, whatever the data covers),
  *   summary: the text the figure's caption also says (the canvas's label).
  * Everything a reader needs is in the HTML around it (caption, summary, source); the server's
  * SVG stays in a <noscript> for browsers without JavaScript. No build step, no dependency but
@@ -16,6 +18,8 @@
   "use strict";
 
   var GRID = "rgba(127,127,127,.22)";
+  /* The y steps of a count (sign-ups, deployments): whole numbers only. */
+  var WHOLE_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 1e6];
   /* uPlot's time ticks, in 24-hour UTC and "7 Dec": [step, format, then the format added when
    * the year, month, day, hour, minute or second rolls over, mode 1: added below]. */
   var TIME_TICKS = [
@@ -125,6 +129,7 @@
             var next = idx + 1 < x.length ? x[idx + 1] : Infinity;
             if (mark.label && mark.x >= x[idx] && mark.x < next) lines.push(mark.label);
           });
+          if (lines.length === 1) lines.push("no data");
           box.textContent = lines.join("\n");
           box.style.display = "block";
           var left = u.cursor.left + 12;
@@ -180,7 +185,7 @@
       },
       axes: [
         Object.assign({}, axis, {values: TIME_TICKS}),
-        Object.assign({}, axis, {
+        Object.assign({}, axis, spec.integer ? {incrs: WHOLE_STEPS} : {}, {
           label: spec.y_label,
           labelSize: 18,
           size: 48,
