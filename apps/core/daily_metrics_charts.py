@@ -1,17 +1,18 @@
 """The operator dashboard's charts of the daily aggregates (apps/core/daily_metrics.py).
 
-Drawn as inline SVG on the server, no JavaScript, the way the app pages draw CPU and memory
-(apps/deploy/usage_charts.py) and the status pages their uptime bars: Quayside vendors no chart
-library, and the page must work without a CDN. One chart per series: bars for counts per day,
-a line for levels (MRR, checks per minute); a day with no row is a gap, not a zero. The SVG
-stretches to its card (`viewBox`, no fixed width) and its strokes keep their width, so it reads
-at 375 px as on a desktop; the text (title, source, latest, axis dates) stays HTML."""
+This module produces each chart's data (one point per UTC day: bars for counts per day, a line
+for levels such as MRR or checks per minute; a day with no row is a gap, not a zero) and its
+text (title, summary, source, dates). The browser draws it with the vendored uPlot
+(static/console/charts.js, apps/core/charts.py), like the app pages' CPU and memory and a
+monitor's response times; nothing comes from a CDN. The inline SVG drawn here stays in a
+<noscript> for browsers without JavaScript (it stretches to its card, `viewBox`)."""
 
 from __future__ import annotations
 
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from .charts import chart_plot, epoch, json_number
 from .daily_metrics import Series, retention_days
 
 HEIGHT = 100  # the SVG's y units; x units are days
@@ -61,6 +62,32 @@ def _lines(values: list[float | None], top: float) -> str:
     return "".join(out)
 
 
+def series_spec(series: Series, *, summary: str = "") -> dict:
+    """The data charts.js draws: a point per UTC day (midnight), None for a day not collected."""
+    return {
+        "x": [epoch(day) for day in series.days],
+        "x_min": epoch(series.days[0]) - 43200,
+        "x_max": epoch(series.days[-1]) + 43200,
+        "x_kind": "day",
+        "series": [
+            {
+                "label": series.title,
+                "values": [json_number(v) for v in series.values],
+                "colour": COLOUR,
+                "kind": "bars" if series.kind == "bar" else "line",
+            }
+        ],
+        "unit": series.unit,
+        "y_label": series.unit,
+        "height": 130,
+        "decimals": 2,
+        "integer": series.kind == "bar",  # counts per day: whole ticks
+        "limit": None,
+        "marks": [],
+        "summary": summary,
+    }
+
+
 def series_chart(series: Series) -> SafeString:
     """One figure: title and source, the chart, the first, middle and last dates."""
     days = len(series.days)
@@ -76,32 +103,36 @@ def series_chart(series: Series) -> SafeString:
     else:
         summary = "not collected yet for these days"
     label = f"{title} over the last {days} days: {summary}"
-    svg = (
-        f'<svg viewBox="0 0 {days} {HEIGHT}" preserveAspectRatio="none" role="img" '
-        f'aria-label="{escape(label)}" '
-        'style="display:block;width:100%;height:6rem;background:rgba(127,127,127,.06);'
-        f'border-radius:4px">{body}</svg>'
-    )
     first, middle, last = series.days[0], series.days[days // 2], series.days[-1]
+    svg = format_html(
+        "{}"
+        '<div style="display:flex;justify-content:space-between;font-size:.75rem">'
+        "<span>{}</span><span>{}</span><span>{}</span></div>",
+        mark_safe(  # noqa: S308 (numbers; the label is escaped)
+            f'<svg viewBox="0 0 {days} {HEIGHT}" preserveAspectRatio="none" role="img" '
+            f'aria-label="{escape(label)}" '
+            'style="display:block;width:100%;height:6rem;background:rgba(127,127,127,.06);'
+            f'border-radius:4px">{body}</svg>'
+        ),
+        first.strftime("%d %b"),
+        middle.strftime("%d %b"),
+        last.strftime("%d %b"),
+    )
+    chart_id = f"daily-{series.name}" + (f"-{series.dimension}" if series.dimension else "")
     return format_html(
-        '<figure class="qs-daily-chart" data-series="{}" data-dimension="{}" data-points="{}" '
-        'style="margin:0;max-width:100%;min-width:0">'
+        '<figure class="qs-chart qs-daily-chart" data-series="{}" data-dimension="{}" '
+        'data-points="{}" style="margin:0;max-width:100%;min-width:0">'
         '<figcaption style="font-size:.85rem;margin-bottom:.25rem">'
         "<strong>{}</strong> <span>{}</span>"
         '<span style="display:block;font-size:.75rem">Source: {}</span>'
-        "</figcaption>{}"
-        '<div style="display:flex;justify-content:space-between;font-size:.75rem">'
-        "<span>{}</span><span>{}</span><span>{}</span></div></figure>",
+        "</figcaption>{}</figure>",
         series.name,
         series.dimension,
         len(known),
         title,
         summary,
         SOURCE,
-        mark_safe(svg),  # noqa: S308 (numbers; the label is escaped)
-        first.strftime("%d %b"),
-        middle.strftime("%d %b"),
-        last.strftime("%d %b"),
+        chart_plot(chart_id=chart_id, spec=series_spec(series, summary=label), fallback=svg),
     )
 
 

@@ -1,11 +1,14 @@
 """A monitor's pictures in the tenant console: its response times over a chosen range and its
 90 daily uptime bars.
 
-Drawn as the app page's CPU and memory charts are (apps/deploy/usage_charts.py): inline SVG
-built here, no JavaScript and nothing from a CDN; the SVG stretches to the page's width
-(`viewBox`, non-scaling strokes) so it reads at 375 px as on a desktop; text stays HTML. The
-data comes from the selectors: response times from the monitor's results (raw, for ranges up to
-7 days) or from its hourly rollups (longer ranges), the bars from the rollups' daily sums."""
+The response-time chart is data produced here (a point per time slot: the average response
+time of the checks in it, the slots holding a failed check as red marks, a caption with the
+average, slowest and fastest) and drawn in the browser with the vendored uPlot
+(static/console/charts.js, apps/core/charts.py); the inline SVG drawn here stays in a
+<noscript> for browsers without JavaScript (it stretches to the page's width, `viewBox`,
+non-scaling strokes). The uptime bars are a status strip, not a plot: HTML, as before. The data
+comes from the selectors: response times from the monitor's results (raw, for ranges up to 7
+days) or from its hourly rollups (longer ranges), the bars from the rollups' daily sums."""
 
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ import itertools
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+
+from apps.core.charts import chart_plot, epoch, json_number
 
 from . import selectors
 from .models import Monitor
@@ -69,10 +74,10 @@ def _buckets(points, since: dt.datetime, span: dt.timedelta) -> tuple[dict, set]
     return {b: total / count for b, (total, count) in sums.items()}, failed
 
 
-def _polylines(values: dict[int, float], top: float) -> str:
-    """One polyline per run of buckets: a run breaks where the gap is more than three times
-    the usual one (no check answered then), so checks sparser than the buckets still join."""
-    runs: list[list[str]] = []
+def _runs(values: dict[int, float]) -> list[list[int]]:
+    """The buckets in runs: a run breaks where the gap is more than three times the usual one
+    (no check answered then), so checks sparser than the buckets still join."""
+    runs: list[list[int]] = []
     buckets = sorted(values)
     gaps = sorted(b - a for a, b in itertools.pairwise(buckets))
     longest = 3 * gaps[len(gaps) // 2] if gaps else 1
@@ -80,9 +85,57 @@ def _polylines(values: dict[int, float], top: float) -> str:
     for bucket in buckets:
         if previous is None or bucket - previous > longest:
             runs.append([])
-        y = HEIGHT - min(values[bucket], top) / top * HEIGHT
-        runs[-1].append(f"{bucket + 0.5:g},{y:.1f}")
+        runs[-1].append(bucket)
         previous = bucket
+    return runs
+
+
+def _spec(
+    values: dict[int, float], failed: set[int], *, since: dt.datetime, span: dt.timedelta,
+    summary: str,
+) -> dict:  # fmt: skip
+    """The data charts.js draws: a point per time slot with a response time (its middle), a
+    gap (None) between runs, a red tick per slot holding a failed check."""
+
+    def middle(bucket: float) -> int:
+        return epoch(since + span * ((bucket + 0.5) / BUCKETS))
+
+    xs: list[int] = []
+    ys: list[float | None] = []
+    end = None
+    for run in _runs(values):
+        if end is not None:  # the gap between two runs
+            xs.append(middle((end + run[0]) / 2))
+            ys.append(None)
+        for bucket in run:
+            xs.append(middle(bucket))
+            ys.append(json_number(values[bucket], 1))
+        end = run[-1]
+    return {
+        "x": xs,
+        "x_min": epoch(since),
+        "x_max": epoch(since + span),
+        "x_kind": "time",
+        "series": [{"label": "response time", "values": ys, "colour": LINE, "kind": "line"}],
+        "unit": "ms",
+        "y_label": "Response time (ms)",
+        "height": 180,
+        "decimals": 0,
+        "limit": None,
+        "marks": [
+            {"x": middle(b), "colour": FAILED, "label": "failed check(s)", "style": "tick"}
+            for b in sorted(failed)
+        ],
+        "summary": summary,
+    }
+
+
+def _polylines(values: dict[int, float], top: float) -> str:
+    """One polyline per run of buckets (`_runs`)."""
+    runs: list[list[str]] = [
+        [f"{b + 0.5:g},{HEIGHT - min(values[b], top) / top * HEIGHT:.1f}" for b in run]
+        for run in _runs(values)
+    ]
     lines = []
     for run in runs:
         if len(run) == 1:  # a lone point still shows
@@ -98,7 +151,9 @@ def _polylines(values: dict[int, float], top: float) -> str:
 def response_chart(
     monitor: Monitor, *, range_name: str = DEFAULT_RANGE, now: dt.datetime | None = None
 ) -> dict:
-    """{"svg", "caption", "source", "points", "range", "label"} of the response-time chart."""
+    """{"plot", "spec", "svg", "caption", "source", "points", "range", "label"} of the
+    response-time chart: `plot` is what the page shows (uPlot draws `spec`; `svg` is kept in
+    its <noscript>)."""
     now = now or timezone.now()
     span, label = RANGES.get(range_name, RANGES[DEFAULT_RANGE])
     since = now - span
@@ -124,7 +179,7 @@ def response_chart(
         summary += f"; failures in {len(failed)} of {BUCKETS} time slots"
     svg = (
         f'<svg viewBox="0 0 {BUCKETS} {HEIGHT}" preserveAspectRatio="none" role="img" '
-        f'aria-label="{summary}" id="response-chart" '
+        f'aria-label="{summary}" '
         'style="display:block;width:100%;height:9rem;background:rgba(127,127,127,.06);'
         f'border-radius:4px">{_polylines(values, top)}{marks}</svg>'
     )
@@ -134,8 +189,12 @@ def response_chart(
         label,
         f"{peak:.0f}",
     )
+    fallback = mark_safe(svg + axis)  # noqa: S308 (numbers and our own words only)
+    spec = _spec(values, failed, since=since, span=span, summary=summary)
     return {
-        "svg": mark_safe(svg + axis),  # noqa: S308 (numbers and our own words only)
+        "plot": chart_plot(chart_id="response-chart-plot", spec=spec, fallback=fallback),
+        "spec": spec,
+        "svg": fallback,
         "caption": summary,
         "source": SOURCES[source],
         "points": len(points),

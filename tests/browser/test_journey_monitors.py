@@ -2,7 +2,8 @@
 console; a monitor's page shows its response-time chart and 90 daily uptime bars; an incident
 is acknowledged and resolved with a note; a status page is edited and previewed. A viewer sees
 the pages without their controls and a forged POST is refused; axe finds nothing serious; at
-375 px nothing scrolls sideways and the page's primary action is in view.
+375 px nothing scrolls sideways and the page's primary action is in view. The response-time
+chart is drawn by the vendored uPlot (its canvas, line, failed-check ticks and tooltip checked).
 
 No check runs here (no scheduler, no network): the monitor's past is written through
 results_apply and a few hourly rollups (tests/monitoring/factories.py: seed_history), as the
@@ -18,6 +19,7 @@ import pytest
 from apps.monitoring.models import Incident, Monitor, StatusPage
 from apps.tenants.models import Role
 from apps.tenants.services import tenant_create
+from tests.browser.charts import chart_drawn
 from tests.monitoring.factories import create, in_tenant, make_page, seed_history
 
 pytestmark = pytest.mark.browser
@@ -111,7 +113,12 @@ def test_journey7_monitors_incidents_and_status_pages(
     # A monitor's page: the chart, the 90 bars, its state and checks.
     monitor_path = f"{BASE}monitor/{watched['monitor'].pk}/change/"
     page.goto(console_url(tenant, monitor_path))
-    assert page.locator("#response-chart polyline").count() >= 1
+    # Drawn by uPlot (static/console/charts.js): the line in its colour, red failed-check
+    # ticks; hovering shows the slot's time and response time.
+    chart_drawn(page, "#response-chart")
+    chart_drawn(page, "#response-chart", colour="#dc2626")
+    page.locator("#response-chart .u-over").hover(position={"x": 200, "y": 40})
+    assert " ms" in page.locator("#response-chart .qs-chart-tip").inner_text()
     assert page.locator("#uptime-bars .qs-uptime-bar").count() == 90
     label = page.locator("#uptime-bars").get_attribute("aria-label")
     assert label.startswith("90-day uptime") and "below 99.9 %" in label
@@ -154,7 +161,7 @@ def test_journey7_monitors_incidents_and_status_pages(
     viewer = page.context.browser.new_context().new_page()
     login(viewer, team["viewer"], tenant)
     viewer.goto(console_url(tenant, monitor_path))
-    assert viewer.locator("#response-chart").count() == 1
+    chart_drawn(viewer, "#response-chart")
     assert viewer.locator("#pause-button, #resume-button").count() == 0
     viewer.goto(console_url(tenant, f"{BASE}monitor/"))
     assert viewer.locator(f'a[href="{BASE}monitor/add/"]').count() == 0
@@ -171,6 +178,7 @@ def test_journey7_monitors_incidents_and_status_pages(
     # At 375 px: no sideways scroll, the primary action in view.
     login(mobile_page, team["member"], tenant)
     mobile_page.goto(console_url(tenant, monitor_path))
+    assert 250 < chart_drawn(mobile_page, "#response-chart")["width"] < 375
     no_horizontal_scroll(mobile_page)
     control = mobile_page.locator("#pause-button")
     control.scroll_into_view_if_needed()

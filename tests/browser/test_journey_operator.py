@@ -6,7 +6,9 @@ webhook deliveries, each naming its source (the daily aggregates). The aggregate
 here by the real collectors from real rows (sign-ups spread over the month, deployments in a
 tenant's schema) with the backfill service, as `manage.py daily_metrics_backfill` would. Then the
 operator opens a tenant's page, which links everything of it, and follows one link to the
-tenant's apps. axe on both pages, a screenshot of each, and the dashboard at 375 px."""
+tenant's apps. axe on both pages, a screenshot of each, and the dashboard at 375 px. The charts
+are drawn by the vendored uPlot (a canvas with the series on it, redrawn when the window
+narrows)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from apps.core.daily_metrics import daily_metrics_backfill
 from apps.deploy.models import Deployment
 from apps.monitoring.models import UptimeRollup
 from apps.tenants.services import tenant_create
+from tests.browser.charts import chart_drawn
 from tests.browser.conftest import PASSWORD
 from tests.deploy.factories import deployed_app
 from tests.monitoring.factories import create as monitor_create
@@ -90,12 +93,21 @@ def test_journey10_operator_dashboard_charts_and_tenant_page(
     assert names == {"signups", "mrr", "deployments", "checks_per_minute", "failed_deliveries"}
     signups = page.locator('figure[data-series="signups"]')
     assert signups.get_attribute("data-points") == "30"
-    assert signups.locator("svg rect").count() >= 6  # a bar for each day with sign-ups
-    assert page.locator('figure[data-series="deployments"] svg rect').count() >= 4
-    assert page.locator('figure[data-series="mrr"] svg polyline').count() == 1
+    # Each drawn by uPlot (static/console/charts.js): bars for counts, lines for levels.
+    for name in ("signups", "deployments", "mrr", "checks_per_minute"):
+        chart_drawn(page, f'figure[data-series="{name}"]')
     assert "latest 29" in page.locator('figure[data-series="mrr"]').inner_text()
-    assert page.locator('figure[data-series="checks_per_minute"] svg polyline').count() == 1
     assert "Source: daily aggregates" in signups.inner_text()
+    # Redrawn at its box's width when the window changes (700 px: one column, wider).
+    before = chart_drawn(page, 'figure[data-series="signups"]')["width"]
+    page.set_viewport_size({"width": 700, "height": 900})
+    page.wait_for_function(
+        "w => document.querySelector('figure[data-series=signups] canvas')"
+        ".getBoundingClientRect().width != w",
+        arg=before,
+    )
+    chart_drawn(page, 'figure[data-series="signups"]')
+    page.set_viewport_size({"width": 1280, "height": 900})
     assert page.locator("#apps-total, #checks-minute").count() >= 1  # the counters stay
     axe_check(page)
     shoot(page, "journey10-1-operator-dashboard")
@@ -118,4 +130,5 @@ def test_journey10_operator_dashboard_charts_and_tenant_page(
     chart = mobile_page.locator('figure[data-series="mrr"]').first
     chart.scroll_into_view_if_needed()
     assert chart.is_visible()
+    assert 200 < chart_drawn(mobile_page, 'figure[data-series="mrr"]')["width"] < 375
     shoot(mobile_page, "journey10-3-operator-dashboard-375")

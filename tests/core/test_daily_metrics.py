@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from apps.billing import services as billing_services
 from apps.billing.models import BillingAccount
+from apps.core import daily_metrics_charts
 from apps.core.daily_metrics import (
     daily_collectors,
     daily_metrics_collect,
@@ -231,11 +232,20 @@ def test_dashboard_charts_every_series_in_constant_queries(client, world):
         assert f'data-series="{name}"' in html, name
     assert 'data-series="mrr" data-dimension="eur" data-points="90"' in html
     # One chart per series (MRR split by currency), each naming its source.
-    assert html.count('class="qs-daily-chart"') == 6
+    assert html.count('class="qs-chart qs-daily-chart"') == 6
     assert html.count("Source: daily aggregates</span>") == 6
     assert 'aria-current="page">90 days' in html
+    # Each chart's data for uPlot (static/console/charts.js), the SVG kept for no JavaScript.
+    assert html.count('class="qs-chart-plot"') == 6 and html.count("<noscript><svg") == 6
+    assert '<script id="daily-mrr-eur-data" type="application/json">' in html
+    assert html.count('src="/static/vendor/uplot/uPlot.iife.min.js"') == 1
     series = {s.name: s for s in daily_series(days=30) if s.dimension in ("", "usd")}
     assert series["signups"].values[-1] == 1 and series["signups"].total == sum(range(1, 31))
+    spec = daily_metrics_charts.series_spec(series["signups"])
+    assert spec["series"][0]["kind"] == "bars" and spec["x_kind"] == "day"
+    assert spec["series"][0]["values"] == series["signups"].values
+    assert len(spec["x"]) == 30 and spec["x"][1] - spec["x"][0] == 86400
+    assert daily_metrics_charts.series_spec(series["mrr"])["series"][0]["kind"] == "line"
 
 
 def test_dashboard_period_falls_back_to_30_days(client, world):

@@ -99,8 +99,17 @@ def test_monitor_page_draws_chart_and_bars(member, alpha):
     page = _get(member, f"{BASE}monitor/{monitor.pk}/change/")
     body = page.content.decode()
     assert page.status_code == 200
-    assert 'id="response-chart"' in body and "<polyline" in body
+    assert 'id="response-chart"' in body and "<noscript><svg" in body and "<polyline" in body
     assert "Source: monitor results (each check, kept raw for 7 days); 144 point(s)" in body
+    # The data uPlot draws (static/console/charts.js): a point per slot with checks, the
+    # failed ones as red ticks, the whole 24 hours on the x axis.
+    assert '<script id="response-chart-plot-data" type="application/json">' in body
+    spec = page.context["chart"]["spec"]
+    values = [v for v in spec["series"][0]["values"] if v is not None]
+    assert len(values) == len(spec["x"]) >= 140 and all(20 <= v <= 200 for v in values)
+    assert spec["x_max"] - spec["x_min"] == 24 * 3600 and spec["x"] == sorted(spec["x"])
+    assert 2 <= len(spec["marks"]) <= 4 and {m["style"] for m in spec["marks"]} == {"tick"}
+    assert spec["summary"].startswith("Response time over the last 24 hours: average")
     assert body.count('class="qs-uptime-bar"') == 90
     assert 'role="img" aria-label="90-day uptime' in body
     assert "day(s) below 99.9 %" in body and 'id="pause-button"' in body
