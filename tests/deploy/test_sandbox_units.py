@@ -161,12 +161,16 @@ def test_the_ruleset_is_worked_out_once_per_settings_within_its_ttl(
     tmp_path, settings, monkeypatch
 ):
     """Every build, start and reconcile pass asks for the ruleset; the host's addresses are
-    read again only when the TTL is over or a setting that shapes the rules changed."""
+    read again only when the TTL is over, a setting that shapes the rules changed, or the
+    kernel's routes (every local address) changed."""
     from apps.deploy.runtime import sandbox as sandbox_module
 
     reads = []
     real = network.host_addresses
     monkeypatch.setattr(network, "host_addresses", lambda: reads.append(1) or real())
+    routes = tmp_path / "fib_trie"  # what the kernel lists of its local addresses
+    routes.write_text("Local:\n  |-- 192.0.2.7\n     /32 host LOCAL\n")
+    monkeypatch.setattr(sandbox_module, "FIB_TRIE", str(routes))
     sandbox_module._RULES_CACHE.clear()
     settings.DEPLOY_SANDBOX_ALLOWED_NETWORKS = []
     box = sandbox_module.Sandbox(tmp_path)
@@ -176,8 +180,13 @@ def test_the_ruleset_is_worked_out_once_per_settings_within_its_ttl(
     settings.DEPLOY_SANDBOX_ALLOWED_NETWORKS = ["198.51.100.0/24"]
     changed = box.rules()
     assert len(reads) == 2 and "198.51.100.0/24" in changed and changed != first
+    box.rules()
+    assert len(reads) == 2
+    routes.write_text(routes.read_text() + "  |-- 198.51.100.1\n     /32 host LOCAL\n")
+    box.rules()  # the host has a new address: worked out again at once, not after the TTL
+    assert len(reads) == 3
     monkeypatch.setattr(sandbox_module, "RULES_TTL_S", 0.0)
     sandbox_module._RULES_CACHE.clear()
     box.rules()
     box.rules()
-    assert len(reads) == 4
+    assert len(reads) == 5

@@ -11,6 +11,7 @@ root). docs/deploy.md "The sandbox" is the operator's view."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import time
@@ -24,9 +25,22 @@ from . import cgroups, disk, network
 from .command import Invocation, Mount, shell_line
 from .uids import UidAllocator, parse_range
 
-# Sandbox.rules(): (settings in force) -> (expires at, ruleset).
+# Sandbox.rules(): (settings in force, host routes) -> (expires at, ruleset).
 RULES_TTL_S = 30.0
 _RULES_CACHE: dict[tuple, tuple[float, str]] = {}
+FIB_TRIE = "/proc/net/fib_trie"
+
+
+def _host_routes_fingerprint() -> str:
+    """A digest of the kernel's IPv4 routing table, which names every local address: it
+    changes when the host gains or loses one (a unique value when it cannot be read: no
+    caching)."""
+    try:
+        with open(FIB_TRIE, "rb") as handle:
+            return hashlib.sha256(handle.read()).hexdigest()
+    except OSError:
+        return os.urandom(8).hex()
+
 
 REQUIRED_TOOLS = {
     "bwrap": "bubblewrap",
@@ -156,8 +170,10 @@ class Sandbox:
     def rules(self) -> str:
         """The apps' nftables ruleset. Working it out reads the host's addresses (`ip -j addr`)
         and resolves Quayside's service hosts, 10-20 ms that every build, start, release command
-        and reconcile pass would pay. The answer is kept for RULES_TTL_S per set of inputs: a
-        changed setting applies at once, a new host address at most RULES_TTL_S later."""
+        and reconcile pass would pay. The answer is kept for RULES_TTL_S per set of inputs: the
+        settings and the kernel's routing table (/proc/net/fib_trie, which lists every local
+        address), so a changed setting or a new host address applies at once; a service
+        host's DNS answer at most RULES_TTL_S later."""
         urls = [
             getattr(settings, name, "") or ""
             for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND")
@@ -165,7 +181,7 @@ class Sandbox:
         databases = getattr(settings, "DATABASES", {})
         hosts = [f"//{db.get('HOST')}" for db in databases.values() if db.get("HOST")]
         networks = tuple(settings.DEPLOY_SANDBOX_ALLOWED_NETWORKS)
-        key = (tuple(urls + hosts), networks)
+        key = (tuple(urls + hosts), networks, _host_routes_fingerprint())
         now = time.monotonic()
         cached = _RULES_CACHE.get(key)
         if cached is not None and cached[0] > now:
