@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/v1/", include("apps.tenants.api.urls")),
     path("api/v1/", include("apps.accounts.api.urls")),
     path("api/v1/", include("apps.deploy.api.urls")),
+    path("api/v1/", include("apps.addons.api.urls")),
     path("api/v1/", include("apps.billing.api.urls")),
     path("api/v1/", include("apps.monitoring.api.urls")),
     path("api/v1/", include("apps.webhooks.api.urls")),

@@ -94,6 +94,14 @@ class PlanAdmin(ModelAdmin):
                 "processes per sandbox, disk per app (docs/billing.md, Resource limits).",
             },
         ),
+        (
+            "Add-ons (empty = the operator's default)",
+            {
+                "fields": ("addon_postgres_mb", "addon_redis_mb", "addon_backups_kept"),
+                "description": "Size of each PostgreSQL add-on, memory of each Redis add-on, "
+                "backups kept per add-on (docs/addons.md).",
+            },
+        ),
         ("State", {"fields": ("is_archived", "is_system", *STRIPE_FIELDS)}),
     )
 

@@ -58,6 +58,7 @@ TENANT_APPS = [
     "apps.deploy",
     "apps.monitoring",
     "apps.webhooks",
+    "apps.addons",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -313,6 +314,7 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
 # --- Concerns with settings files of their own ----------------------------------------------
+from .addons import *  # noqa: E402, F403
 from .addons_backups import *  # noqa: E402, F403
 from .auth import *  # noqa: E402, F403
 from .billing import *  # noqa: E402, F403
@@ -351,6 +353,7 @@ CELERY_BEAT_SCHEDULE = {
     **MONITORING_BEAT_SCHEDULE,  # noqa: F405
     **WEBHOOKS_BEAT_SCHEDULE,  # noqa: F405
     **OPERATIONS_BEAT_SCHEDULE,  # noqa: F405
+    **ADDONS_BEAT_SCHEDULE,  # noqa: F405
 }
 
 # The auth API (allauth headless) documents itself; the project schema links to it.

@@ -31,7 +31,7 @@ from django.conf import settings
 from apps.core import local_dirs
 from apps.deploy import tls
 
-from . import builders, local_inspect, local_plain, local_sandbox
+from . import app_mounts, builders, local_inspect, local_plain, local_sandbox
 from .base import (
     Artefact,
     HealthResult,
@@ -568,6 +568,7 @@ files={self.supervisor_dir / "conf.d"}/*.conf
             path.unlink(missing_ok=True)
         (self.sites_dir / app_key).unlink(missing_ok=True)
         local_sandbox.remove_app(self, app_key)
+        app_mounts.app_mounts_set(app_key=app_key, mounts=[], root=self.root)
         for path in (
             self.root / "bind" / app_key,
             self.app_dir(app_key),
