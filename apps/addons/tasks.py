@@ -49,3 +49,6 @@ def addons_sizes_check() -> dict:
                 except Exception:
                     services.logger.exception("Size check of add-on %s failed", addon.pk)
     return {"checked": checked, "sessions_dropped": services.sessions_expired_drop()}
+
+
+from .backups import tasks as backup_tasks  # noqa: E402, F401  (Celery finds the backup tasks)

@@ -29,3 +29,13 @@ ADDONS_BACKUP_S3_PART_MB = env.int("ADDONS_BACKUP_S3_PART_MB", default=8)
 ADDONS_BACKUP_KEYS = env.list("ADDONS_BACKUP_KEYS", default=[])
 # pg_dump's compression level (0-9) for PostgreSQL add-on backups.
 ADDONS_BACKUP_PG_COMPRESS = env.int("ADDONS_BACKUP_PG_COMPRESS", default=6)
+# Scheduled backups: each add-on gets one when its last scheduled one is older than this many
+# hours (the beat task looks every hour, so a missed day catches up). Retention: the tenant's
+# `addon_backups_kept` entitlement (ADDONS_DEFAULT_BACKUPS_KEPT without one) per add-on; the
+# final backup taken before an add-on is destroyed is kept this many days.
+ADDONS_BACKUP_INTERVAL_H = env.int("ADDONS_BACKUP_INTERVAL_H", default=24)
+ADDONS_BACKUP_FINAL_KEEP_DAYS = env.int("ADDONS_BACKUP_FINAL_KEEP_DAYS", default=30)
+
+ADDONS_BACKUPS_BEAT_SCHEDULE = {
+    "addons.backups_scheduled": {"task": "addons.backups_scheduled", "schedule": 3600.0},
+}

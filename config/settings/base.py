@@ -354,6 +354,7 @@ CELERY_BEAT_SCHEDULE = {
     **WEBHOOKS_BEAT_SCHEDULE,  # noqa: F405
     **OPERATIONS_BEAT_SCHEDULE,  # noqa: F405
     **ADDONS_BEAT_SCHEDULE,  # noqa: F405
+    **ADDONS_BACKUPS_BEAT_SCHEDULE,  # noqa: F405
 }
 
 # The auth API (allauth headless) documents itself; the project schema links to it.

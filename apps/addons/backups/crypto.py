@@ -34,6 +34,7 @@ from django.core.exceptions import ImproperlyConfigured
 __all__ = [
     "CHUNK_SIZE",
     "BackupDecryptionError",
+    "current_key_id",
     "decrypt_stream",
     "encrypt_stream",
     "key_generate",
@@ -160,6 +161,11 @@ def _read_header(reader: _Reader) -> tuple[bytes, bytes, bytes, int]:
     if not 0 < chunk_size <= MAX_CHUNK_SIZE:
         raise BackupDecryptionError("Corrupt backup header.")
     return raw, key_id, prefix, chunk_size
+
+
+def current_key_id() -> str:
+    """The id (hex) of the key new backups are encrypted with."""
+    return _key_id(_keys()[0]).hex()
 
 
 def stream_key_id(first_bytes: bytes) -> str:

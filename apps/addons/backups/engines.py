@@ -251,6 +251,7 @@ class RedisFiles:
     appendonly: bool = True
     appendfilename: str = "appendonly.aof"
     appenddirname: str = "appendonlydir"
+    owner: tuple[int, int] | None = None  # (uid, gid) the server runs as, when not ours
 
 
 def redis_restore_stream(
@@ -280,6 +281,8 @@ def redis_restore_stream(
             os.fsync(out.fileno())
         if size < len(RDB_MAGIC):
             raise EngineError("Not a Redis snapshot.")
+        if files.owner is not None:
+            os.chown(staged, *files.owner)
     except BaseException:
         staged.unlink(missing_ok=True)
         raise
