@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from apps.accounts import console as accounts_console
 from apps.accounts.auth_urls import page_urlpatterns
+from apps.addons import console as addons_console
 from apps.billing import console as billing_console
 from apps.core.views import healthz, readyz
 from apps.deploy import console as deploy_console
@@ -19,6 +20,7 @@ from apps.webhooks.moved_urls import moved_urlpatterns
 # and its pages (billing: plan, usage, checkout, portal, invoices).
 CONSOLE_SECTIONS = (
     accounts_console,
+    addons_console,
     billing_console,
     deploy_console,
     monitoring_console,

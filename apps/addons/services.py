@@ -25,7 +25,7 @@ from apps.core.actor import SYSTEM, Actor
 from apps.core.audit import audit_as
 from apps.core.problems import Conflict, InvalidInput
 from apps.deploy import services as deploy_services
-from apps.deploy.models import Deployment
+from apps.deploy.models import FINAL_STATES, Deployment, DeploymentState
 from apps.deploy.runtime import app_mounts
 
 from . import connection, events, selectors
@@ -36,7 +36,6 @@ from .models import DEFAULT_ENV_VAR, Addon, AddonKind, AddonStatus
 logger = logging.getLogger(__name__)
 ADDON_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 MAX_ADDONS_PER_APP = 10
-TERMINAL_DEPLOYMENTS = {"live", "failed", "canceled", "superseded", "stopped"}
 
 
 def enqueue_provision(addon_id) -> None:
@@ -84,6 +83,19 @@ def _validate_env_var(env_var: str) -> None:
         raise InvalidInput(f"{env_var} is set by Quayside itself.", field="env_var")
 
 
+def _check_provider(app, kind: str) -> None:
+    """Off the local runtime (Kubernetes) add-ons live on operator-configured servers only:
+    PostgreSQL on ADDONS_POSTGRES_ADMIN_URL; Redis not yet (in-cluster servers come later)."""
+    if getattr(app, "provider", "local") == "local":
+        return
+    if kind == AddonKind.POSTGRES and settings.ADDONS_POSTGRES_ADMIN_URL:
+        return
+    raise Conflict(
+        f"{kind} add-ons for apps on the {app.provider} provider need a server the operator "
+        "configures (ADDONS_POSTGRES_ADMIN_URL for PostgreSQL; Redis is not offered there yet)."
+    )
+
+
 @transaction.atomic
 def addon_create(
     *, app, tenant, actor: Actor, kind: str, name: str = "", env_var: str = ""
@@ -99,6 +111,7 @@ def addon_create(
         )
     env_var = env_var or DEFAULT_ENV_VAR[kind]
     _validate_env_var(env_var)
+    _check_provider(app, kind)
     if Addon.objects.filter(app=app).count() >= MAX_ADDONS_PER_APP:
         raise Conflict(f"An app has at most {MAX_ADDONS_PER_APP} add-ons.")
     if Addon.objects.filter(app=app, name=name).exists():
@@ -155,7 +168,12 @@ def addon_provision(*, addon_id, tenant, actor: Actor = SYSTEM) -> Addon:
         addon.refresh_from_db()
         return addon
     with transaction.atomic():
-        Addon.objects.filter(pk=addon.pk).update(status=AddonStatus.AVAILABLE, status_detail="")
+        Addon.objects.filter(pk=addon.pk).update(
+            status=AddonStatus.AVAILABLE,
+            status_detail="",
+            size_used_bytes=_size_bytes(addon, creds),
+            size_checked_at=timezone.now(),
+        )
         addon.refresh_from_db()
         mounts_sync(app=addon.app)
         deploy_services.env_vars_update(
@@ -165,6 +183,16 @@ def addon_provision(*, addon_id, tenant, actor: Actor = SYSTEM) -> Addon:
             changes={addon.env_var: connection.url(addon)},
         )
     return addon
+
+
+def _size_bytes(addon: Addon, creds: dict) -> int | None:
+    try:
+        if addon.kind == AddonKind.POSTGRES:
+            return pg_engine.size_bytes(db_name=addon.db_name)
+        return redis_engine.size_bytes(key=addon.db_name, admin_password=creds["admin_password"])
+    except Exception:  # a first measurement is a nicety: the size check measures again
+        logger.exception("Could not measure add-on %s", addon.pk)
+        return None
 
 
 def mounts_sync(*, app) -> None:
@@ -238,8 +266,18 @@ def addon_rotation_finish(*, addon_id) -> bool:
             .values_list("state", flat=True)
             .first()
         )
-        if state is not None and state not in TERMINAL_DEPLOYMENTS:
-            return False
+        if state is not None and state not in FINAL_STATES:
+            return False  # queued or under way
+        if state in (DeploymentState.FAILED, DeploymentState.CANCELED):
+            # The previous release, with the old credentials, still serves: revoking them would
+            # take the app down. Both stay valid; rotating again finishes the job.
+            Addon.objects.filter(pk=addon.pk).update(
+                previous_credentials_encrypted="",
+                rotation_deployment_id=None,
+                status_detail="The deployment with the new credentials did not go live; the "
+                "old ones still work. Rotate again.",
+            )
+            return True
     old = json.loads(crypto.decrypt(addon.previous_credentials_encrypted))
     if addon.kind == AddonKind.POSTGRES:
         if old["user"] != connection.credentials(addon)["user"]:
@@ -249,7 +287,7 @@ def addon_rotation_finish(*, addon_id) -> bool:
             key=addon.db_name, admin_password=old["admin_password"], password=old["password"]
         )
     Addon.objects.filter(pk=addon.pk).update(
-        previous_credentials_encrypted="", rotation_deployment_id=None
+        previous_credentials_encrypted="", rotation_deployment_id=None, status_detail=""
     )
     return True
 

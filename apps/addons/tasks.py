@@ -11,7 +11,7 @@ from django_tenants.utils import tenant_context
 
 from apps.tenants.models import Tenant
 
-from . import selectors, services
+from . import orphans, selectors, services
 
 
 def _tenant():
@@ -37,8 +37,8 @@ def addon_rotation_finish_task(self, addon_id: str) -> bool:
 
 @shared_task(name="addons.sizes_check")
 def addons_sizes_check() -> dict:
-    """Every tenant's add-ons measured and held to their plans; expired session roles
-    dropped."""
+    """Every tenant's add-ons measured and held to their plans; expired session roles and the
+    leftovers of deleted add-ons (orphans.py) dropped."""
     checked = 0
     for tenant in Tenant.objects.exclude(schema_name="public").exclude(status="deleted"):
         with tenant_context(tenant):
@@ -48,7 +48,11 @@ def addons_sizes_check() -> dict:
                     checked += 1
                 except Exception:
                     services.logger.exception("Size check of add-on %s failed", addon.pk)
-    return {"checked": checked, "sessions_dropped": services.sessions_expired_drop()}
+    return {
+        "checked": checked,
+        "sessions_dropped": services.sessions_expired_drop(),
+        "orphans_dropped": orphans.addons_orphans_sweep(),
+    }
 
 
 from .backups import tasks as backup_tasks  # noqa: E402, F401  (Celery finds the backup tasks)

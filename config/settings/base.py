@@ -238,6 +238,8 @@ SPECTACULAR_SETTINGS = {
         "JsonOperatorEnum": "apps.monitoring.models.JsonOperator",
         "HttpMethodEnum": "apps.monitoring.models.HttpMethod",
         "ChannelKindEnum": "apps.monitoring.models.ChannelKind",
+        "AddonKindEnum": "apps.addons.models.AddonKind",
+        "AddonStatusEnum": "apps.addons.models.AddonStatus",
     },
 }
 
