@@ -8,6 +8,8 @@ Backups go to a local directory of each test's own; the S3 backend has its own t
 
 from __future__ import annotations
 
+from unittest import mock
+
 import psycopg
 import pytest
 import redis
@@ -16,14 +18,15 @@ from django_tenants.utils import tenant_context
 from apps.addons import connection as addon_connection
 from apps.addons import services as addon_services
 from apps.addons.backup_models import Backup
-from apps.addons.backups import services
+from apps.addons.backups import services, targets
 from apps.addons.backups.storage import backup_storage
 from apps.addons.engines import postgres as pg_engine
 from apps.addons.engines import redis as redis_engine
 from apps.core.actor import Actor
 from apps.core.models import OutboxEvent
+from apps.deploy.models import Deployment
 
-from .conftest import app_in
+from .conftest import app_in, probe_repo
 
 pytestmark = [pytest.mark.runtime, pytest.mark.django_db]
 
@@ -129,19 +132,37 @@ def test_postgres_rows_deleted_come_back_in_the_same_and_in_a_new_addon(alpha, w
     assert b"".join(chunks).startswith(b"PGDMP")
 
 
-def test_redis_keys_deleted_come_back(alpha, world):
+def test_redis_keys_deleted_come_back_the_app_stopped_meanwhile(
+    alpha, world, deployer, runtime, tmp_path
+):
     alice = world["alice"]
-    app = app_in(alpha, alice)
+    app = deployer.create(probe_repo(tmp_path / "app", clients=False))
     addon = provisioned(alpha, app, alice, "redis", name="cache")
+    assert deployer.deploy(app).state == "live"
     client = redis_client(addon)
     client.mset({f"key:{i}": i for i in range(300)})
     backup = backed_up(addon, alpha, alice)
     client.flushall()
     client.set("after", "1")
-    restored(backup, alpha, alice, confirm="cache")
+
+    stopped_during = []
+    real_restore = targets.restore
+
+    def observed(target, chunks, *, fresh):
+        app.refresh_from_db()
+        running = {app_key for app_key, _ in runtime.provider.program_keys()}
+        stopped_during.append((app.status, app.pk.hex in running))
+        return real_restore(target, chunks, fresh=fresh)
+
+    with mock.patch.object(targets, "restore", observed):
+        restored(backup, alpha, alice, confirm="cache")
+    assert stopped_during == [("stopped", False)]  # no process of the app ran meanwhile
     client = redis_client(addon)
     assert client.dbsize() == 300 and client.get("key:299") == b"299"
     assert client.get("after") is None
+    # Started again afterwards: a start deployment, which goes live.
+    start = Deployment.objects.filter(app=app, kind="start").get()
+    assert deployer.run(start).state == "live"
 
 
 def test_a_failed_backup_emits_addon_backup_failed(alpha, world, settings):

@@ -69,6 +69,10 @@ RESTORE_EXAMPLE = {
 }
 
 
+def _base(app_pk, addon_pk) -> str:
+    return f"/api/v1/apps/{app_pk}/addons/{addon_pk}/backups"
+
+
 class BackupPagination(CursorPagination):
     ordering = ("-created_at",)
 
@@ -142,7 +146,9 @@ class BackupViewSet(_AddonScoped):
         return Response(
             s.BackupOutput(backup).data,
             status=status.HTTP_202_ACCEPTED,
-            headers={"Location": request.build_absolute_uri(f"{backup.pk}")},
+            headers={
+                "Location": request.build_absolute_uri(f"{_base(app_pk, addon_pk)}/{backup.pk}")
+            },
         )
 
     @extend_schema(

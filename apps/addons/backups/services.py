@@ -380,9 +380,12 @@ def backup_download(*, backup: Backup, tenant, actor: Actor) -> Iterator[bytes]:
     streamed. Audited: it is all of the add-on's data."""
     if backup.status != BackupStatus.SUCCEEDED:
         raise Conflict(f"The backup is {backup.status}.")
+    storage = backup_storage()
+    if not storage.exists(backup.storage_key):
+        raise Conflict("The backup's data is missing from the backup storage.")
     audit_as(actor, "addon.backup_downloaded", tenant=tenant, target=backup.app,
              addon=str(backup.addon_ref), backup=str(backup.pk))  # fmt: skip
-    return crypto.decrypt_stream(backup_storage().read(backup.storage_key))
+    return crypto.decrypt_stream(storage.read(backup.storage_key))
 
 
 def download_filename(backup: Backup) -> str:

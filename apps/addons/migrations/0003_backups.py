@@ -7,59 +7,157 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('addons', '0002_rotation'),
-        ('deploy', '0006_image_sources'),
+        ("addons", "0002_rotation"),
+        ("deploy", "0006_image_sources"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Backup',
+            name="Backup",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('addon_ref', models.UUIDField(db_index=True, help_text="The add-on's id, kept after it goes.")),
-                ('addon_name', models.CharField(max_length=63)),
-                ('addon_kind', models.CharField(max_length=10)),
-                ('kind', models.CharField(choices=[('scheduled', 'Scheduled'), ('manual', 'Manual'), ('final', 'Final')], max_length=10)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], db_index=True, default='queued', max_length=10)),
-                ('storage_key', models.CharField(blank=True, max_length=512)),
-                ('size_bytes', models.BigIntegerField(blank=True, help_text='Stored (encrypted).', null=True)),
-                ('data_bytes', models.BigIntegerField(blank=True, help_text='The dump itself.', null=True)),
-                ('checksum', models.CharField(blank=True, help_text='SHA-256 of what is stored.', max_length=64)),
-                ('key_id', models.CharField(blank=True, help_text="The encryption key's id.", max_length=16)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('error', models.CharField(blank=True, max_length=1000)),
-                ('addon', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='backups', to='addons.addon')),
-                ('app', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='addon_backups', to='deploy.app')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "addon_ref",
+                    models.UUIDField(
+                        db_index=True, help_text="The add-on's id, kept after it goes."
+                    ),
+                ),
+                ("addon_name", models.CharField(max_length=63)),
+                ("addon_kind", models.CharField(max_length=10)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("scheduled", "Scheduled"),
+                            ("manual", "Manual"),
+                            ("final", "Final"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("storage_key", models.CharField(blank=True, max_length=512)),
+                (
+                    "size_bytes",
+                    models.BigIntegerField(blank=True, help_text="Stored (encrypted).", null=True),
+                ),
+                (
+                    "data_bytes",
+                    models.BigIntegerField(blank=True, help_text="The dump itself.", null=True),
+                ),
+                (
+                    "checksum",
+                    models.CharField(
+                        blank=True, help_text="SHA-256 of what is stored.", max_length=64
+                    ),
+                ),
+                (
+                    "key_id",
+                    models.CharField(
+                        blank=True, help_text="The encryption key's id.", max_length=16
+                    ),
+                ),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("error", models.CharField(blank=True, max_length=1000)),
+                (
+                    "addon",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="backups",
+                        to="addons.addon",
+                    ),
+                ),
+                (
+                    "app",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="addon_backups",
+                        to="deploy.app",
+                    ),
+                ),
             ],
             options={
-                'ordering': ('-created_at',),
+                "ordering": ("-created_at",),
             },
         ),
         migrations.CreateModel(
-            name='BackupRestore',
+            name="BackupRestore",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('into_new', models.BooleanField(default=False)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], db_index=True, default='queued', max_length=10)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('error', models.CharField(blank=True, max_length=1000)),
-                ('backup', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='restores', to='addons.backup')),
-                ('target', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='addons.addon')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("into_new", models.BooleanField(default=False)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("error", models.CharField(blank=True, max_length=1000)),
+                (
+                    "backup",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="restores",
+                        to="addons.backup",
+                    ),
+                ),
+                (
+                    "target",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="addons.addon",
+                    ),
+                ),
             ],
             options={
-                'ordering': ('-created_at',),
+                "ordering": ("-created_at",),
             },
         ),
         migrations.AddIndex(
-            model_name='backup',
-            index=models.Index(fields=['addon_ref', '-created_at'], name='backup_addon_recent'),
+            model_name="backup",
+            index=models.Index(fields=["addon_ref", "-created_at"], name="backup_addon_recent"),
         ),
     ]
