@@ -240,6 +240,8 @@ SPECTACULAR_SETTINGS = {
         "ChannelKindEnum": "apps.monitoring.models.ChannelKind",
         "AddonKindEnum": "apps.addons.models.AddonKind",
         "AddonStatusEnum": "apps.addons.models.AddonStatus",
+        "BackupKindEnum": "apps.addons.backup_models.BackupKind",
+        "BackupStatusEnum": "apps.addons.backup_models.BackupStatus",  # restores share it
     },
 }
 
