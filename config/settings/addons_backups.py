@@ -35,6 +35,8 @@ ADDONS_BACKUP_PG_COMPRESS = env.int("ADDONS_BACKUP_PG_COMPRESS", default=6)
 # final backup taken before an add-on is destroyed is kept this many days.
 ADDONS_BACKUP_INTERVAL_H = env.int("ADDONS_BACKUP_INTERVAL_H", default=24)
 ADDONS_BACKUP_FINAL_KEEP_DAYS = env.int("ADDONS_BACKUP_FINAL_KEEP_DAYS", default=30)
+# A backup or restore still running after this many hours was left by a crashed worker: failed.
+ADDONS_BACKUP_STALE_H = env.int("ADDONS_BACKUP_STALE_H", default=6)
 
 ADDONS_BACKUPS_BEAT_SCHEDULE = {
     "addons.backups_scheduled": {"task": "addons.backups_scheduled", "schedule": 3600.0},

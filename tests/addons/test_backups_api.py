@@ -8,10 +8,12 @@ which the services record as a failed backup like any other."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from unittest import mock
 
 import pytest
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from apps.addons import services as addon_services
@@ -20,7 +22,7 @@ from apps.addons.backups import services, targets
 from apps.addons.backups.engines import EngineError
 from apps.addons.models import Addon
 from apps.core.actor import SYSTEM, Actor
-from apps.core.models import AuditEvent
+from apps.core.models import AuditEvent, OutboxEvent
 from tests.assertions import assert_problem, counted_get
 
 from .conftest import app_in
@@ -147,3 +149,25 @@ def test_download_is_audited(world, client_for, settings):
     assert response["Content-Disposition"].startswith('attachment; filename="main-db-')
     with tenant_context(alpha):
         assert AuditEvent.objects.filter(action="addon.backup_downloaded").count() == 1
+
+
+def test_jobs_left_by_a_crashed_worker_fail_and_say_so(world, _no_backup_tasks):
+    """The hourly task's reaper: a backup `running` for hours fails (addon.backup_failed); one
+    still `queued` is sent again."""
+    alpha = world["tenant_a"]
+    _app, addon = _addon(world)
+    with tenant_context(alpha):
+        stuck = services.backup_create(addon=addon, tenant=alpha, actor=SYSTEM)
+        long_ago = timezone.now() - dt.timedelta(days=1)
+        # Claimed by a worker that died a day ago (the row as backup_run leaves it).
+        Backup.objects.filter(pk=stuck.pk).update(status="running", started_at=long_ago)
+        _other, second = _addon(world, name="second-db")
+        waiting = services.backup_create(addon=second, tenant=alpha, actor=SYSTEM)
+        Backup.objects.filter(pk=waiting.pk).update(created_at=long_ago)
+        _no_backup_tasks.clear()
+        outcome = services.backups_reap(tenant=alpha)
+        assert outcome == {"backups_failed": 1, "restores_failed": 0, "requeued": 1}
+        stuck.refresh_from_db()
+        assert stuck.status == "failed" and "worker stopped" in stuck.error
+        assert OutboxEvent.objects.filter(type="addon.backup_failed").count() == 1
+        assert _no_backup_tasks == [("backup", waiting.pk)]

@@ -15,6 +15,7 @@ backup_download the decrypted stream, audited
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import hashlib
@@ -232,6 +233,36 @@ def backups_schedule(*, tenant, now=None) -> int:
         except Conflict:
             continue  # one is under way
     return made
+
+
+def backups_reap(*, tenant, now=None) -> dict[str, int]:
+    """Jobs a crashed worker left (current schema): backups and restores `running` for longer
+    than ADDONS_BACKUP_STALE_H fail (addon.backup_failed for a backup); backups still `queued`
+    after 15 minutes (their task was never sent) are sent again."""
+    now = now or timezone.now()
+    stale = now - dt.timedelta(hours=settings.ADDONS_BACKUP_STALE_H)
+    failed = 0
+    for backup in Backup.objects.select_related("app").filter(
+        status=BackupStatus.RUNNING, started_at__lt=stale
+    ):
+        with contextlib.suppress(Exception):
+            backup_storage().delete(backup.storage_key)
+        _finish(backup, tenant, error="The backup's worker stopped before it ended.")
+        failed += 1
+    restores = BackupRestore.objects.filter(
+        status=RestoreStatus.RUNNING, started_at__lt=stale
+    ).update(
+        status=RestoreStatus.FAILED,
+        finished_at=now,
+        error="The restore's worker stopped before it ended.",
+    )
+    requeued = 0
+    for backup_id in Backup.objects.filter(
+        status=BackupStatus.QUEUED, created_at__lt=now - dt.timedelta(minutes=15)
+    ).values_list("pk", flat=True):
+        _package().enqueue_backup(backup_id)
+        requeued += 1
+    return {"backups_failed": failed, "restores_failed": restores, "requeued": requeued}
 
 
 # --- Restores --------------------------------------------------------------------------------

@@ -37,13 +37,15 @@ def restore_run_task(restore_id: str) -> str:
 
 @shared_task(name="addons.backups_scheduled")
 def backups_scheduled() -> dict:
-    """Every tenant: a backup of each add-on that is due, and final backups past their time."""
-    made = expired = 0
+    """Every tenant: a backup of each add-on that is due, final backups past their time, and
+    jobs a crashed worker left."""
+    made = expired = reaped = 0
     for tenant in Tenant.objects.exclude(schema_name="public").exclude(status="deleted"):
         with tenant_context(tenant):
             try:
                 made += services.backups_schedule(tenant=tenant)
                 expired += services.backups_final_expire()
+                reaped += sum(services.backups_reap(tenant=tenant).values())
             except Exception:
                 logger.exception("Scheduling backups of tenant %s failed", tenant.pk)
-    return {"scheduled": made, "final_expired": expired}
+    return {"scheduled": made, "final_expired": expired, "reaped": reaped}
