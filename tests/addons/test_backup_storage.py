@@ -14,6 +14,7 @@ import uuid
 
 import pytest
 
+from apps.addons.backups.crypto import decrypt_stream, encrypt_stream
 from apps.addons.backups.storage import (
     LocalStorage,
     S3Storage,
@@ -179,3 +180,15 @@ def test_backend_chosen_by_settings(settings, tmp_path, s3_endpoint):
     assert isinstance(remote, S3Storage)
     remote.write("t/a/settings.qsbk", [b"via settings"])
     assert _read(remote, "t/a/settings.qsbk") == b"via settings"
+
+
+def test_an_encrypted_backup_through_s3_comes_back(s3_endpoint):
+    """What a backup does: encrypt while uploading in parts, then read and decrypt in chunks."""
+    storage = _s3(s3_endpoint, part_size=5 * MiB)
+    data = b"".join(_chunks(7 * MiB + 11))
+    pieces = [data[i : i + MiB] for i in range(0, len(data), MiB)]
+    size = storage.write("t/a/enc.qsbk", encrypt_stream(iter(pieces)))
+    assert size > len(data)
+    stored = _read(storage, "t/a/enc.qsbk")
+    assert data[:64] not in stored
+    assert b"".join(decrypt_stream(storage.read("t/a/enc.qsbk"))) == data
