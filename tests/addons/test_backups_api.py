@@ -18,7 +18,7 @@ from django_tenants.utils import tenant_context
 
 from apps.addons import services as addon_services
 from apps.addons.backup_models import Backup
-from apps.addons.backups import services, targets
+from apps.addons.backups import selectors, services, targets
 from apps.addons.backups.engines import EngineError
 from apps.addons.models import Addon
 from apps.core.actor import SYSTEM, Actor
@@ -171,3 +171,26 @@ def test_jobs_left_by_a_crashed_worker_fail_and_say_so(world, _no_backup_tasks):
         assert stuck.status == "failed" and "worker stopped" in stuck.error
         assert OutboxEvent.objects.filter(type="addon.backup_failed").count() == 1
         assert _no_backup_tasks == [("backup", waiting.pk)]
+
+
+def test_a_restore_into_a_new_addon_waits_for_its_provisioning(world, client_for):
+    alpha = world["tenant_a"]
+    app, addon = _addon(world)
+    backup = _failed_backup(world, addon)
+    with tenant_context(alpha):
+        Backup.objects.filter(pk=backup.pk).update(status="succeeded")  # stands in for a dump
+    response = client_for(world["alice"], alpha).post(
+        f"{base(app, addon)}/{backup.pk}/restore", {"into_new": True, "name": "copy-db"}
+    )
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert body["into_new"] is True and body["target_addon_id"] != str(addon.pk)
+    with tenant_context(alpha):
+        copy = Addon.objects.get(pk=body["target_addon_id"])
+        assert copy.status == "provisioning" and copy.env_var == "COPY_DB_URL"
+        with pytest.raises(services.NotYet):
+            services.restore_run(restore_id=body["id"], tenant=alpha, provision=False)
+        assert (
+            selectors.restore_get(app=app, addon_ref=addon.pk, restore_id=body["id"]).status
+            == "queued"
+        )

@@ -350,8 +350,22 @@ def _processes_stop(app: App, tenant) -> bool:
     return True
 
 
-def restore_run(*, restore_id, tenant) -> BackupRestore | None:
-    """Run a restore (the task). Claims the row first; a second run does nothing."""
+class NotYet(Exception):
+    """The new add-on to restore into is still being provisioned by its own task."""
+
+
+def restore_run(*, restore_id, tenant, provision: bool = True) -> BackupRestore | None:
+    """Run a restore (the task). Claims the row first; a second run does nothing.
+
+    Into a new add-on that is still `provisioning`: with `provision` it is provisioned here
+    (idempotent), otherwise NotYet is raised before anything is claimed (the task tries again
+    a little later, leaving the work to the add-on's own provisioning task)."""
+    if not provision:
+        waiting = BackupRestore.objects.filter(
+            pk=restore_id, status=RestoreStatus.QUEUED, target__status=AddonStatus.PROVISIONING
+        )
+        if waiting.exists():
+            raise NotYet
     claimed = BackupRestore.objects.filter(pk=restore_id, status=RestoreStatus.QUEUED).update(
         status=RestoreStatus.RUNNING, started_at=timezone.now()
     )
@@ -365,7 +379,7 @@ def restore_run(*, restore_id, tenant) -> BackupRestore | None:
     try:
         if target is None:
             raise Conflict("The add-on to restore into is gone.")
-        if target.status == AddonStatus.PROVISIONING:
+        if target.status == AddonStatus.PROVISIONING:  # its own task has not run (yet)
             target = addon_services.addon_provision(addon_id=target.pk, tenant=tenant)
         if target.status != AddonStatus.AVAILABLE:
             raise Conflict(f"The add-on is {target.status}: {target.status_detail}")

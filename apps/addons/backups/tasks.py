@@ -29,9 +29,16 @@ def backup_run_task(backup_id: str) -> str:
     return backup.status if backup else "gone"
 
 
-@shared_task(name="addons.restore_run", acks_late=True)
-def restore_run_task(restore_id: str) -> str:
-    restore = services.restore_run(restore_id=restore_id, tenant=_tenant())
+@shared_task(name="addons.restore_run", bind=True, acks_late=True, max_retries=30)
+def restore_run_task(self, restore_id: str) -> str:
+    """Into a new add-on: its own provisioning task gets two minutes to make it, then this
+    one provisions it (both idempotent)."""
+    try:
+        restore = services.restore_run(
+            restore_id=restore_id, tenant=_tenant(), provision=self.request.retries >= 24
+        )
+    except services.NotYet:
+        raise self.retry(countdown=5) from None
     return restore.status if restore else "gone"
 
 
