@@ -194,3 +194,20 @@ def test_a_restore_into_a_new_addon_waits_for_its_provisioning(world, client_for
             selectors.restore_get(app=app, addon_ref=addon.pk, restore_id=body["id"]).status
             == "queued"
         )
+
+
+def test_scheduled_backups_once_per_interval(
+    world, _no_backup_tasks, settings, django_capture_on_commit_callbacks
+):
+    alpha = world["tenant_a"]
+    _app, addon = _addon(world)
+    with tenant_context(alpha):
+        _no_backup_tasks.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            assert services.backups_schedule(tenant=alpha) == 1
+        scheduled = Backup.objects.get(addon_ref=addon.pk, kind="scheduled")
+        assert _no_backup_tasks == [("backup", scheduled.pk)]
+        Backup.objects.filter(pk=scheduled.pk).update(status="succeeded")
+        assert services.backups_schedule(tenant=alpha) == 0  # the last one is recent
+        later = timezone.now() + dt.timedelta(hours=settings.ADDONS_BACKUP_INTERVAL_H, minutes=1)
+        assert services.backups_schedule(tenant=alpha, now=later) == 1
