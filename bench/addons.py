@@ -14,9 +14,10 @@ Starts supervisord in a temporary runtime directory (as the local runtime does),
   supervisord, until it answers).
 Everything it made is removed with the directory (supervisord stops the servers).
 
-The backups half adds backup_mb_per_s and restore_mb_per_s to the BENCH line (see the marked
-place in main()). Ends with
-    BENCH addons provision_p95_s=… provision_median_s=… cluster_start_s=… redis_provision_p95_s=…"""
+backup_mb_per_s / restore_mb_per_s: a 100 MB database on the cluster backed up and restored
+(bench/addons_backup.py). Ends with
+    BENCH addons provision_p95_s=… provision_median_s=… cluster_start_s=… redis_provision_p95_s=…
+    backup_mb_per_s=… restore_mb_per_s=…"""
 
 from __future__ import annotations
 
@@ -81,8 +82,12 @@ def main() -> None:
                             maxmemory_mb=16)  # fmt: skip
             redis_times.append(time.perf_counter() - started)
         results["redis_provision_p95_s"] = percentile(redis_times, 95)
-        # --- backups (the backups half): backup_mb_per_s, restore_mb_per_s of a 100 MB
-        # database go into `results` here. ---
+        # --- backups (bench/addons_backup.py): a 100 MB database on this cluster ---
+        from addons_backup import measure_on_addon_cluster
+
+        backups = measure_on_addon_cluster(mb=100)
+        results["backup_mb_per_s"] = backups["backup_mb_per_s"]
+        results["restore_mb_per_s"] = backups["restore_mb_per_s"]
     finally:
         supervisord.send_signal(signal.SIGTERM)
         try:

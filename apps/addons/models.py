@@ -75,3 +75,6 @@ class Addon(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.name}"
+
+
+from .backup_models import Backup, BackupRestore  # noqa: E402, F401  (apps/addons/backups/)

@@ -364,8 +364,10 @@ def addon_destroy(*, addon: Addon, tenant, actor: Actor, confirm: str) -> Addon:
 
 
 def addon_final_backup(*, addon: Addon) -> None:
-    """Hook: the backups half (apps/addons/backups/) takes a last backup here before the data
-    goes. Nothing to do until it exists."""
+    """A last backup before the data goes (apps/addons/backups/); raises if it failed."""
+    from .backups.services import backup_final
+
+    backup_final(addon=addon)
 
 
 def addon_destroy_execute(*, addon_id) -> None:

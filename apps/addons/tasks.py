@@ -53,3 +53,6 @@ def addons_sizes_check() -> dict:
         "sessions_dropped": services.sessions_expired_drop(),
         "orphans_dropped": orphans.addons_orphans_sweep(),
     }
+
+
+from .backups import tasks as backup_tasks  # noqa: E402, F401  (Celery finds the backup tasks)

@@ -245,6 +245,8 @@ SPECTACULAR_SETTINGS = {
         "ChannelKindEnum": "apps.monitoring.models.ChannelKind",
         "AddonKindEnum": "apps.addons.models.AddonKind",
         "AddonStatusEnum": "apps.addons.models.AddonStatus",
+        "BackupKindEnum": "apps.addons.backup_models.BackupKind",
+        "BackupStatusEnum": "apps.addons.backup_models.BackupStatus",  # restores share it
     },
 }
 
@@ -322,6 +324,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 
 # --- Concerns with settings files of their own ----------------------------------------------
 from .addons import *  # noqa: E402, F403
+from .addons_backups import *  # noqa: E402, F403
 from .auth import *  # noqa: E402, F403
 from .billing import *  # noqa: E402, F403
 from .deploy import *  # noqa: E402, F403
@@ -365,6 +368,7 @@ CELERY_BEAT_SCHEDULE = {
     **WEBHOOKS_BEAT_SCHEDULE,  # noqa: F405
     **OPERATIONS_BEAT_SCHEDULE,  # noqa: F405
     **ADDONS_BEAT_SCHEDULE,  # noqa: F405
+    **ADDONS_BACKUPS_BEAT_SCHEDULE,  # noqa: F405
 }
 
 # The auth API (allauth headless) documents itself; the project schema links to it.

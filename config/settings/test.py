@@ -46,3 +46,9 @@ HEADLESS_JWT_PRIVATE_KEY = HEADLESS_JWT_PRIVATE_KEY or jwt_hmac_key(SECRET_KEY) 
 DEPLOY_TLS = "off"
 # Tests make tenants by replaying the render unless they ask for spares themselves.
 TENANT_SPARE_SCHEMAS = 0
+
+# Add-on backups (a final one is taken whenever a test destroys an add-on): a directory of this
+# run's own, not the checkout's .local/.
+import tempfile as _tempfile  # noqa: E402
+
+ADDONS_BACKUP_DIR = f"{_tempfile.gettempdir()}/qs-test-backups-{_RUN_ID}"

@@ -9,4 +9,7 @@ from .views import AddonViewSet
 router = Router()
 router.register(r"apps/(?P<app_pk>[^/.]+)/addons", AddonViewSet, basename="app-addon")
 
-urlpatterns = [path("", include(router.urls))]
+urlpatterns = [
+    path("", include(router.urls)),
+    path("", include("apps.addons.api.backup_urls")),  # …/addons/{addon_pk}/backups
+]
