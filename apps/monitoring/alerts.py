@@ -15,6 +15,7 @@ from django.utils import timezone
 from apps.core import crypto
 from apps.core.net import BlockedTarget, guarded_client
 
+from . import platform_alerts
 from .models import AlertChannel, AlertLog
 
 RETRIES = 3
@@ -68,6 +69,8 @@ def post_json(url: str, payload: dict, *, retries: int = RETRIES) -> None:
 def _text(log: AlertLog) -> tuple[str, str]:
     if log.event == "alert.test":
         return "Quayside test notification", "This channel works."
+    if log.event in platform_alerts.HANDLED:
+        return platform_alerts.text(log)
     monitor = log.monitor
     name = monitor.name if monitor else "A monitor"
     if log.event == "monitor.down":
@@ -85,6 +88,7 @@ def _payload(log: AlertLog, tenant) -> dict:
             else None
         ),
         "incident_id": str(log.incident_id) if log.incident_id else None,
+        **({"detail": log.detail} if log.detail else {}),
         "sent_at": timezone.now().isoformat(),
     }
 

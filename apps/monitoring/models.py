@@ -294,6 +294,8 @@ class AlertLog(models.Model):
     monitor = models.ForeignKey(Monitor, null=True, on_delete=models.SET_NULL)
     incident = models.ForeignKey(Incident, null=True, on_delete=models.SET_NULL)
     event = models.CharField(max_length=40)
+    # What happened, for alerts about something other than a monitor (addon.backup_failed).
+    detail = models.CharField(max_length=500, blank=True)
     ok = models.BooleanField(default=False)
     skipped = models.CharField(max_length=100, blank=True)  # "maintenance" or "silenced"
     error = models.CharField(max_length=500, blank=True)

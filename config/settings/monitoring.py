@@ -46,6 +46,7 @@ MONITORING_PING_IP_RATE_PER_MIN = env.int("MONITORING_PING_IP_RATE_PER_MIN", def
 # The monitoring app's outbox consumers; base.py puts them in OUTBOX_CONSUMERS.
 MONITORING_OUTBOX_CONSUMERS = [
     "apps.monitoring.app_monitors.outbox_consume",  # every deployed app gets a monitor
+    "apps.monitoring.platform_alerts.outbox_consume",  # addon.backup_failed alerts
 ]
 
 # Public status pages (/status/<slug>/): how long a rendered page is cached (and the
