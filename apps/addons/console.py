@@ -23,6 +23,11 @@ class AddonConsoleAdmin(ConsoleAccess, AddonAdminBase):
         own = [
             path("add/", wrap(views.addon_add_view), name="addons_addon_add"),
             path("<str:object_id>/", wrap(views.addon_detail_view), name="addons_addon_detail"),
+            path(
+                "<str:object_id>/backups/<str:backup_id>/download/",
+                wrap(views.backup_download_view),
+                name="addons_addon_backup_download",
+            ),
         ]
         return own + super().get_urls()
 

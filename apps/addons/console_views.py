@@ -10,7 +10,13 @@ import functools
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -24,9 +30,13 @@ from apps.tenants.models import Role
 from apps.tenants.roles import role_at_least
 
 from . import selectors, services
+from .backups import selectors as backup_selectors
+from .backups import services as backup_services
 from .models import Addon, AddonKind
 
-WRITE = Role.ADMIN  # the API's required_roles for every change
+WRITE = Role.ADMIN  # the API's required_roles for every change (restores and downloads too)
+BACKUP = Role.MEMBER  # taking a backup, as in the API
+BACKUPS_SHOWN = 20
 
 
 class AddonForm(forms.Form):
@@ -57,8 +67,8 @@ def _may(request) -> bool:
     return not console_read_only(request) and role_at_least(console_role(request), WRITE)
 
 
-def _require(request) -> None:
-    if not role_at_least(console_role(request), WRITE):
+def _require(request, least: str = "") -> None:
+    if not role_at_least(console_role(request), least or WRITE):
         raise PermissionDenied("Your role in this tenant does not allow this.")
 
 
@@ -126,14 +136,18 @@ def addon_add_view(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 def addon_detail_view(request: HttpRequest, object_id: str) -> HttpResponse:
-    """GET: the add-on; POST `action` = rotate | detach | attach | reveal | destroy."""
+    """GET: the add-on and its backups; POST `action` = rotate | detach | attach | reveal |
+    destroy | restore (admins and the owner) | backup (members and up), as in the API."""
     addon = _addon_or_404(object_id)
     password, confirm, revealed, status = PasswordForm(), ConfirmForm(), None, 200
     if request.method == "POST":
-        _require(request)
+        action = request.POST.get("action", "")
+        if action == "backup":
+            _require(request, BACKUP)
+        else:
+            _require(request)
         if console_read_only(request):
             raise PermissionDenied("This tenant is read-only.")
-        action = request.POST.get("action", "")
         common = {"addon": addon, "tenant": request.tenant, "actor": _actor(request)}
         if action == "reveal":
             password = PasswordForm(request.POST)
@@ -156,6 +170,28 @@ def addon_detail_view(request: HttpRequest, object_id: str) -> HttpResponse:
                 messages.success(request, f"{addon.name} is being deleted.")
                 return HttpResponseRedirect(url("changelist"))
             status = 400
+        elif action == "backup":
+            backup = _run(
+                request, "Backup", functools.partial(backup_services.backup_create, **common)
+            )
+            if backup is not None:
+                messages.success(request, "A backup is being taken; it is listed below.")
+            return HttpResponseRedirect(url("detail", addon.pk))
+        elif action == "restore":
+            backup = backup_selectors.backup_get(
+                app=addon.app, addon_ref=addon.pk, backup_id=request.POST.get("backup_id", "")
+            )
+            if backup is None:
+                raise Http404("No such backup.")
+            restore = functools.partial(
+                backup_services.backup_restore, backup=backup, tenant=request.tenant,
+                actor=_actor(request), confirm=request.POST.get("confirm", ""),
+            )  # fmt: skip
+            if _run(request, "Restore", restore) is not None:
+                messages.success(
+                    request, f"Restoring {addon.name}: the app stops meanwhile and starts after."
+                )
+            return HttpResponseRedirect(url("detail", addon.pk))
         elif action in ("rotate", "detach", "attach"):
             call = getattr(services, f"addon_{action}")
             if _run(request, action.title(), functools.partial(call, **common)):
@@ -173,4 +209,28 @@ def addon_detail_view(request: HttpRequest, object_id: str) -> HttpResponse:
         password_form=password,
         confirm_form=confirm,
         revealed=revealed,
+        may_backup=not console_read_only(request) and role_at_least(console_role(request), BACKUP),
+        backups=list(
+            backup_selectors.backups_list(app=addon.app, addon_ref=addon.pk)[:BACKUPS_SHOWN]
+        ),
     )
+
+
+@never_cache
+def backup_download_view(request: HttpRequest, object_id: str, backup_id: str):
+    """A backup, decrypted as it streams (admins and the owner; audited, as in the API)."""
+    _require(request)
+    addon = _addon_or_404(object_id)
+    backup = backup_selectors.backup_get(app=addon.app, addon_ref=addon.pk, backup_id=backup_id)
+    if backup is None:
+        raise Http404("No such backup.")
+    chunks = _run(request, "Download", functools.partial(
+        backup_services.backup_download, backup=backup, tenant=request.tenant,
+        actor=_actor(request),
+    ))  # fmt: skip
+    if chunks is None:
+        return HttpResponseRedirect(url("detail", addon.pk))
+    response = StreamingHttpResponse(chunks, content_type="application/octet-stream")
+    filename = backup_services.download_filename(backup)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -69,3 +69,47 @@ def test_console_list_costs_the_same_whatever_its_length(client, world):
 
     call(client, alice, "get", BASE)  # the first request of a session costs more (login)
     assert add(1) == add(4)
+
+
+def test_console_backups_member_takes_one_admin_restores(client, world, roles):
+    """The add-on's page lists its backups; members and up take one ("Back up now"), admins
+    and the owner restore (typing the add-on's name) and download; a viewer's POST is 403."""
+    from apps.addons.backup_models import Backup
+
+    alpha = world["tenant_a"]
+    app = app_in(alpha, world["alice"])
+    with tenant_context(alpha):
+        addon = services.addon_create(
+            app=app, tenant=alpha, actor=Actor(user=world["alice"]), kind="postgres", name="db"
+        )
+        Addon.objects.filter(pk=addon.pk).update(status="available")  # no server here
+    page = f"{BASE}{addon.pk}/"
+    viewer = call(client, roles["viewer"], "get", page).content.decode()
+    assert 'id="addon-backups"' in viewer and "No backup yet." in viewer
+    assert 'id="backup-now"' not in viewer
+    assert call(client, roles["viewer"], "post", page, {"action": "backup"}).status_code == 403
+    assert 'id="backup-now"' in call(client, roles["member"], "get", page).content.decode()
+    taken = call(client, roles["member"], "post", page, {"action": "backup"})
+    assert taken.status_code == 302
+    with tenant_context(alpha):
+        backup = Backup.objects.get(addon_ref=addon.pk)
+        assert backup.kind == "manual" and backup.status == "queued"
+        Backup.objects.filter(pk=backup.pk).update(status="succeeded", size_bytes=2048)
+    admin = call(client, roles["admin"], "get", page).content.decode()
+    assert f'data-backup="{backup.pk}"' in admin and "Download</a>" in admin
+    assert "Download</a>" not in call(client, roles["member"], "get", page).content.decode()
+    restore = {"action": "restore", "backup_id": str(backup.pk), "confirm": "db"}
+    assert call(client, roles["member"], "post", page, restore).status_code == 403
+    download = f"{page}backups/{backup.pk}/download/"
+    assert call(client, roles["member"], "get", download).status_code == 403
+    wrong = call(client, roles["admin"], "post", page, {**restore, "confirm": "nope"})
+    assert wrong.status_code == 302
+    with tenant_context(alpha):
+        from apps.addons.backup_models import BackupRestore
+
+        assert not BackupRestore.objects.exists()
+    assert call(client, roles["admin"], "post", page, restore).status_code == 302
+    with tenant_context(alpha):
+        assert BackupRestore.objects.filter(backup=backup).count() == 1
+    elsewhere = f"{BASE}{addon.pk}/backups/{backup.pk}/download/"
+    assert call(client, world["bob"], "get", elsewhere, host="bravo.localhost").status_code == 404
