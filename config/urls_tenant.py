@@ -8,6 +8,7 @@ from apps.billing import console as billing_console
 from apps.core.views import healthz, readyz
 from apps.deploy import console as deploy_console
 from apps.monitoring import console as monitoring_console
+from apps.operations.mcp_view import mcp_endpoint
 from apps.tenants.console import console_site
 from apps.tenants.views import tenant_landing
 from apps.webhooks import console as webhooks_console
@@ -36,5 +37,6 @@ urlpatterns = [
     path("console/", console_site.urls),
     # Signing in happens on the tenant's own host too: sessions are per host.
     path("accounts/", include(page_urlpatterns)),
+    path("mcp", mcp_endpoint, name="mcp"),  # agents: docs/agents.md
     path("", include("config.urls_api")),
 ]

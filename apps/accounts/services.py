@@ -14,8 +14,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.core.actor import SYSTEM, Actor
 from apps.core import operation_names
+from apps.core.actor import SYSTEM, Actor
 from apps.core.audit import audit_as
 from apps.core.problems import ApplicationError, InvalidInput
 from apps.tenants import services as tenant_services

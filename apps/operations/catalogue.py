@@ -277,7 +277,11 @@ def _env_handler(to_vars):
         from .registry import get
 
         spec = get("app.env.set").spec
-        body = {"app_id": data["app_id"], "vars": to_vars(data), "restart": data.get("restart", True)}
+        body = {
+            "app_id": data["app_id"],
+            "vars": to_vars(data),
+            "restart": data.get("restart", True),
+        }
         return call_endpoint(caller, spec, body)
 
     return handler
@@ -285,9 +289,7 @@ def _env_handler(to_vars):
 
 def register_builtin() -> None:
     for name, endpoint, risk, effect, path_names in _WRITES:
-        register_operation(
-            name, endpoint=endpoint, risk=risk, effect=effect, path_names=path_names
-        )
+        register_operation(name, endpoint=endpoint, risk=risk, effect=effect, path_names=path_names)
     for name, endpoint, path_names in _READS:
         register_operation(
             name, endpoint=endpoint, risk="low", read_only=True, path_names=path_names

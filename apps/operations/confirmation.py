@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-TOKEN_PREFIX = "qsc_"
+TOKEN_PREFIX = "qsc_"  # noqa: S105  (a prefix, not a secret)
 MAX_TTL_S = 300
 
 
@@ -27,7 +27,9 @@ def input_hash(data: dict[str, Any]) -> str:
 
 
 def _ttl() -> int:
-    return max(1, min(int(getattr(settings, "OPERATIONS_CONFIRMATION_TTL_S", MAX_TTL_S)), MAX_TTL_S))
+    return max(
+        1, min(int(getattr(settings, "OPERATIONS_CONFIRMATION_TTL_S", MAX_TTL_S)), MAX_TTL_S)
+    )
 
 
 def _cache_key(token: str) -> str:

@@ -20,7 +20,13 @@ from .caller import Caller
 from .endpoints import EndpointSpec
 
 # Headers of the outer request that must not reach the inner one.
-_DROPPED = ("HTTP_IDEMPOTENCY_KEY", "HTTP_IF_MATCH", "HTTP_COOKIE", "CONTENT_TYPE", "CONTENT_LENGTH")
+_DROPPED = (
+    "HTTP_IDEMPOTENCY_KEY",
+    "HTTP_IF_MATCH",
+    "HTTP_COOKIE",
+    "CONTENT_TYPE",
+    "CONTENT_LENGTH",
+)
 
 
 class EndpointProblem(Exception):

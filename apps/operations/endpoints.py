@@ -174,9 +174,11 @@ def _inline(schema: dict[str, Any], depth: int = 0) -> dict[str, Any]:
             schema["enum"] = [*schema["enum"], None]
     for key, value in schema.items():
         if isinstance(value, dict):
-            out[key] = _inline(value, depth + 1) if key != "properties" else {
-                name: _inline(prop, depth + 1) for name, prop in value.items()
-            }
+            out[key] = (
+                _inline(value, depth + 1)
+                if key != "properties"
+                else {name: _inline(prop, depth + 1) for name, prop in value.items()}
+            )
         elif isinstance(value, list):
             out[key] = [_inline(v, depth + 1) if isinstance(v, dict) else v for v in value]
         else:

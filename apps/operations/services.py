@@ -13,7 +13,6 @@ from typing import Any
 
 import jsonschema
 
-
 from apps.core.audit import audit_record
 from apps.core.problems import ApplicationError, InvalidInput
 from apps.tenants.roles import role_at_least

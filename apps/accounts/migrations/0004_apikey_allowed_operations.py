@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_mfa_secrets_encrypted'),
+        ("accounts", "0003_mfa_secrets_encrypted"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='apikey',
-            name='allowed_operations',
+            model_name="apikey",
+            name="allowed_operations",
             field=models.JSONField(blank=True, default=list),
         ),
     ]
