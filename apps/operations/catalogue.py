@@ -272,7 +272,7 @@ _RESTART = {"type": "boolean", "default": True, "description": "Deploy the new r
 _ENV_NAME = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$", "maxLength": 255}
 
 
-def _env_handler(to_vars):
+def _env_handler(name: str, to_vars):
     def handler(caller, data: dict[str, Any]):
         from .registry import get
 
@@ -282,7 +282,7 @@ def _env_handler(to_vars):
             "vars": to_vars(data),
             "restart": data.get("restart", True),
         }
-        return call_endpoint(caller, spec, body)
+        return call_endpoint(caller, spec, body, operation=name)
 
     return handler
 
@@ -317,7 +317,7 @@ def register_builtin() -> None:
             "required": ["app_id", "vars"],
             "additionalProperties": False,
         },
-        handler=_env_handler(lambda data: data["vars"]),
+        handler=_env_handler("app.env.set", lambda data: data["vars"]),
     )
     register_operation(
         "app.env.unset",
@@ -335,5 +335,5 @@ def register_builtin() -> None:
             "required": ["app_id", "names"],
             "additionalProperties": False,
         },
-        handler=_env_handler(lambda data: dict.fromkeys(data["names"])),
+        handler=_env_handler("app.env.unset", lambda data: dict.fromkeys(data["names"])),
     )

@@ -36,7 +36,11 @@ class EndpointProblem(Exception):
         self.body = body if isinstance(body, dict) else {"detail": str(body)}
 
 
-def call_endpoint(caller: Caller, spec: EndpointSpec, data: dict[str, Any]) -> Any:
+def call_endpoint(
+    caller: Caller, spec: EndpointSpec, data: dict[str, Any], *, operation: str
+) -> Any:
+    """Call `spec`'s view as `caller` for the operation named `operation` (which the caller has
+    been allowed to run: an agent key's allow-list lets this inner call through)."""
     path = spec.path
     for param, prop in spec.path_params.items():
         path = path.replace("{" + param + "}", str(data[prop]))
@@ -48,6 +52,7 @@ def call_endpoint(caller: Caller, spec: EndpointSpec, data: dict[str, Any]) -> A
         else:
             body = {name: data[name] for name in spec.body_fields if name in data}
     request = _inner_request(caller, spec.method, path, query, body)
+    request.operation_dispatch = operation
     match = resolve(path, urlconf=getattr(caller.request, "urlconf", None) or settings.ROOT_URLCONF)
     request.resolver_match = match
     response = match.func(request, *match.args, **match.kwargs)
@@ -83,5 +88,4 @@ def _inner_request(caller: Caller, method: str, path: str, query: dict, body: An
     request._force_auth_user = caller.user
     request._force_auth_token = caller.api_key
     request._dont_enforce_csrf_checks = True
-    request.operation_dispatch = True
     return request

@@ -1,7 +1,9 @@
 """Agent keys on the REST API: a key with `allowed_operations` may call an endpoint only when
 the operations that endpoint performs (registry.operations_for_endpoint) are all in its list.
-Any other endpoint, reads included, answers 403. The registry's own list, show and execute
-views are open to such keys (execute checks the operation itself).
+Any other endpoint, reads included, answers 403. (An endpoint of several operations, like PATCH
+env-vars of app.env.set and app.env.unset, needs them all; /execute runs either alone.) The
+registry's own list, show and execute views are open to such keys (execute checks the
+operation itself).
 
 In settings.TENANT_ACCESS_PERMISSIONS, so it runs before every API view's own permissions."""
 
@@ -25,6 +27,10 @@ class OperationAllowList(BasePermission):
         url_name = getattr(match, "url_name", None)
         needed = operations_for_endpoint(url_name, request.method)
         if needed and set(needed) <= allowed:
+            return True
+        # The in-process call of an operation the key may run (apps/operations/dispatch.py).
+        running = getattr(request._request, "operation_dispatch", None)
+        if running in allowed and running in needed:
             return True
         endpoint = f"{request.method} {request.path}"
         what = f"runs {', '.join(needed)}" if needed else "is not one of the operations"

@@ -91,7 +91,7 @@ class Operation:
             return self.handler(caller, data)
         from .dispatch import call_endpoint
 
-        return call_endpoint(caller, self.spec, data)
+        return call_endpoint(caller, self.spec, data, operation=self.name)
 
 
 class _Missing(dict):
