@@ -104,7 +104,12 @@ def _answer(caller: Caller, message: dict[str, Any], header_version: str | None)
         result = _result(caller, method, request_model.params, version)
     except mcp_tools.UnknownTool as exc:
         return _rpc_error(rpc_id, INVALID_PARAMS, f"Unknown tool: {exc}")
-    result.setdefault("resultType", "complete")  # 2026-07-28 wants it; older ones drop it
+    if version in MODERN_PROTOCOL_VERSIONS:
+        # 2026-07-28 wants these: complete results, and no caching of answers, which depend on
+        # the key (its authority and allow-list).
+        result.setdefault("resultType", "complete")
+        result.setdefault("cacheScope", "private")
+        result.setdefault("ttlMs", 0)
     shaped = methods.serialize_server_result(method, version, result)
     return JsonResponse({"jsonrpc": "2.0", "id": rpc_id, "result": shaped})
 
@@ -123,13 +128,12 @@ def _result(caller: Caller, method: str, params: Any, version: str) -> dict[str,
             "supportedVersions": list(MODERN_PROTOCOL_VERSIONS),
             "capabilities": capabilities,
             "instructions": INSTRUCTIONS,
-            "cacheScope": "private",
             "_meta": {"io.modelcontextprotocol/serverInfo": SERVER_INFO},
         }
     if method == "ping":
         return {}
     if method == "tools/list":
-        return {"tools": mcp_tools.list_tools(caller), "cacheScope": "private"}
+        return {"tools": mcp_tools.list_tools(caller)}
     if method == "tools/call":
         return mcp_tools.call_tool(caller, params.name, params.arguments)
     raise mcp_tools.UnknownTool(method)  # pragma: no cover - parse_client_request gates methods
