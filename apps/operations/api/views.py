@@ -12,6 +12,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from apps.core.api.schema import PROBLEM_MEDIA, Problem
 from apps.core.api.views import GenericViewSet
 from apps.core.problems import PROBLEM_CONTENT_TYPE
 from apps.tenants.models import Role
@@ -185,7 +186,12 @@ class OperationViewSet(GenericViewSet):
         operation_id="operations_execute",
         parameters=[NAME],
         request=ExecuteInput,
-        responses={200: ExecuteOutput},
+        # The operation's own endpoint may answer these too (plan limits, credits; a provider).
+        responses={
+            200: ExecuteOutput,
+            (402, PROBLEM_MEDIA[0]): Problem,
+            (503, PROBLEM_MEDIA[0]): Problem,
+        },
         examples=[
             OpenApiExample(
                 "Roll back",
