@@ -10,11 +10,13 @@ from __future__ import annotations
 import io
 import json
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIRequest
-from django.urls import resolve
+from django.urls import Resolver404, resolve
+
+from apps.core.problems import problem_body
 
 from .caller import Caller
 from .endpoints import EndpointSpec
@@ -43,7 +45,8 @@ def call_endpoint(
     been allowed to run: an agent key's allow-list lets this inner call through)."""
     path = spec.path
     for param, prop in spec.path_params.items():
-        path = path.replace("{" + param + "}", str(data[prop]))
+        # Quoted: an id with a slash or a question mark stays one (unknown) path segment.
+        path = path.replace("{" + param + "}", quote(str(data[prop]), safe=""))
     query = {name: data[name] for name in spec.query_params if data.get(name) is not None}
     body: Any = None
     if spec.method not in ("GET", "DELETE") or spec.body_fields:
@@ -53,7 +56,13 @@ def call_endpoint(
             body = {name: data[name] for name in spec.body_fields if name in data}
     request = _inner_request(caller, spec.method, path, query, body)
     request.operation_dispatch = operation
-    match = resolve(path, urlconf=getattr(caller.request, "urlconf", None) or settings.ROOT_URLCONF)
+    urlconf = getattr(caller.request, "urlconf", None) or settings.ROOT_URLCONF
+    try:
+        match = resolve(path, urlconf=urlconf)
+    except Resolver404:
+        detail = "No such object: check the ids in the input."
+        body = problem_body(status=404, slug="not-found", detail=detail, instance=path)
+        raise EndpointProblem(404, body) from None
     request.resolver_match = match
     response = match.func(request, *match.args, **match.kwargs)
     result = getattr(response, "data", None)

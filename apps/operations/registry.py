@@ -147,6 +147,12 @@ def register_operation(
     return operation
 
 
+def unregister_operation(name: str) -> None:
+    """Forget an operation (tests; an app that withdraws one)."""
+    _REGISTRY.pop(name, None)
+    _by_endpoint.cache_clear()
+
+
 def get(name: str) -> Operation | None:
     return _REGISTRY.get(name)
 

@@ -14,6 +14,7 @@ from apps.deploy.models import App
 from apps.operations import coverage, registry
 from apps.operations.endpoints import known_endpoints
 from apps.tenants.models import TenantStatus
+from tests.assertions import counted_get
 from tests.operations.factories import execute, people
 
 pytestmark = pytest.mark.django_db
@@ -216,3 +217,32 @@ def test_operator_operations_for_operators_only(client_for, world):
     world["tenant_b"].refresh_from_db()
     assert world["tenant_b"].status == TenantStatus.SUSPENDED
     assert execute(client_for(world["alice"]), "tenant.suspend", data).status_code == 404
+
+
+def test_odd_ids_are_404_not_errors(client_for, world):
+    alice = client_for(world["alice"], world["tenant_a"])
+    for odd in ("a/b", "../apps", "x?y=1", "%2F"):
+        answer = execute(alice, "app.status", {"app_id": odd})
+        assert answer.status_code == 404, (odd, answer.content)
+        assert answer.json()["type"] == "/problems/not-found"
+
+
+def test_the_list_costs_the_same_few_queries_whatever_the_registry_holds(client_for, world):
+    alice = client_for(world["alice"], world["tenant_a"])
+    alice.get("/api/v1/operations")  # the OpenAPI document is read once per process
+    before, body = counted_get(alice, "/api/v1/operations")
+    registry.register_operation(
+        "test.noop",
+        risk="low",
+        description="Does nothing (a test's).",
+        input_schema={"type": "object", "properties": {}},
+        role="viewer",
+        handler=lambda caller, data: {"ok": True},
+    )
+    try:
+        after, grown = counted_get(alice, "/api/v1/operations")
+        assert execute(alice, "test.noop").json()["result"] == {"ok": True}
+    finally:
+        registry.unregister_operation("test.noop")
+    assert len(grown["results"]) == len(body["results"]) + 1
+    assert after == before <= 6
