@@ -6,13 +6,18 @@ tenant host); operators see and run the operator ones on the root host as well."
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from apps.core.api.schema import PROBLEM_MEDIA, Problem
+from apps.core.api.schema import PROBLEM_MEDIA, ObjectAutoSchema, Problem
 from apps.core.api.views import GenericViewSet
 from apps.core.problems import PROBLEM_CONTENT_TYPE
 from apps.tenants.models import Role
@@ -55,6 +60,7 @@ class OperationOutput(serializers.Serializer):
     rest = serializers.SerializerMethodField(help_text="The REST endpoint it is, if any.")
     input_schema = serializers.DictField(source="resolved_schema", help_text="JSON Schema.")
 
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_rest(self, operation: Operation) -> str | None:
         spec = operation.spec
         if spec is None:
@@ -103,6 +109,7 @@ class OperationViewSet(GenericViewSet):
     allowed_when_suspended = True  # reads run; writes meet the endpoint's own 423
     allow_list_checks_itself = True  # execute checks the operation (services.py)
     pagination_class = None
+    schema = ObjectAutoSchema()  # the list answers one page object, not a bare array
 
     def get_queryset(self):
         return _Catalogue()  # operations are no model rows: their path ids are names
@@ -135,6 +142,7 @@ class OperationViewSet(GenericViewSet):
 
     @extend_schema(
         summary="List operations",
+        operation_id="operations_list",
         description=(
             "Every operation the caller can see: the tenant's (in a tenant) and, for operators, "
             "the operator ones. Filter by `risk`, `read_only`, or `q` (part of the name)."
@@ -165,6 +173,7 @@ class OperationViewSet(GenericViewSet):
 
     @extend_schema(
         summary="Show an operation",
+        operation_id="operations_retrieve",
         description="Its description, risk, role and input schema.",
         parameters=[NAME],
         responses={200: OperationOutput},
