@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from apps.accounts.models import ApiKey
 from apps.core.models import AuditEvent
 from tests.operations.factories import execute, key_client, make_key
 
@@ -120,3 +121,23 @@ def test_a_key_of_another_tenant_sees_nothing(agent, world):
     client = key_client(raw, world["tenant_a"])
     assert client.get("/api/v1/apps").status_code == 404
     assert execute(client, "app.list").status_code == 404
+
+
+def test_the_console_makes_agent_keys_and_refuses_unknown_operations(client, world):
+    client.force_login(world["alice"])
+    add = "/console/accounts/apikey/add/"
+    made = client.post(
+        add,
+        {"name": "bot", "authority": "member", "operations": "app.list, app.deploy"},
+        HTTP_HOST="alpha.localhost",
+    )
+    assert made.status_code == 200
+    key = ApiKey.objects.get(tenant=world["tenant_a"], name="bot")
+    assert key.allowed_operations == ["app.deploy", "app.list"]
+    refused = client.post(
+        add,
+        {"name": "bad", "authority": "member", "operations": "app.explode"},
+        HTTP_HOST="alpha.localhost",
+    )
+    assert "app.explode" in refused.content.decode()
+    assert not ApiKey.objects.filter(name="bad").exists()
