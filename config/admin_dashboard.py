@@ -3,7 +3,9 @@
 Cheap at any number of tenants: two queries on the public schema (users, tenants by status) and
 one on nodes; apps and today's deployments come from the cache that `deploy.stats_refresh`
 fills every minute (counting them means visiting every tenant schema); checks per minute and
-queue depth are Redis reads."""
+queue depth are Redis reads. The charts over time (sign-ups, MRR, deployments, checks per minute,
+failed deliveries) read the daily aggregates: one query on core.DailyMetric for the last 30 or
+90 days (`?days=90`), whatever the number of tenants or days."""
 
 from __future__ import annotations
 
@@ -13,13 +15,16 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
 
-from apps.core import heartbeat, metrics
+from apps.core import daily_metrics_charts, heartbeat, metrics
+from apps.core.daily_metrics import daily_series
 from apps.core.models import Node
 from apps.deploy.checks import dashboard_warning
 from apps.deploy.stats import platform_stats_cached
 from apps.tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
+
+CHART_DAYS = (30, 90)
 
 
 def _redis_numbers() -> dict:
@@ -32,6 +37,14 @@ def _redis_numbers() -> dict:
             for name, age in sorted(heartbeat.heartbeats().items())
         ],
     }
+
+
+def _chart_days(request) -> int:
+    try:
+        days = int(request.GET.get("days", CHART_DAYS[0]))
+    except (TypeError, ValueError):
+        return CHART_DAYS[0]
+    return days if days in CHART_DAYS else CHART_DAYS[0]
 
 
 def dashboard_callback(request, context: dict) -> dict:
@@ -60,5 +73,10 @@ def dashboard_callback(request, context: dict) -> dict:
     except Exception as exc:
         logger.warning("Dashboard: Redis numbers unavailable", exc_info=True)
         data["redis_error"] = type(exc).__name__
+    days = _chart_days(request)
+    data["chart_days"] = days
+    data["chart_day_choices"] = CHART_DAYS
+    data["charts"] = daily_metrics_charts.charts_panel(daily_series(days=days))
+    data["charts_source"] = daily_metrics_charts.source_note()
     context["dashboard"] = data
     return context

@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from apps.accounts import device_login
 from apps.accounts.auth_urls import page_urlpatterns
 from apps.core.views import healthz, metrics, readyz
 from apps.deploy.tls_ask import tls_ask
@@ -22,6 +23,8 @@ urlpatterns = [
     *moved_urlpatterns("admin"),  # webhook pages were under admin/monitoring/
     path("admin/", admin.site.urls),
     path("accounts/", include(page_urlpatterns)),
+    # OAuth 2.0 device login for the quay CLI (allauth.idp.oidc): /identity/o/…, /.well-known/…
+    path("", include(device_login.urlpatterns)),
     path("invitations/", include("apps.tenants.urls")),
     path("webhooks/", include("apps.deploy.webhook_urls")),
     path("webhooks/", include("apps.billing.webhook_urls")),

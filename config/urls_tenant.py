@@ -4,11 +4,13 @@ from django.urls import include, path
 
 from apps.accounts import console as accounts_console
 from apps.accounts.auth_urls import page_urlpatterns
+from apps.addons import console as addons_console
 from apps.billing import console as billing_console
 from apps.core.views import healthz, readyz
 from apps.deploy import console as deploy_console
 from apps.monitoring import console as monitoring_console
 from apps.operations.mcp_view import mcp_endpoint
+from apps.operations.portability import console as portability_console
 from apps.tenants.console import console_site
 from apps.tenants.views import tenant_landing
 from apps.webhooks import console as webhooks_console
@@ -20,9 +22,11 @@ from apps.webhooks.moved_urls import moved_urlpatterns
 # and its pages (billing: plan, usage, checkout, portal, invoices).
 CONSOLE_SECTIONS = (
     accounts_console,
+    addons_console,
     billing_console,
     deploy_console,
     monitoring_console,
+    portability_console,
     webhooks_console,
 )
 

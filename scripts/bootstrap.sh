@@ -35,9 +35,23 @@ requirements_hash() {
 
 [ -f "$REQUIREMENTS" ] || die "$REQUIREMENTS not found"
 
+# The `quay` CLI (quay_cli/, docs/cli.md) as a console script of the venv: a shim that runs this
+# checkout's quay_cli with the venv's Python, from any directory.
+install_quay_shim() {
+  local shim="$VENV/bin/quay"
+  local wanted
+  wanted=$(printf '#!%s\nimport sys\nsys.path.insert(0, %s)\nfrom quay_cli.cli import main\nmain()\n' \
+    "$(cd "$VENV/bin" && pwd)/python" "'$(pwd)'")
+  if [ ! -x "$shim" ] || [ "$(cat "$shim")" != "$wanted" ]; then
+    printf '%s\n' "$wanted" >"$shim"
+    chmod 0755 "$shim"
+  fi
+}
+
 # Fast path: a working 3.11 venv whose stamp matches the requirements.
 if [ -x "$VENV/bin/python" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(requirements_hash)" ] \
   && is_python311 "$VENV/bin/python"; then
+  install_quay_shim
   exit 0
 fi
 
@@ -76,3 +90,4 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$wanted" ]; then
     -r "$REQUIREMENTS" || die "pip install -r $REQUIREMENTS failed (see the messages above)"
   echo "$wanted" >"$STAMP"
 fi
+install_quay_shim

@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from apps.accounts.auth.admin_site import admin_site_secure
+from apps.accounts.auth.handoff import console_handoff, console_open
 from apps.accounts.auth.me import MeView
 from apps.accounts.auth.pages import account_home
 
@@ -17,6 +18,8 @@ admin_site_secure(admin.site)
 
 page_urlpatterns: list = [
     path("", account_home, name="account_home"),
+    path("open/<slug:slug>/", console_open, name="account_console_open"),
+    path("handoff/", console_handoff, name="account_console_handoff"),
     path("", include("allauth.urls")),
 ]
 api_urlpatterns: list = [

@@ -1,5 +1,10 @@
-"""API keys in the tenant console (/console/ on the tenant's host): admins and owners create and
-revoke their tenant's keys; the raw key is shown once, on the page after creation."""
+"""The team pages of the tenant console (/console/team/ on the tenant's host; journey 9 of
+docs/console.md): members and invitations (console_team.py), API keys (console_keys.py); the
+webhooks app adds its endpoints to the same section. The API key model admin stays for its
+filters and old links, out of the sidebar: the team page is where keys are made and revoked.
+
+Admins and owners create and revoke their tenant's keys; the raw key is shown once, on the
+page after creation."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -7,9 +12,11 @@ from django.utils import timezone
 
 from apps.core import operation_names
 from apps.core.actor import Actor
-from apps.tenants.console import ConsoleModelAdmin, console_site
+from apps.tenants.console import ConsoleModelAdmin, ConsolePage, console_site
+from apps.tenants.models import Role
+from apps.tenants.roles import role_at_least
 
-from . import services
+from . import console_keys, console_team, services
 from .models import ApiKey, ApiKeyAuthority
 
 
@@ -46,12 +53,28 @@ class ApiKeyForm(forms.ModelForm):
 @admin.register(ApiKey, site=console_site)
 class ApiKeyConsoleAdmin(ConsoleModelAdmin):
     list_display = (
-        "name", "prefix", "last8", "authority", "status", "last_used_at", "expires_at",
-    )  # fmt: skip
+        "name",
+        "prefix",
+        "last8",
+        "authority",
+        "status",
+        "last_used_at",
+        "expires_at",
+    )
     list_filter = ("authority",)
     search_fields = ("name", "prefix")
     form = ApiKeyForm
     actions = ("revoke_selected",)
+
+    def has_module_permission(self, request) -> bool:
+        return False  # in the sidebar as Team > API keys (console_keys.py)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        """Admins and the owner, as in the API and on the team page (a member or viewer who
+        opens this list's old address gets 403)."""
+        return role_at_least(self.role(request), Role.ADMIN) and super().has_view_permission(
+            request, obj
+        )
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False  # keys are revoked, never edited
@@ -91,3 +114,30 @@ class ApiKeyConsoleAdmin(ConsoleModelAdmin):
             )
         if done:
             self.message_user(request, f"{done} key(s) revoked.", messages.SUCCESS)
+
+
+SECTION = "Team"
+# (route under /console/, URL name: console:<name>, view, title) of the pages not in the sidebar
+HIDDEN_PAGES = (
+    ("team/members/<str:membership_id>/role/", "team_member_role", console_team.member_role_view,
+     "Change a role"),
+    ("team/members/<str:membership_id>/remove/", "team_member_remove",
+     console_team.member_remove_view, "Remove a member"),
+    ("team/members/<str:membership_id>/transfer/", "team_member_transfer",
+     console_team.member_transfer_view, "Transfer ownership"),
+    ("team/invitations/<str:invitation_id>/revoke/", "team_invitation_revoke",
+     console_team.invitation_revoke_view, "Revoke an invitation"),
+    ("team/invitations/<str:invitation_id>/resend/", "team_invitation_resend",
+     console_team.invitation_resend_view, "Resend an invitation"),
+    ("team/api-keys/<str:key_id>/revoke/", "team_api_key_revoke",
+     console_keys.api_key_revoke_view, "Revoke an API key"),
+)  # fmt: skip
+
+console_site.page_register(
+    ConsolePage("team/members/", "team", console_team.team_view, "Members and invitations", SECTION)
+)
+console_site.page_register(
+    ConsolePage("team/api-keys/", "team_api_keys", console_keys.api_keys_view, "API keys", SECTION)
+)
+for _route, _name, _view, _title in HIDDEN_PAGES:
+    console_site.page_register(ConsolePage(_route, _name, _view, _title, SECTION, in_sidebar=False))

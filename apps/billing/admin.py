@@ -17,6 +17,7 @@ from django.utils.html import format_html
 from unfold.admin import ModelAdmin, TabularInline
 
 from apps.core.actor import Actor
+from apps.core.admin_mixins import VersionGuardForm
 from apps.core.problems import ApplicationError
 
 from . import selectors, services, stripe_events
@@ -48,6 +49,12 @@ def _report(request, modeladmin, function, *args, **kwargs) -> bool:
 
 
 STRIPE_FIELDS = ("stripe_product_id", "stripe_synced_at")
+
+
+class PlanForm(VersionGuardForm):
+    class Meta:
+        model = Plan
+        fields = "__all__"
 
 
 @admin.register(Plan)
@@ -94,8 +101,17 @@ class PlanAdmin(ModelAdmin):
                 "processes per sandbox, disk per app (docs/billing.md, Resource limits).",
             },
         ),
-        ("State", {"fields": ("is_archived", "is_system", *STRIPE_FIELDS)}),
+        (
+            "Add-ons (empty = the operator's default)",
+            {
+                "fields": ("addon_postgres_mb", "addon_redis_mb", "addon_backups_kept"),
+                "description": "Size of each PostgreSQL add-on, memory of each Redis add-on, "
+                "backups kept per add-on (docs/addons.md).",
+            },
+        ),
+        ("State", {"fields": ("is_archived", "is_system", *STRIPE_FIELDS, "expected_version")}),
     )
+    form = PlanForm
 
     @admin.display(description="Monthly")
     def monthly(self, plan: Plan) -> str:
@@ -110,7 +126,21 @@ class PlanAdmin(ModelAdmin):
         return plan.accounts.count()
 
     def save_model(self, request, obj, form, change):
-        services.plan_save(plan=obj, actor=Actor.from_request(request))
+        if not change:
+            services.plan_save(plan=obj, actor=Actor.from_request(request))
+            return
+        # The form refused a stale version already; this catches a save in the same instant.
+        seen = form.cleaned_data.get("expected_version")
+        if not _report(
+            request, self, services.plan_save, plan=obj, actor=Actor.from_request(request),
+            expected_version=seen,
+        ):  # fmt: skip
+            request._stale_save = True
+
+    def response_change(self, request, obj):
+        if getattr(request, "_stale_save", False):
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
 
     def delete_model(self, request, obj):
         _report(request, self, services.plan_delete, plan=obj, actor=Actor.from_request(request))

@@ -16,3 +16,6 @@ class BillingConfig(AppConfig):
         extensions = getattr(problems, "PROBLEM_EXTENSIONS", None)
         if extensions is not None and quota_upgrade_hint not in extensions:
             extensions.append(quota_upgrade_hint)
+        from . import daily_metrics
+
+        daily_metrics.register()  # the operator dashboard's daily aggregates

@@ -38,6 +38,10 @@ LIMIT_FIELDS = {
     "cpu_millicores": "cpu_millicores",
     "pids": "pids",
     "disk_mb": "disk_mb",
+    # Add-ons (apps/addons/): sizes and backups kept; empty means the operator's default.
+    "addon_postgres_mb": "addon_postgres_mb",
+    "addon_redis_mb": "addon_redis_mb",
+    "addon_backups_kept": "addon_backups_kept",
 }
 
 
@@ -48,13 +52,15 @@ def _resource_field(name: str, help_text: str) -> models.PositiveIntegerField:
         blank=True,
         validators=[MinValueValidator(limit.minimum), MaxValueValidator(limit.maximum)],
         help_text=f"{help_text} ({limit.minimum} to {limit.maximum}). Empty: the operator's "
-        "default (DEPLOY_SANDBOX_DEFAULT_*).",
+        f"default ({limit.setting}).",
     )
 
 
 class Plan(TimeStampedModel):
     """A subscription plan. The system plan (`free`) exists always and cannot be removed."""
 
+    # Optimistic locking (apps/core/versioning.py): moved by every edit, not by state changes.
+    version = models.PositiveIntegerField(default=1, editable=False)
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=50, unique=True)
     description = models.TextField(blank=True)
@@ -81,6 +87,9 @@ class Plan(TimeStampedModel):
     cpu_millicores = _resource_field("cpu_millicores", "CPU per process, millicores (1000: a core)")
     pids = _resource_field("pids", "Processes and threads per sandbox")
     disk_mb = _resource_field("disk_mb", "Disk per app (builds, releases, home), MB")
+    addon_postgres_mb = _resource_field("addon_postgres_mb", "Size of each PostgreSQL add-on, MB")
+    addon_redis_mb = _resource_field("addon_redis_mb", "Memory of each Redis add-on, MB")
+    addon_backups_kept = _resource_field("addon_backups_kept", "Backups kept per add-on")
     is_public = models.BooleanField(default=True, help_text="Offered to tenants for checkout.")
     is_archived = models.BooleanField(default=False, help_text="No new subscriptions.")
     is_system = models.BooleanField(default=False, editable=False)

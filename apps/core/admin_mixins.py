@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django import forms
+
 
 class ReadOnlyMixin:
     """A model admin whose pages show rows but never add, change or delete them: changes go
@@ -26,3 +28,40 @@ class ReadOnlyMixin:
 
     def log_deletion(self, *args, **kwargs):
         return None
+
+
+class VersionGuardForm(forms.ModelForm):
+    """A change form that refuses a stale save (apps/core/versioning.py). The version the page
+    was opened at travels in a hidden field; when the object has moved on since, the form is
+    shown again with a message saying so, and nothing is saved. The service gets the same
+    number as `expected_version`, which settles the race of two saves in the same instant."""
+
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    STALE = (
+        "Someone else changed this {what} after you opened this page (it is now at version "
+        "{current}, you opened version {seen}). Nothing was saved: reload the page to see "
+        "their change, then make yours again."
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            self.initial["expected_version"] = self.instance.version
+
+    def clean(self):
+        cleaned = super().clean()
+        seen = cleaned.get("expected_version")
+        if self.instance.pk and seen is not None:
+            model = type(self.instance)
+            current = (
+                model._default_manager.filter(pk=self.instance.pk)
+                .values_list("version", flat=True)
+                .first()
+            )
+            if current != seen:
+                raise forms.ValidationError(
+                    self.STALE.format(what=model._meta.verbose_name, current=current, seen=seen),
+                    code="version_conflict",
+                )
+        return cleaned

@@ -22,6 +22,12 @@ EVENT_TYPES: dict[str, str] = {
     "deployment.succeeded": "A deployment is live.",
     "deployment.failed": "A deployment failed; the previous release keeps serving.",
     "deployment.canceled": "A deployment was canceled.",
+    "addon.created": "An add-on (PostgreSQL or Redis) was created for an app.",
+    "addon.destroyed": "An add-on and its data are being deleted.",
+    "addon.size_exceeded": "An add-on is over its plan's size (it becomes read-only if it stays "
+    "over).",
+    "addon.locked": "An add-on stayed over its size and is read-only now (no data is lost).",
+    "addon.unlocked": "A read-only add-on is under its size again and writable.",
     "monitor.down": "A monitor went down.",
     "monitor.up": "A monitor is up again.",
     "incident.opened": "An incident was opened (a monitor went down).",

@@ -195,3 +195,30 @@ class Node(models.Model):
     @property
     def is_stale(self) -> bool:
         return self.age_s > settings.NODE_STALE_AFTER_S
+
+
+class DailyMetric(models.Model):
+    """One figure of one day for the operator dashboard's charts (`apps.core.daily_metrics`).
+
+    Written by the `core.collect_daily_metrics` beat task from the collectors the domain apps
+    register (sign-ups, MRR, deployments, checks per minute, failed webhook deliveries), upserted
+    so a re-run overwrites, and kept DAILY_METRICS_RETENTION_DAYS (400). `dimension` splits a
+    series when one number is not enough (MRR per currency); empty otherwise."""
+
+    day = models.DateField()
+    name = models.CharField(max_length=50)
+    dimension = models.CharField(max_length=50, blank=True, default="")
+    value = models.FloatField()
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("day", "name", "dimension")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "name", "dimension"], name="dailymetric_day_name_dimension"
+            )
+        ]
+
+    def __str__(self) -> str:
+        suffix = f" [{self.dimension}]" if self.dimension else ""
+        return f"{self.day} {self.name}{suffix} = {self.value:g}"

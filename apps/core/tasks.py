@@ -37,3 +37,12 @@ def outbox_purge() -> int:
 @shared_task(name="core.nodes_prune")
 def nodes_prune() -> int:
     return nodes.nodes_prune()
+
+
+@shared_task(name="core.collect_daily_metrics")
+def collect_daily_metrics() -> dict:
+    """The operator dashboard's daily aggregates: yesterday and today upserted (idempotent),
+    rows past the retention purged (apps/core/daily_metrics.py)."""
+    from .daily_metrics import daily_metrics_refresh
+
+    return daily_metrics_refresh()

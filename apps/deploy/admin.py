@@ -14,6 +14,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 from unfold.admin import ModelAdmin
 
+from apps.core import charts
 from apps.core.actor import Actor
 from apps.core.admin_mixins import ReadOnlyMixin
 from apps.core.problems import ApplicationError
@@ -51,6 +52,10 @@ class AppAdminBase(ReadOnlyMixin, ModelAdmin):
     )  # fmt: skip
     readonly_fields = ("https", "usage", "process_exits", "registry_credentials")
     actions = ("deploy_branch", "restart")
+
+    class Media:  # the CPU and memory charts (usage_charts), drawn with the vendored uPlot
+        js = (charts.UPLOT, charts.SCRIPT)
+        css = {"all": (charts.UPLOT_CSS,)}
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("current_release")

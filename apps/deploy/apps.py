@@ -17,3 +17,6 @@ class DeployConfig(AppConfig):
         # A worker that would deploy apps refuses to start in production when the sandbox
         # cannot run, and warns on every start when it is off (apps/deploy/checks.py).
         worker_init.connect(checks.on_worker_init, dispatch_uid="qs-deploy-sandbox")
+        from . import daily_metrics
+
+        daily_metrics.register()  # the operator dashboard's daily aggregates

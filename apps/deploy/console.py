@@ -10,6 +10,9 @@ back, admins and up change env vars and domains and delete apps, as in the API; 
 the tenant is suspended (read-only)."""
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import redirect
 from django.urls import path
 
 from apps.tenants.console import console_read_only, console_role, console_site
@@ -68,14 +71,28 @@ class AppConsoleAdmin(ConsoleAccess, AppAdminBase):
         return views.app_overview_view(request, object_id)
 
 
+def _app_page(request, model, object_id: str, page: str, **kwargs) -> HttpResponseRedirect:
+    """The app page that shows one of its deployments or releases: the console's lists link to
+    the admin's change URL, which leads there (one page per object, with its live log)."""
+    try:
+        app_id = model.objects.filter(pk=object_id).values_list("app_id", flat=True).first()
+    except (ValueError, ValidationError):
+        app_id = None
+    if app_id is None:
+        raise Http404
+    return redirect(f"{console_site.name}:deploy_app_{page}", object_id=app_id, **kwargs)
+
+
 @admin.register(Deployment, site=console_site)
 class DeploymentConsoleAdmin(ConsoleAccess, DeploymentAdminBase):
-    pass
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return _app_page(request, Deployment, object_id, "deployment", deployment_id=object_id)
 
 
 @admin.register(Release, site=console_site)
 class ReleaseConsoleAdmin(ConsoleAccess, ReleaseAdminBase):
-    pass
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return _app_page(request, Release, object_id, "releases")
 
 
 @admin.register(ProcessEvent, site=console_site)

@@ -29,6 +29,8 @@ class SourceKind(models.TextChoices):
 class App(TimeStampedModel):
     """An application a tenant runs, served at <name>-<tenant>.<APPS_DOMAIN>."""
 
+    # Optimistic locking (apps/core/versioning.py): moved by every edit, not by state changes.
+    version = models.PositiveIntegerField(default=1, editable=False)
     name = models.SlugField(max_length=63, unique=True)
     source_kind = models.CharField(
         max_length=10, choices=SourceKind.choices, default=SourceKind.GIT

@@ -27,7 +27,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import shutil
 import socket
 import time
 
@@ -42,7 +41,8 @@ from apps.core.problems import QuotaExceeded
 from apps.tenants.models import TenantStatus
 
 from . import events, selectors, services
-from .image_source import image_build, image_description, refuse_images_unless_run
+from .deployment_end import fail_without_runner, now_iso, record_end
+from .image_source import image_description, refuse_images_unless_run
 from .models import (
     RUNNING_STATES,
     App,
@@ -61,10 +61,11 @@ from .models import (
     ReleaseStatus,
     SourceKind,
 )
+from .pipeline_build import BuildSteps, StepFailed
 from .redaction import Redactor
 from .runtime import RuntimeProblem, get_provider
-from .runtime.base import Artefact, BuildSource, ReleaseSpec
-from .runtime.git import GitSource, fetch
+from .runtime.base import Artefact, ReleaseSpec
+from .runtime.git import GitSource
 
 logger = logging.getLogger(__name__)
 
@@ -76,18 +77,8 @@ LOG_FLUSH_S = 0.5
 SUSPENDED_REASON = "The tenant is suspended; nothing was deployed."
 
 
-class StepFailed(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 class Canceled(Exception):
     pass
-
-
-def _now_iso() -> str:
-    return timezone.now().isoformat().replace("+00:00", "Z")
 
 
 def deployment_key(deployment: Deployment) -> str:
@@ -134,7 +125,7 @@ def spec_for(deployment: Deployment, *, with_env: bool = True) -> ReleaseSpec:
     )
 
 
-class Runner:
+class Runner(BuildSteps):
     def __init__(self, deployment: Deployment) -> None:
         self.d = deployment
         self.app = deployment.app
@@ -200,13 +191,13 @@ class Runner:
         self.step = step
         now = timezone.now()
         self.d.state = step
-        self.d.steps = {**self.d.steps, step: {"started_at": _now_iso()}}
+        self.d.steps = {**self.d.steps, step: {"started_at": now_iso()}}
         self.d.heartbeat_at = now
         self._beat_at = time.monotonic()
         self._save("state", "steps", "heartbeat_at")
 
     def leave(self, step: str) -> None:
-        self.d.steps[step]["finished_at"] = _now_iso()
+        self.d.steps[step]["finished_at"] = now_iso()
         self._save("steps")
         self.flush()
 
@@ -239,75 +230,6 @@ class Runner:
                 self.log(f"Stopping the old processes failed: {exc.message} (the reconciler will).")
         finally:
             self.flush()
-
-    def step_fetching(self) -> None:
-        refuse_images_unless_run(self.provider, self.app.source_kind)
-        self.provider.ensure_ready(wait_s=15)
-        self.provider.prepare_app(self.app_key, selectors.resource_limits(tenant=self.tenant))
-        if self.app.source_kind == SourceKind.IMAGE:
-            self.d.build = image_build(
-                self.app, self.d.ref, log=self.sink(LogStream.BUILD), secrets=self.add_secrets
-            )
-            self.d.commit_sha = ""
-            self._save("build", "commit_sha")
-            return
-        allow_local = services.git_allow_local()
-        try:
-            source: GitSource = services.git_source(services.git_url(self.app))
-        except ValueError as exc:
-            raise StepFailed(f"The app's git URL cannot be used: {exc}") from exc
-        self.add_secrets(source.secrets)
-        self.git = source
-        build = Build.objects.create(app=self.app, ref=self.d.ref)
-        dest = self.provider.source_dir(self.app_key, build.pk.hex[:12])
-        build.source_dir = dest  # so a failure cleans it up
-        build.save(update_fields=["source_dir"])
-        self.d.build = build
-        self._save("build")
-        shutil.rmtree(dest, ignore_errors=True)
-        sha = fetch(
-            source, self.d.ref, dest,
-            log=self.sink(LogStream.BUILD), tick=self.tick,
-            timeout_s=settings.DEPLOY_GIT_TIMEOUT_S, allow_local=allow_local,
-        )  # fmt: skip
-        build.commit_sha = sha
-        build.save(update_fields=["commit_sha", "updated_at"])
-        self.d.commit_sha = sha
-        self._save("commit_sha")
-
-    def step_building(self) -> None:
-        build = self.d.build
-        if build.kind == BuildKind.IMAGE:
-            return  # prebuilt: nothing to build (image_build made it complete)
-        started = time.monotonic()
-        source = BuildSource.of(self.git, commit_sha=build.commit_sha, ref=self.d.ref,
-                                tenant=self.tenant.slug, app_name=self.app.name)  # fmt: skip
-        try:
-            artefact = self.provider.prepare(
-                app_key=self.app_key,
-                build_key=build.pk.hex[:12],
-                source_dir=build.source_dir,
-                log=self.sink(LogStream.BUILD),
-                tick=self.tick,
-                limits=selectors.resource_limits(tenant=self.tenant),
-                source=source,
-            )
-        except Exception:
-            build.status = BuildStatus.FAILED
-            build.duration_ms = round((time.monotonic() - started) * 1000)
-            build.save(update_fields=["status", "duration_ms", "updated_at"])
-            raise
-        build.kind = artefact.kind
-        build.venv_dir = artefact.venv_dir
-        build.run_needs = artefact.run_needs()
-        build.process_types = artefact.process_types
-        build.release_command = artefact.release_command
-        # Built in a cluster: the release pins the pushed digest (Build.image).
-        build.image_repository, _, build.image_digest = artefact.image.partition("@")
-        build.status = BuildStatus.SUCCEEDED
-        build.duration_ms = round((time.monotonic() - started) * 1000)
-        build.save()
-        self.log(f"Build finished in {build.duration_ms / 1000:.1f} s.", LogStream.BUILD)
 
     def step_releasing(self) -> None:
         if self.d.kind == DeploymentKind.DEPLOY:
@@ -421,8 +343,8 @@ class Runner:
         if self.d.kind == DeploymentKind.ROLLBACK:
             self._env_vars_from(release)
         now = timezone.now()
-        self.d.steps.setdefault(S.SWITCHING, {"started_at": _now_iso()})["finished_at"] = _now_iso()
-        self.d.steps[S.LIVE] = {"started_at": _now_iso()}
+        self.d.steps.setdefault(S.SWITCHING, {"started_at": now_iso()})["finished_at"] = now_iso()
+        self.d.steps[S.LIVE] = {"started_at": now_iso()}
         self.d.state = S.LIVE
         self.d.finished_at = now
         self._save("state", "steps", "finished_at")
@@ -436,7 +358,6 @@ class Runner:
 
     def _env_vars_from(self, release: Release) -> None:
         """A rollback brings the old config back as the app's env vars too."""
-        from apps.core import crypto
 
         config = services.release_config(release)
         EnvVar.objects.filter(app=self.app).exclude(key__in=list(config)).delete()
@@ -456,14 +377,14 @@ class Runner:
 
     def drain(self) -> None:
         """Give the old processes DEPLOY_DRAIN_S to answer what they were sent, then stop them."""
-        self.d.steps["draining"] = {"started_at": _now_iso()}
+        self.d.steps["draining"] = {"started_at": now_iso()}
         self._save("steps")
         deadline = time.monotonic() + settings.DEPLOY_DRAIN_S
         while time.monotonic() < deadline:
             self.tick()
             time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
         self.stop_others()
-        self.d.steps["draining"]["finished_at"] = _now_iso()
+        self.d.steps["draining"]["finished_at"] = now_iso()
         self._save("steps")
 
     def stop_others(self) -> None:
@@ -498,65 +419,7 @@ class Runner:
             self._record_end(state, failed_step, reason)
 
     def _record_end(self, state: str, failed_step: str, reason: str) -> None:
-        _record_end(self.d, self.tenant, state, failed_step, reason)
-
-
-def _record_end(
-    deployment: Deployment,
-    tenant,
-    state: str,
-    failed_step: str,
-    reason: str,
-    *,
-    app_failed: bool = True,
-) -> None:
-    """A deployment's final failed/canceled state, its audit row and its event. `app_failed`:
-    an app with nothing live (and not stopped) is marked failed, unless nothing was tried."""
-    now = timezone.now()
-    if failed_step and failed_step in deployment.steps:
-        deployment.steps[failed_step]["finished_at"] = _now_iso()
-    deployment.state = state
-    deployment.failure_step = failed_step if state == S.FAILED else ""
-    deployment.failure_reason = reason[:5000]
-    deployment.finished_at = now
-    deployment.save(
-        update_fields=[
-            "state",
-            "steps",
-            "failure_step",
-            "failure_reason",
-            "finished_at",
-            "updated_at",
-        ]
-    )
-    if app_failed:
-        App.objects.filter(pk=deployment.app_id, live_deployment__isnull=True).exclude(
-            status=AppStatus.STOPPED
-        ).update(status=AppStatus.FAILED)
-    audit_record(
-        action=f"deployment.{'failed' if state == S.FAILED else 'canceled'}",
-        tenant=tenant,
-        target=deployment,
-        metadata={"app": deployment.app.name, "step": failed_step, "reason": reason[:500]},
-    )
-    events.deployment_event(
-        f"deployment.{'failed' if state == S.FAILED else 'canceled'}", deployment, tenant=tenant
-    )
-
-
-def _fail_without_runner(deployment: Deployment, exc: Exception, *, what: str) -> None:
-    """Fail a deployment whose Runner could not even be made (an env var no configured key
-    decrypts, an unknown runtime provider), so that its app's slot is not held for ever."""
-    if isinstance(exc, crypto.DecryptionError):
-        cause = "an env var of the app cannot be decrypted with the configured keys"
-    elif isinstance(exc, RuntimeProblem):
-        cause = exc.message
-    else:
-        cause = f"internal error ({type(exc).__name__})"
-    reason = f"{what}: {cause}; the previous release keeps serving."
-    DeploymentLog.objects.create(deployment=deployment, stream=LogStream.SYSTEM, line=reason)
-    with transaction.atomic():
-        _record_end(deployment, services.current_tenant(), S.FAILED, "", reason)
+        record_end(self.d, self.tenant, state, failed_step, reason)
 
 
 def _refuse(deployment: Deployment, app: App, reason: str) -> None:
@@ -565,7 +428,7 @@ def _refuse(deployment: Deployment, app: App, reason: str) -> None:
     slot is let go if this deployment held it, and the app's next queued deployment is sent
     once this commits (it is refused in turn while the tenant stays suspended)."""
     DeploymentLog.objects.create(deployment=deployment, stream=LogStream.SYSTEM, line=reason)
-    _record_end(deployment, services.current_tenant(), S.CANCELED, "", reason, app_failed=False)
+    record_end(deployment, services.current_tenant(), S.CANCELED, "", reason, app_failed=False)
     if app.active_deployment_id == deployment.pk:
         app.active_deployment = None
         app.save(update_fields=["active_deployment", "updated_at"])
@@ -638,7 +501,7 @@ def deployment_execute(deployment_id) -> str:
             runner = Runner(deployment)
         except Exception as exc:
             logger.exception("Deployment %s could not start", deployment.pk)
-            _fail_without_runner(deployment, exc, what="The deployment could not start")
+            fail_without_runner(deployment, exc, what="The deployment could not start")
         else:
             runner.run()
     finally:
@@ -670,7 +533,7 @@ def deployment_reap(deployment_id) -> str:
     except Exception as exc:
         logger.exception("Reaping deployment %s failed", deployment.pk)
         try:
-            _fail_without_runner(
+            fail_without_runner(
                 deployment,
                 exc,
                 what=f"The worker running this deployment stopped during {stolen_state}, "

@@ -11,3 +11,6 @@ class MonitoringConfig(AppConfig):
         from .usage import usage_counters_register
 
         usage_counters_register()
+        from . import daily_metrics
+
+        daily_metrics.register()  # the operator dashboard's daily aggregates

@@ -17,9 +17,12 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Count
 from django.http import HttpResponseRedirect
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from apps.core.actor import Actor
+from apps.core.admin_mixins import VersionGuardForm
 from apps.core.problems import ApplicationError
 from apps.tenants.console import (
     ConsoleModelAdmin,
@@ -31,6 +34,7 @@ from apps.tenants.console_mixins import ConsoleAccess
 from apps.tenants.models import Role
 from apps.tenants.roles import role_at_least
 
+from . import console_views as views
 from . import services
 from .admin import (
     AlertChannelAdminBase,
@@ -54,12 +58,48 @@ from .models import (
 
 @admin.register(Monitor, site=console_site)
 class MonitorConsoleAdmin(ConsoleAccess, MonitorAdminBase):
-    pass
+    """The list is the operator console's; "Add monitor" is the console's form of any kind and
+    a monitor's change page is its page (console_views/monitors.py)."""
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        own = [
+            path("add/", wrap(views.monitor_create_view), name="monitoring_monitor_add"),
+            path("<str:object_id>/pause/", wrap(views.monitor_pause_view),
+                 name="monitoring_monitor_pause"),
+            path("<str:object_id>/resume/", wrap(views.monitor_resume_view),
+                 name="monitoring_monitor_resume"),
+        ]  # fmt: skip
+        return own + super().get_urls()
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return not console_read_only(request) and role_at_least(
+            console_role(request), views.WRITE_ROLE
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return views.monitor_view(request, object_id)
 
 
 @admin.register(Incident, site=console_site)
 class IncidentConsoleAdmin(ConsoleAccess, IncidentAdminBase):
-    pass
+    """An incident's change page is its page: acknowledge and resolve with a note."""
+
+    list_display = ("monitor", "status", "started_at", "acknowledged_at", "resolved_at",
+                    "duration_s", "cause")  # fmt: skip
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        own = [
+            path("<str:object_id>/acknowledge/", wrap(views.incident_acknowledge_view),
+                 name="monitoring_incident_acknowledge"),
+            path("<str:object_id>/resolve/", wrap(views.incident_resolve_view),
+                 name="monitoring_incident_resolve"),
+        ]  # fmt: skip
+        return own + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return views.incident_view(request, object_id)
 
 
 @admin.register(AlertChannel, site=console_site)
@@ -124,7 +164,7 @@ class AlertLogConsoleAdmin(ConsoleAccess, AlertLogAdminBase):
     pass
 
 
-class StatusPageForm(forms.ModelForm):
+class StatusPageForm(VersionGuardForm):
     monitor_ids = forms.ModelMultipleChoiceField(
         queryset=Monitor.objects.order_by("name"),
         required=False,
@@ -157,7 +197,15 @@ class StatusPageConsoleAdmin(ConsoleModelAdmin):
     list_filter = ("public",)
     search_fields = ("title", "slug")
     form = StatusPageForm
-    readonly_fields = ("public_url", "created_at", "updated_at")
+    readonly_fields = ("public_url", "preview", "created_at", "updated_at")
+
+    def get_urls(self):
+        own = [
+            path("<str:object_id>/preview/",
+                 self.admin_site.admin_view(views.status_page_preview_view),
+                 name="monitoring_statuspage_preview"),
+        ]  # fmt: skip
+        return own + super().get_urls()
 
     def get_queryset(self, request):
         # Tenant-schema rows: the schema is the scope (no tenant column to filter on).
@@ -165,7 +213,9 @@ class StatusPageConsoleAdmin(ConsoleModelAdmin):
 
     def get_fields(self, request, obj=None):
         fields = ["slug", "title", "description", "announcement", "public", "monitor_ids"]
-        return [*fields, "public_url", "created_at", "updated_at"] if obj else fields
+        if obj is None:
+            return fields
+        return [*fields, "public_url", "preview", "created_at", "updated_at", "expected_version"]
 
     @admin.display(description="Monitors", ordering="monitor_total")
     def monitor_count(self, obj: StatusPage) -> int:
@@ -174,6 +224,21 @@ class StatusPageConsoleAdmin(ConsoleModelAdmin):
     @admin.display(description="Public page")
     def public_url(self, obj: StatusPage) -> str:
         return f"{settings.ROOT_URL}/status/{obj.slug}/"
+
+    @admin.display(description="Preview")
+    def preview(self, obj: StatusPage) -> str:
+        """The page as the public sees it (as saved; public or not yet), in a frame."""
+        href = reverse(f"{console_site.name}:monitoring_statuspage_preview", args=[obj.pk])
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener" id="status-preview-link">Open the '
+            'preview in a new tab</a><iframe src="{}" title="Preview of the status page {}" '
+            'id="status-preview" loading="lazy" style="display:block;width:100%;height:28rem;'
+            'margin-top:.5rem;border:1px solid rgb(127 127 127 / .4);border-radius:.5rem">'
+            "</iframe>",
+            href,
+            href,
+            obj.title,
+        )
 
     def save_model(self, request, obj, form, change):
         data = {k: form.cleaned_data[k] for k in StatusPageForm.Meta.fields}
@@ -192,7 +257,8 @@ class StatusPageConsoleAdmin(ConsoleModelAdmin):
                 data["title"],
                 lambda: services.status_page_update(
                     page=page, tenant=request.tenant, actor=Actor.from_request(request),
-                    monitor_ids=[*kept, *added], **data,
+                    monitor_ids=[*kept, *added],
+                    expected_version=form.cleaned_data.get("expected_version"), **data,
                 ),
             )  # fmt: skip
             return

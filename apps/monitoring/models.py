@@ -62,6 +62,8 @@ class HttpMethod(models.TextChoices):
 
 
 class Monitor(TimeStampedModel):
+    # Optimistic locking (apps/core/versioning.py): moved by every edit, not by state changes.
+    version = models.PositiveIntegerField(default=1, editable=False)
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=20, choices=MonitorKind.choices)
     # HTTP(S). `url` never holds Basic credentials: they are split off and kept encrypted in
@@ -217,6 +219,13 @@ class Incident(TimeStampedModel):
     resolved_at = models.DateTimeField(null=True, blank=True)
     duration_s = models.PositiveIntegerField(null=True, blank=True)
     cause = models.CharField(max_length=500, blank=True)
+    # Someone is on it (services.incident_acknowledge): who, when, and what they said.
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by_id = models.UUIDField(null=True, blank=True)
+    acknowledge_note = models.TextField(max_length=2000, blank=True)
+    # Resolved by a person (services.incident_resolve) rather than by an up check: who and why.
+    resolved_by_id = models.UUIDField(null=True, blank=True)
+    resolve_note = models.TextField(max_length=2000, blank=True)
 
     class Meta:
         ordering = ("-created_at", "-id")
@@ -260,6 +269,8 @@ class AlertChannel(TimeStampedModel):
     A webhook or Slack URL is a credential (whoever has it can post), so the URL itself is kept
     only in `secret_encrypted` (apps.core.crypto; decrypted by alerts.channel_url())."""
 
+    # Optimistic locking (apps/core/versioning.py): moved by every edit, not by state changes.
+    version = models.PositiveIntegerField(default=1, editable=False)
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=10, choices=ChannelKind.choices)
     config = models.JSONField(default=dict)
@@ -321,6 +332,8 @@ class StatusPage(TimeStampedModel):
     is unique across tenants through the public index schedule.StatusPageRoute, which the
     services write in the same transaction."""
 
+    # Optimistic locking (apps/core/versioning.py): moved by every edit, not by state changes.
+    version = models.PositiveIntegerField(default=1, editable=False)
     slug = models.CharField(max_length=50, unique=True)
     title = models.CharField(max_length=100)
     description = models.TextField(max_length=2000, blank=True)

@@ -494,3 +494,61 @@ def _overall_status(monitors: list[dict]) -> str:
     if down:
         return "major_outage" if down == down + states.count(MonitorStatus.UP) else "degraded"
     return "maintenance" if "maintenance" in states else "operational"
+
+
+# --- A monitor's charts (the tenant console's monitor page) ----------------------------------
+
+RAW_DAYS = 7  # results are read raw this far back; beyond, the hourly rollups
+
+
+def response_times(
+    *, monitor: Monitor, since: dt.datetime, now: dt.datetime | None = None
+) -> tuple[str, list[tuple[dt.datetime, float | None, bool]]]:
+    """Response times since `since`, oldest first, as (time, ms, ok) points, and their source:
+    "results" (each check, raw) when `since` is within RAW_DAYS, else "rollups" (the hourly
+    average; ok = no failure that hour). One query either way."""
+    now = now or timezone.now()
+    if now - since <= dt.timedelta(days=RAW_DAYS):
+        rows = (
+            CheckResult.objects.filter(monitor=monitor, checked_at__gte=since)
+            .order_by("checked_at", "id")
+            .values_list("checked_at", "response_ms", "ok")
+        )
+        return "results", [(at, None if ms is None else float(ms), ok) for at, ms, ok in rows]
+    rollups = (
+        UptimeRollup.objects.filter(monitor=monitor, hour__gte=uptime.hour_floor(since))
+        .order_by("hour")
+        .values_list("hour", "response_ms_sum", "response_count", "failures")
+    )
+    return "rollups", [
+        (hour, total / count if count else None, not failures)
+        for hour, total, count, failures in rollups
+    ]
+
+
+def daily_uptime(
+    *, monitor: Monitor, days: int = STATUS_DAYS, now: dt.datetime | None = None
+) -> list[dict[str, Any]]:
+    """One entry per UTC day, oldest first (today last): {day, uptime_pct, level, up_s, down_s,
+    maintenance_s}, from one grouped query of the hourly rollups (level: day_level)."""
+    now = now or timezone.now()
+    today = now.astimezone(dt.UTC).date()
+    first = today - dt.timedelta(days=days - 1)
+    rows = (
+        UptimeRollup.objects.filter(
+            monitor=monitor, hour__gte=dt.datetime.combine(first, dt.time(), tzinfo=dt.UTC)
+        )
+        .annotate(day=TruncDate("hour", tzinfo=dt.UTC))
+        .values_list("day")
+        .annotate(up=Sum("up_s"), down=Sum("down_s"), maintenance=Sum("maintenance_s"))
+        .order_by()
+    )
+    sums = {day: (up, down, maintenance) for day, up, down, maintenance in rows}
+    out = []
+    for n in range(days):
+        day = first + dt.timedelta(days=n)
+        up, down, maintenance = sums.get(day, (0.0, 0.0, 0.0))
+        pct = uptime.uptime_pct(up, down)
+        out.append({"day": day, "uptime_pct": pct, "level": day_level(pct, maintenance),
+                    "up_s": up, "down_s": down, "maintenance_s": maintenance})  # fmt: skip
+    return out

@@ -16,6 +16,7 @@ class Caller:
     tenant: Any = None
     role: str | None = None  # role in the tenant (a key's is its authority)
     via: str = "rest"  # rest | mcp
+    auth: Any = None  # the credential the outer request authenticated with (a token, a key)
 
     @property
     def ident(self) -> str:

@@ -9,6 +9,7 @@ are listed with their reason in coverage.py."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from .dispatch import call_endpoint
@@ -225,6 +226,57 @@ _WRITES: list[tuple[str, tuple[str, str], str, str, dict[str, str]]] = [
         {"pk": "endpoint_id"},
     ),
     ("webhook_endpoint.test", ("webhook-endpoint-test", "POST"), "low", "", {"pk": "endpoint_id"}),
+    ("incident.acknowledge", ("incident-acknowledge", "POST"), "low", "", {"pk": "incident_id"}),
+    (
+        "incident.resolve",
+        ("incident-resolve", "POST"),
+        "medium",
+        "",
+        {"pk": "incident_id"},
+    ),
+    # Add-ons (apps/addons)
+    ("addon.create", ("app-addon-list", "POST"), "medium", "", {}),
+    ("addon.attach", ("app-addon-attach", "POST"), "medium", "", {"pk": "addon_id"}),
+    (
+        "addon.detach",
+        ("app-addon-detach", "POST"),
+        "high",
+        "Unset add-on {addon_id}'s env var on app {app_id} (a deployment): the app stops "
+        "reaching it; the data stays.",
+        {"pk": "addon_id"},
+    ),
+    (
+        "addon.reveal",
+        ("app-addon-reveal", "POST"),
+        "high",
+        "Show the connection URL (with its password) of add-on {addon_id} (audited).",
+        {"pk": "addon_id"},
+    ),
+    (
+        "addon.rotate",
+        ("app-addon-rotate", "POST"),
+        "high",
+        "Give add-on {addon_id} new credentials: app {app_id} is deployed with them and the old "
+        "ones stop working.",
+        {"pk": "addon_id"},
+    ),
+    (
+        "addon.session.create",
+        ("app-addon-sessions", "POST"),
+        "high",
+        "Make short-lived credentials for a session (psql) on add-on {addon_id}'s data.",
+        {"pk": "addon_id"},
+    ),
+    # The tenant's configuration as one document (apps/operations/portability)
+    ("config.export", ("config-export", "POST"), "medium", "", {}),
+    (
+        "config.import",
+        ("config-import", "POST"),
+        "high",
+        "Import a configuration document (dry_run={dry_run}): creates and updates apps, "
+        "domains, monitors, channels, status pages and webhook endpoints to match it.",
+        {},
+    ),
     # Operators (is_staff; on the root host, without X-Tenant-ID)
     (
         "tenant.suspend",
@@ -287,6 +339,14 @@ def _env_handler(name: str, to_vars):
     return handler
 
 
+def _addon_delete(caller, data: dict[str, Any]):
+    # The OpenAPI document has no bodies on DELETE; this endpoint reads `confirm` from one.
+    from .registry import get
+
+    spec = replace(get("addon.delete").spec, body_fields=("confirm",))
+    return call_endpoint(caller, spec, data, operation="addon.delete")
+
+
 def register_builtin() -> None:
     for name, endpoint, risk, effect, path_names in _WRITES:
         register_operation(name, endpoint=endpoint, risk=risk, effect=effect, path_names=path_names)
@@ -336,4 +396,24 @@ def register_builtin() -> None:
             "additionalProperties": False,
         },
         handler=_env_handler("app.env.unset", lambda data: dict.fromkeys(data["names"])),
+    )
+    register_operation(
+        "addon.delete",
+        endpoint=("app-addon-detail", "DELETE"),
+        risk="critical",
+        description="Detach and delete an add-on and its data; `confirm` is its name.",
+        input_schema={
+            "type": "object",
+            "properties": {
+                "app_id": _APP_ID,
+                "addon_id": {"type": "string", "format": "uuid", "description": "The add-on."},
+                "confirm": {"type": "string", "description": "The add-on's name."},
+            },
+            "required": ["app_id", "addon_id", "confirm"],
+            "additionalProperties": False,
+        },
+        handler=_addon_delete,
+        path_names={"pk": "addon_id"},
+        effect="Detach add-on {addon_id} ({confirm}) from app {app_id} and delete it with all "
+        "its data.",
     )

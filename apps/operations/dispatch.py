@@ -95,6 +95,6 @@ def _inner_request(caller: Caller, method: str, path: str, query: dict, body: An
     request.session = getattr(outer, "session", None)
     # The outer request authenticated the caller (and passed its CSRF check, for a session).
     request._force_auth_user = caller.user
-    request._force_auth_token = caller.api_key
+    request._force_auth_token = caller.auth if caller.auth is not None else caller.api_key
     request._dont_enforce_csrf_checks = True
     return request

@@ -6,7 +6,7 @@ from apps.core.actor import Actor
 from apps.core.admin_actions import apply_each
 from apps.core.problems import ApplicationError
 
-from . import services
+from . import admin_links, selectors, services
 from .models import Domain, Invitation, Membership, Role, SchemaTemplate, Tenant
 
 
@@ -46,13 +46,24 @@ class TenantChangeForm(forms.ModelForm):
         return value
 
 
-class DomainInline(TabularInline):
+class LabelledTabularInline(TabularInline):
+    """A table's cells have the column header, not a <label>: each input gets an aria-label
+    (the field's name), so screen readers (and axe) know what it is."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if field is not None:
+            field.widget.attrs.setdefault("aria-label", str(db_field.verbose_name).capitalize())
+        return field
+
+
+class DomainInline(LabelledTabularInline):
     model = Domain
     extra = 0
     fields = ("domain", "is_primary")
 
 
-class MembershipInline(TabularInline):
+class MembershipInline(LabelledTabularInline):
     model = Membership
     extra = 0
     fields = ("user", "role", "created_at")
@@ -78,6 +89,21 @@ class TenantAdmin(ModelAdmin):
     )
     inlines = (DomainInline, MembershipInline)
     actions = ("suspend_selected", "resume_selected", "delete_softly")
+    # Above the form: links to every page of this tenant's things (apps/tenants/admin_links.py).
+    change_form_before_template = "admin/tenants/tenant_links.html"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        tenant = self.get_object(request, object_id)
+        if tenant is not None:
+            links = admin_links.tenant_links(tenant, request, self.admin_site)
+            extra_context = {
+                **(extra_context or {}),
+                "tenant_links": links,
+                "tenant_links_schema": [link for link in links if link.group == "schema"],
+                "tenant_links_account": [link for link in links if link.group == "account"],
+                "tenant_console_url": selectors.tenant_url(tenant, "/console/"),
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_form(self, request, obj=None, **kwargs):
         kwargs["form"] = TenantAddForm if obj is None else TenantChangeForm

@@ -385,6 +385,9 @@ class MembershipConsoleAdmin(ConsoleModelAdmin):
     def user_email(self, obj: Membership) -> str:
         return obj.user.email
 
+    def has_module_permission(self, request) -> bool:
+        return False  # in the sidebar as Team > Members and invitations (the accounts app's)
+
     def has_add_permission(self, request) -> bool:
         return False  # people join by invitation
 
@@ -435,6 +438,9 @@ class InvitationConsoleAdmin(ConsoleModelAdmin):
     search_fields = ("email",)
     form = InvitationForm
     actions = ("revoke_selected", "resend_selected")
+
+    def has_module_permission(self, request) -> bool:
+        return False  # in the sidebar as Team > Members and invitations (the accounts app's)
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False  # invitations are revoked or resent, not edited

@@ -20,7 +20,7 @@ class ResourceLimit:
     name: str
     label: str  # what the console calls it
     unit: str  # how a value is shown: "MB", "millicores", "processes"
-    per: str  # "process", "sandbox" or "app": what one value applies to
+    per: str  # "process", "sandbox", "app" or "add-on": what one value applies to
     minimum: int
     maximum: int
     setting: str  # the operator's default, where the tenant has no value
@@ -81,6 +81,36 @@ RESOURCE_LIMITS: dict[str, ResourceLimit] = {
             64,
             16_777_216,
             "DEPLOY_SANDBOX_DEFAULT_DISK_MB",
+        ),
+        # Add-ons (apps/addons/, docs/addons.md): the size each add-on of the kind may reach
+        # (PostgreSQL: pg_database_size, read-only above it; Redis: maxmemory), and how many
+        # backups of each add-on are kept.
+        ResourceLimit(
+            "addon_postgres_mb",
+            "PostgreSQL add-on size",
+            "MB",
+            "add-on",
+            1,
+            16_777_216,
+            "ADDONS_DEFAULT_POSTGRES_MB",
+        ),
+        ResourceLimit(
+            "addon_redis_mb",
+            "Redis add-on memory",
+            "MB",
+            "add-on",
+            1,
+            1_048_576,
+            "ADDONS_DEFAULT_REDIS_MB",
+        ),
+        ResourceLimit(
+            "addon_backups_kept",
+            "Backups kept per add-on",
+            "backups",
+            "add-on",
+            0,
+            10_000,
+            "ADDONS_DEFAULT_BACKUPS_KEPT",
         ),
     )
 }

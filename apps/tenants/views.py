@@ -83,13 +83,14 @@ def _sign_in(next_path: str) -> HttpResponseRedirect:
 def root_landing(request: HttpRequest) -> HttpResponse:
     """`/` on the root host. Anonymous: sign in, coming back here. Signed in: the console of
     their tenant (the one they own, else their first), on its own host (sessions are per host:
-    the console there asks them to sign in once); an operator with no tenant: the operator
-    console; anyone else: their account page, which says they have no workspace yet."""
+    /accounts/open/<slug>/ signs them in there with a one-time token); an operator with no
+    tenant: the operator console; anyone else: their account page, which says they have no
+    workspace yet."""
     if not request.user.is_authenticated:
         return _sign_in(request.path)
     tenant = selectors.landing_tenant(user=request.user)
-    if tenant is not None:
-        return HttpResponseRedirect(selectors.tenant_url(tenant, CONSOLE_PATH))
+    if tenant is not None:  # signed in there too, by accounts' one-time handoff
+        return HttpResponseRedirect(f"/accounts/open/{tenant.slug}/")
     if request.user.is_staff:
         return HttpResponseRedirect(OPERATOR_CONSOLE_PATH)
     return HttpResponseRedirect(settings.LOGIN_REDIRECT_URL)

@@ -15,6 +15,8 @@ class WebhookEndpoint(TimeStampedModel):
     (apps.core.crypto) and shown once; during a rotation the previous one signs too, until
     `previous_secret_expires_at`."""
 
+    # Optimistic locking (apps/core/versioning.py): moved by every edit, not by state changes.
+    version = models.PositiveIntegerField(default=1, editable=False)
     url = models.CharField(max_length=2000)
     description = models.CharField(max_length=500, blank=True)
     # Patterns (`monitor.down`, `deployment.*`, `*`); empty means every event type.

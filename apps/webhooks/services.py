@@ -24,6 +24,7 @@ from apps.core.locks import advisory_xact_lock
 from apps.core.model_update import model_update
 from apps.core.net import http_url_parts, ip_allowed
 from apps.core.problems import ApplicationError, Conflict, InvalidInput, QuotaExceeded
+from apps.core.versioning import version_bump, version_lock
 from apps.tenants.selectors import tenant_limit
 
 from .due.models import WebhookDue
@@ -122,11 +123,18 @@ def _lock(endpoint: WebhookEndpoint) -> WebhookEndpoint:
 
 @transaction.atomic
 def webhook_endpoint_update(
-    *, endpoint: WebhookEndpoint, tenant, actor: Actor, **changes
+    *,
+    endpoint: WebhookEndpoint,
+    tenant,
+    actor: Actor,
+    expected_version: int | None = None,
+    **changes,
 ) -> WebhookEndpoint:
     """Change url, description, event_types or enabled (disabling by hand keeps messages
-    from being sent; enabling clears the failure streak)."""
+    from being sent; enabling clears the failure streak). `expected_version`: the version the
+    caller read (stale: 409 version-conflict)."""
     endpoint = _lock(endpoint)
+    version_lock(endpoint, expected=expected_version)
     if "url" in changes:
         _validate_url(changes["url"])
     if "event_types" in changes:
@@ -143,6 +151,7 @@ def webhook_endpoint_update(
         endpoint_waiting_due_now(tenant, endpoint)
     if fields:
         endpoint.save(update_fields=[*fields, "updated_at"])
+        version_bump(endpoint)
         audit_as(actor, "webhook_endpoint.updated", tenant=tenant, target=endpoint,
                  fields=sorted(fields))  # fmt: skip
     return endpoint
@@ -160,7 +169,9 @@ def webhook_endpoint_enable(*, endpoint: WebhookEndpoint, tenant, actor: Actor) 
 
 
 @transaction.atomic
-def webhook_endpoint_delete(*, endpoint: WebhookEndpoint, tenant, actor: Actor) -> None:
+def webhook_endpoint_delete(
+    *, endpoint: WebhookEndpoint, tenant, actor: Actor, expected_version: int | None = None
+) -> None:
     # Messages locked before their due rows, in the order webhook_results_apply takes them, so
     # a delete and a runner writing results wait for each other instead of deadlocking.
     pending = list(
@@ -169,6 +180,7 @@ def webhook_endpoint_delete(*, endpoint: WebhookEndpoint, tenant, actor: Actor) 
         .order_by("id")
         .values_list("id", flat=True)
     )
+    version_lock(endpoint, expected=expected_version)  # after the messages, as above
     WebhookDue.objects.filter(tenant_id=tenant.pk, message_id__in=pending).delete()
     audit_as(actor, "webhook_endpoint.deleted", tenant=tenant, target=endpoint,
              url=endpoint.url)  # fmt: skip

@@ -97,3 +97,19 @@ AUTH_API_EXTERNAL_DOCS = {
     "description": "Sign-up, login, MFA and JWT tokens (django-allauth headless API)",
     "url": AUTH_API_SPEC_URL,
 }
+
+# --- `quay login`: OAuth 2.0 device authorization grant (allauth.idp.oidc, RFC 8628) ---------
+# The CLI is the public client `quay-cli` (registered by accounts migration 0004). It asks
+# /identity/o/api/device/code for a device code, the person approves the user code at
+# /identity/o/device in a browser, and the CLI polls /identity/o/api/token. The access token it gets
+# is a user credential of the REST API (apps/accounts/oauth_authentication.py) for clients granted
+# the scope below. Tokens are stored hashed by allauth (its Token model).
+CLI_OAUTH_CLIENT_ID = "quay-cli"
+CLI_OAUTH_SCOPE = "api"
+IDP_OIDC_ACCESS_TOKEN_EXPIRES_IN = env.int("CLI_ACCESS_TOKEN_EXPIRES_IN", default=3600)
+# The CLI refreshes its access token with the refresh token (rotated on each use) until it too
+# expires: then `quay login` again.
+IDP_OIDC_REFRESH_TOKEN_EXPIRES_IN = env.int("CLI_REFRESH_TOKEN_EXPIRES_IN", default=30 * 86400)
+IDP_OIDC_DEVICE_CODE_EXPIRES_IN = 600
+# Seconds between the CLI's polls (faster polls answer slow_down).
+IDP_OIDC_DEVICE_CODE_INTERVAL = env.int("CLI_DEVICE_POLL_INTERVAL_S", default=5)

@@ -43,6 +43,8 @@ SHARED_APPS = [
     "allauth.socialaccount.providers.google",
     "allauth.mfa",
     "allauth.headless",
+    # OAuth 2.0 device authorization grant (RFC 8628) for `quay login` (config/settings/auth.py).
+    "allauth.idp.oidc",
     "django_prometheus",
     "apps.core",
     "apps.accounts",
@@ -52,7 +54,8 @@ SHARED_APPS = [
     "apps.monitoring.schedule",
     # The outgoing webhooks' due index: public schema too.
     "apps.webhooks.due",
-    # The operations registry and the MCP endpoint (no models): docs/agents.md.
+    # No models: the operations registry and MCP (docs/agents.md), and export/import of a
+    # tenant's configuration (the top layer, ARCHITECTURE §3a).
     "apps.operations",
 ]
 TENANT_APPS = [
@@ -60,6 +63,7 @@ TENANT_APPS = [
     "apps.deploy",
     "apps.monitoring",
     "apps.webhooks",
+    "apps.addons",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -170,6 +174,7 @@ REST_FRAMEWORK = {
     # The first one's challenge is the WWW-Authenticate of a 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "apps.accounts.authentication.ApiKeyAuthentication",
+        "apps.accounts.oauth_authentication.OAuthAccessTokenAuthentication",
         "allauth.headless.contrib.rest_framework.authentication.JWTTokenAuthentication",
         "apps.core.api.authentication.SessionAuthentication",
     ],
@@ -246,6 +251,8 @@ SPECTACULAR_SETTINGS = {
         "JsonOperatorEnum": "apps.monitoring.models.JsonOperator",
         "HttpMethodEnum": "apps.monitoring.models.HttpMethod",
         "ChannelKindEnum": "apps.monitoring.models.ChannelKind",
+        "AddonKindEnum": "apps.addons.models.AddonKind",
+        "AddonStatusEnum": "apps.addons.models.AddonStatus",
     },
 }
 
@@ -322,6 +329,7 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
 # --- Concerns with settings files of their own ----------------------------------------------
+from .addons import *  # noqa: E402, F403
 from .auth import *  # noqa: E402, F403
 from .billing import *  # noqa: E402, F403
 from .deploy import *  # noqa: E402, F403
@@ -341,9 +349,14 @@ OUTBOX_CONSUMERS: list[str | tuple[str, str]] = [
 OUTBOX_DISPATCH_ON_COMMIT = True
 OUTBOX_DISPATCH_BATCH = 500
 OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=7)
+# The operator dashboard's daily aggregates (core.DailyMetric): how long they are kept.
+DAILY_METRICS_RETENTION_DAYS = env.int("DAILY_METRICS_RETENTION_DAYS", default=400)
 CORE_BEAT_SCHEDULE = {
     "core.outbox_dispatch": {"task": "core.outbox_dispatch", "schedule": 10.0},
     "core.outbox_purge": {"task": "core.outbox_purge", "schedule": 3600.0},
+    # Yesterday's and today's daily aggregates for the operator dashboard's charts (upserted,
+    # so hourly keeps today's point fresh), and the 400-day purge.
+    "core.collect_daily_metrics": {"task": "core.collect_daily_metrics", "schedule": 3600.0},
 }
 
 CELERY_TASK_ROUTES = {
@@ -359,6 +372,7 @@ CELERY_BEAT_SCHEDULE = {
     **MONITORING_BEAT_SCHEDULE,  # noqa: F405
     **WEBHOOKS_BEAT_SCHEDULE,  # noqa: F405
     **OPERATIONS_BEAT_SCHEDULE,  # noqa: F405
+    **ADDONS_BEAT_SCHEDULE,  # noqa: F405
 }
 
 # The auth API (allauth headless) documents itself; the project schema links to it.

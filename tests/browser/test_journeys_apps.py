@@ -5,7 +5,8 @@ and the page at 375 px (no sideways scroll, the primary action visible).
 
 No runtime runs here: the deployment's build log lines and its steps are written by the test
 while the page is open (what the pipeline would write), so the stream and the progress bar are
-the real ones, fed by rows, not by a build."""
+the real ones, fed by rows, not by a build. Likewise the CPU and memory samples of journey 5
+are rows (tests/deploy/factories.py: usage_history); the charts uPlot draws from them are real."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from django_tenants.utils import tenant_context
 from apps.deploy.models import App, AppDomain, Deployment, DeploymentLog, EnvVar
 from apps.tenants.models import Role
 from apps.tenants.services import tenant_create
-from tests.deploy.factories import deployed_app
+from tests.browser.charts import chart_drawn
+from tests.deploy.factories import deployed_app, usage_history
 
 pytestmark = pytest.mark.browser
 
@@ -200,6 +202,7 @@ def test_journey5_scale_processes_and_logs(
     settings.DEPLOY_DEFAULT_MAX_PROCESSES = 2
     tenant = team["tenant"]
     objs = deployed_app(tenant, team["owner"])
+    usage_history(tenant, objs["app"])  # 6 hours of samples of web.0 and web.1, an OOM kill
     overview = _app_path(objs["app"])
     login(page, team["member"], tenant)
     page.goto(console_url(tenant, overview))
@@ -209,7 +212,13 @@ def test_journey5_scale_processes_and_logs(
     page.fill("#count-web", "2")
     page.locator("#scale-form button").click()
     page.wait_for_selector("text=Scaling to web=2")
-    assert page.locator("#usage figure, #usage p").count() >= 1  # charts, or why none yet
+    # CPU and memory, drawn by uPlot (static/console/charts.js): a line per process, the
+    # legend naming them, the OOM kill's red mark and the plan's limit.
+    for chart in ("#usage-memory", "#usage-cpu"):
+        assert chart_drawn(page, chart)["legend"] == 3  # time, web.0, web.1
+        chart_drawn(page, chart, colour="#16a34a")  # web.1's line
+    chart_drawn(page, "#usage-memory", colour="#dc2626")
+    assert "Memory (MB): peak" in page.locator("#usage-memory figcaption").inner_text()
     axe_check(page)
     shoot(page, "journey5-1-overview")
     page.goto(console_url(tenant, _app_path(objs["app"], "logs/?q=listening")))
@@ -222,6 +231,7 @@ def test_journey5_scale_processes_and_logs(
                              overview + "scale/")  # fmt: skip
     _phone_check(mobile_page, login, console_url, team, overview, "#deploy-button",
                  no_horizontal_scroll)  # fmt: skip
+    assert 250 < chart_drawn(mobile_page, "#usage-cpu")["width"] < 375
 
 
 def test_journey6_releases_rollback_restart_activity_delete(

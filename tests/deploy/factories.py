@@ -69,3 +69,35 @@ def deployed_app(tenant, owner, *, name: str = "shop", process_types=None):
         "deployment": deployment,
         "domain": domain,
     }
+
+
+def usage_history(tenant, app, *, hours: int = 6, processes=("web.0", "web.1"), now=None):
+    """CPU and memory samples of `processes` every minute over the last `hours` (what
+    usage_history.sample_runtime writes from the runtime's figures) and one OOM kill of the
+    first process an hour ago, for the app page's charts. Returns the number of samples."""
+    import datetime as dt
+    import math
+
+    from apps.deploy.models import ProcessEvent, ProcessSample
+
+    now = (now or timezone.now()).replace(second=0, microsecond=0)
+    mb = 1024 * 1024
+    rows = []
+    for p, name in enumerate(processes):
+        ptype, index = name.split(".")
+        for m in range(hours * 60, 0, -1):
+            at = now - dt.timedelta(minutes=m)
+            rows.append(ProcessSample(
+                app=app, deployment_key="journey", process_type=ptype, index=int(index), at=at,
+                sampled_at=at, cpu_ns=m, cpu_millicores=120 + p * 40 + int(80 * math.sin(m / 25)),
+                memory_bytes=(90 + p * 30 + int(25 * math.sin(m / 40))) * mb,
+                memory_limit_bytes=256 * mb,
+            ))  # fmt: skip
+    ptype, index = processes[0].split(".")
+    with tenant_context(tenant):
+        ProcessSample.objects.bulk_create(rows)
+        ProcessEvent.objects.create(
+            app=app, deployment_key="journey", process_type=ptype, index=int(index),
+            reason="oom_killed", signal=9, at=now - dt.timedelta(hours=1),
+        )  # fmt: skip
+    return len(rows)

@@ -114,6 +114,23 @@ def test_reveal_asks_for_the_password_and_is_audited(client, people, shop, world
     assert missing.status_code == 302 and "No variable called NOPE" in " ".join(texts(missing))
 
 
+def test_reveal_stops_after_five_wrong_passwords(client, people, shop):
+    """The reveal page cannot be used to guess a password: after five wrong ones in 15 minutes
+    it refuses (429), the right one included, and every wrong one is in the audit log."""
+    admin = people["admin"]  # made for this test: its counter starts at zero
+    path = page(shop["app"], "env/reveal/")
+    for _ in range(5):
+        wrong = post(client, admin, path, {"key": "SECRET_KEY", "password": "guess"})
+        assert wrong.status_code == 400
+    refused = post(client, admin, path, {"key": "SECRET_KEY", "password": "pw-admin"})
+    assert refused.status_code == 429
+    html = refused.content.decode()
+    assert "Too many wrong passwords" in html and "very-secret-value" not in html
+    assert not AuditEvent.objects.filter(action="env_var.revealed").exists()
+    failures = AuditEvent.objects.filter(action="env_var.reveal_refused", actor_user_id=admin.pk)
+    assert failures.count() == 5 and failures.first().severity == "warning"
+
+
 def test_add_a_domain_then_verify_it(client, people, shop, world, dns_server):
     owner = people["owner"]
     response = post(client, owner, page(shop["app"], "domains/"), {"hostname": "www.shop.test"})

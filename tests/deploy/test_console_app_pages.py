@@ -186,3 +186,25 @@ def test_the_app_list_costs_constant_queries(client, people, world):
     for i in range(6):
         deployed_app(world["tenant_a"], world["alice"], name=f"more{i}")
     assert _queries(client, people["owner"], BASE) == few
+
+
+def test_the_deployment_and_release_lists_lead_to_the_apps_pages(client, people, shop, world):
+    """The console's Deployments and Releases lists link to the admin's change URL; it opens
+    the app's deployment page (steps, live log) and its releases tab, not a read-only form."""
+    deployment, release = shop["deployment"], shop["release"]
+    listing = get(client, people["viewer"], "/console/deploy/deployment/")
+    assert listing.status_code == 200
+    change = f"/console/deploy/deployment/{deployment.pk}/change/"
+    assert change in listing.content.decode()
+    opened = get(client, people["viewer"], change)
+    assert opened.status_code == 302
+    assert opened["Location"] == page(shop["app"], f"deployments/{deployment.pk}/")
+    opened = get(client, people["viewer"], f"/console/deploy/release/{release.pk}/change/")
+    assert opened["Location"] == page(shop["app"], "releases/")
+    bravo = deployed_app(world["tenant_b"], world["bob"], name="bshop")
+    for path in (
+        f"/console/deploy/deployment/{bravo['deployment'].pk}/change/",
+        f"/console/deploy/release/{bravo['release'].pk}/change/",
+        "/console/deploy/deployment/not-a-uuid/change/",
+    ):
+        assert get(client, people["owner"], path).status_code == 404, path

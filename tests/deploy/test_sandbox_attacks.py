@@ -169,6 +169,9 @@ def test_hostile_build_release_and_process_reach_nothing(
         root = Path(runtime.root)
         for path in ("/usr/pwned", "/etc/pwned", "/pwned", root / "pwned", root / "sockets/pwned"):
             assert not os.path.exists(path)
+        # The one-off commands' environment files (build steps, the release command) are
+        # removed once the command has opened them.
+        assert not list((root / "run" / hostile.pk.hex).glob("*/env-*"))
     finally:
         listener.close()
         shutil.rmtree(wheelhouse, ignore_errors=True)

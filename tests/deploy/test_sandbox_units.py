@@ -155,3 +155,29 @@ def test_bwrap_drops_privileges_before_the_user_namespace_and_mounts_only_what_i
     assert bound == ["/usr", "/etc", "/srv/r/apps/k", "/srv/r/tools"]
     assert argv[argv.index("--bind") + 1] == "/srv/r/apps/k"
     assert argv[-3:] == ["--", "python", "-V"]
+
+
+def test_the_ruleset_is_worked_out_once_per_settings_within_its_ttl(
+    tmp_path, settings, monkeypatch
+):
+    """Every build, start and reconcile pass asks for the ruleset; the host's addresses are
+    read again only when the TTL is over or a setting that shapes the rules changed."""
+    from apps.deploy.runtime import sandbox as sandbox_module
+
+    reads = []
+    real = network.host_addresses
+    monkeypatch.setattr(network, "host_addresses", lambda: reads.append(1) or real())
+    sandbox_module._RULES_CACHE.clear()
+    settings.DEPLOY_SANDBOX_ALLOWED_NETWORKS = []
+    box = sandbox_module.Sandbox(tmp_path)
+    first = box.rules()
+    assert box.rules() == first and sandbox_module.Sandbox(tmp_path).rules() == first
+    assert len(reads) == 1
+    settings.DEPLOY_SANDBOX_ALLOWED_NETWORKS = ["198.51.100.0/24"]
+    changed = box.rules()
+    assert len(reads) == 2 and "198.51.100.0/24" in changed and changed != first
+    monkeypatch.setattr(sandbox_module, "RULES_TTL_S", 0.0)
+    sandbox_module._RULES_CACHE.clear()
+    box.rules()
+    box.rules()
+    assert len(reads) == 4

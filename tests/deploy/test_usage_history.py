@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from apps.deploy import usage_history
+from apps.deploy import usage_charts, usage_history
 from apps.deploy.models import ProcessEvent, ProcessSample
 from apps.deploy.tasks import deployment_logs_purge
 from tests.assertions import assert_problem, counted_get
@@ -181,8 +181,20 @@ def test_the_app_page_draws_the_charts(world, runtime, shop, client):
     url = f"/console/deploy/app/{shop['app'].pk}/change/"
     with CaptureQueriesContext(connection):
         page = client.get(url, HTTP_HOST="alpha.localhost").content.decode()
+    # uPlot draws the data in the browser (static/console/charts.js); the SVG stays for no JS.
+    assert page.count('class="qs-chart-plot"') == 2 and page.count("<noscript><svg") == 2
     assert page.count("<svg viewBox=") == 2  # memory and CPU
     assert "<polyline" in page and 'stroke="#dc2626"' in page  # a line, the OOM mark
+    assert '<script id="usage-memory-plot-data" type="application/json">' in page
+    with tenant_context(world["tenant_a"]):
+        data = usage_charts.usage_data(shop["app"], tenant=world["tenant_a"])
+    memory = data["memory"][1]
+    assert data["processes"] == ["web.0"] and len(memory["x"]) == usage_charts.BUCKETS
+    (web,) = memory["series"]
+    assert web["label"] == "web.0" and max(v for v in web["values"] if v) == 42
+    assert memory["limit"] == 256 and memory["unit"] == "MB"
+    assert [m["label"] for m in memory["marks"]] == ["web.0 OOM killed"]
+    assert data["cpu"][1]["marks"] == memory["marks"]
     assert "Memory (MB): peak 42 MB, limit 256 MB" in page
     assert "CPU (millicores): peak 250 millicores" in page
     assert "web.0" in page
@@ -193,3 +205,5 @@ def test_the_app_page_draws_the_charts(world, runtime, shop, client):
     client.get("/admin/deploy/app/?tenant=alpha")
     admin_page = client.get(f"/admin/deploy/app/{shop['app'].pk}/change/").content.decode()
     assert "Memory (MB): peak 42 MB" in admin_page and "Process exits" in admin_page
+    assert "/static/vendor/uplot/uPlot.iife.min.js" in admin_page  # AppAdminBase.Media
+    assert "/static/console/charts.js" in admin_page

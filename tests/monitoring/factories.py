@@ -53,3 +53,38 @@ def make_page(tenant, monitors=(), **fields):
         return services.status_page_create(
             tenant=tenant, actor=services.SYSTEM, monitor_ids=[m.pk for m in monitors], **fields
         )
+
+
+def seed_history(tenant, monitor, *, days: int = 90, end_down: bool = True, now=None):
+    """A monitor with a past: one hourly rollup a day for `days` days before yesterday (a few
+    bad days among them), then a check every 10 minutes over the last 24 hours through
+    results_apply (response times rising and falling, one short outage), ending down (an open
+    incident) when `end_down`. Returns the number of raw results written."""
+    import datetime as dt
+    import math
+
+    from apps.monitoring.checks import Outcome
+    from apps.monitoring.models import UptimeRollup
+
+    now = now or timezone.now()
+    today = now.astimezone(dt.UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    rollups = []
+    for n in range(2, days):
+        down = {5: 900.0, 17: 60.0, 40: 3600.0}.get(n, 0.0)
+        rollups.append(UptimeRollup(
+            monitor_id=monitor.pk, hour=today - dt.timedelta(days=n), up_s=3600.0 - down,
+            down_s=down, checks=60, failures=int(down // 60), response_ms_sum=60 * (80 + n % 7),
+            response_count=60,
+        ))  # fmt: skip
+    items = []
+    start = now - dt.timedelta(hours=24, minutes=-5)
+    for i in range(144):
+        at = start + dt.timedelta(minutes=10 * i)
+        ok = not (60 <= i < 62) and not (end_down and i >= 142)
+        ms = 90 + int(35 * math.sin(i / 9)) + (i * 13) % 11
+        outcome = Outcome(ok=ok, response_ms=ms, status_code=200 if ok else 503,
+                          error="" if ok else "Status 503, expected 200-299.")  # fmt: skip
+        items.append(services.ResultItem(monitor.pk, outcome, at))
+    with in_tenant(tenant):
+        UptimeRollup.objects.bulk_create(rollups)
+        return services.results_apply(tenant=tenant, items=items)["written"]

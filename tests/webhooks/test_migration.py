@@ -39,12 +39,16 @@ MODELS = ("webhookendpoint", "webhookmessage", "webhookattempt")
 def _before_the_move(executor: MigrationExecutor) -> list[tuple[str, str]]:
     graph = executor.loader.graph
     targets = set()
-    for node in graph.leaf_nodes():
-        while node is not None and node in MOVE:  # back to the app's node before the move
-            parents = [p for p in graph.node_map[node].parents if p[0] == node[0]]
-            node = parents[0].key if parents else None
-        if node is not None:
-            targets.add(node)
+    for leaf in graph.leaf_nodes():
+        chain = [leaf]  # the app's own migrations, newest first
+        while parents := [p for p in graph.node_map[chain[-1]].parents if p[0] == leaf[0]]:
+            chain.append(parents[0].key)
+        moved = [index for index, node in enumerate(chain) if node in MOVE]
+        if moved:  # back to the app's node before the move (later ones need the move)
+            oldest = max(moved)
+            chain = chain[oldest + 1 :]
+        if chain:
+            targets.add(chain[0])
     return sorted(targets)
 
 

@@ -6,19 +6,18 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 
-from apps.tenants.selectors import memberships_for_user, tenant_url
+from apps.tenants.selectors import memberships_for_user
 
 from .mfa_policy import mfa_state_for_user
-
-CONSOLE_PATH = "/console/"
 
 
 @login_required
 def account_home(request: HttpRequest) -> HttpResponse:
     memberships = list(memberships_for_user(user=request.user).order_by("tenant__name"))
-    for membership in memberships:  # each workspace's console, on its own host
-        membership.console_url = tenant_url(membership.tenant, CONSOLE_PATH)
+    for membership in memberships:  # each workspace's console, on its own host (handoff.py)
+        membership.console_url = reverse("account_console_open", args=[membership.tenant.slug])
     return render(
         request,
         "account/home.html",

@@ -20,6 +20,8 @@ from apps.core.audit import audit_record
 def _via(request) -> str:
     if request is None:
         return ""
+    if getattr(request, "login_via", ""):  # set by the signing-in view (handoff.py)
+        return request.login_via
     return "api" if hasattr(getattr(request, "allauth", None), "headless") else "page"
 
 

@@ -11,16 +11,21 @@ from django.utils import timezone
 from apps.core.actor import SYSTEM, Actor
 from apps.core.audit import audit_as
 from apps.core.problems import Conflict
+from apps.core.versioning import version_bump, version_lock
 
 from .. import selectors, stripe_client
 from ..models import BillingAccount, CreditBundle, Interval, Plan, StripePrice
 
 
 @transaction.atomic
-def plan_save(*, plan: Plan, actor: Actor = SYSTEM) -> Plan:
-    """Create or change a plan. When its limits change, every tenant on it gets them."""
+def plan_save(*, plan: Plan, actor: Actor = SYSTEM, expected_version: int | None = None) -> Plan:
+    """Create or change a plan. When its limits change, every tenant on it gets them.
+    `expected_version`: the version the operator's form was opened at (stale: refused with
+    VersionConflict, nothing saved)."""
     creating = plan._state.adding
     before = None if creating else Plan.objects.select_for_update().get(pk=plan.pk)
+    if before is not None:
+        version_lock(plan, expected=expected_version)
     if before is not None and before.is_system:
         plan.is_system = True
         plan.is_archived = False
@@ -29,6 +34,8 @@ def plan_save(*, plan: Plan, actor: Actor = SYSTEM) -> Plan:
     plan.currency = (plan.currency or "").lower()
     plan.full_clean()
     plan.save()
+    if before is not None:
+        version_bump(plan)
     audit_as(
         actor,
         "plan.created" if creating else "plan.updated",
@@ -43,7 +50,8 @@ def plan_save(*, plan: Plan, actor: Actor = SYSTEM) -> Plan:
 
 
 @transaction.atomic
-def plan_delete(*, plan: Plan, actor: Actor = SYSTEM) -> None:
+def plan_delete(*, plan: Plan, actor: Actor = SYSTEM, expected_version: int | None = None) -> None:
+    version_lock(plan, expected=expected_version)
     if plan.is_system:
         raise Conflict("The free plan cannot be deleted.")
     if BillingAccount.objects.filter(plan=plan).exists():

@@ -7,6 +7,8 @@ from rest_framework import serializers
 
 from apps.core.problems import SLUGS_BY_STATUS, problem_type
 
+from .versioning import versioned_parameters
+
 
 class ProblemFieldError(serializers.Serializer):
     field = serializers.CharField()
@@ -66,7 +68,7 @@ class AutoSchema(openapi.AutoSchema):
         parameters = [*super().get_override_parameters(), TENANT_HEADER]
         if self.method == "POST":
             parameters.append(IDEMPOTENCY_HEADER)
-        return parameters
+        return [*parameters, *versioned_parameters(self.view, self.method)]
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)

@@ -14,6 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from apps.core.api.versioning import VersionedViewMixin, without_version
 from apps.tenants.models import Role
 
 from .. import selectors, services
@@ -30,7 +31,7 @@ from .processes import crash_fields, limits_of, metrics, runtime_processes
     partial_update=extend_schema(parameters=[ID]),
     destroy=extend_schema(parameters=[ID]),
 )
-class AppViewSet(DeployViewSet):
+class AppViewSet(VersionedViewMixin, DeployViewSet):
     """The tenant's apps. Each answers at `<name>-<tenant>.<APPS_DOMAIN>`."""
 
     required_roles = {
@@ -133,16 +134,25 @@ class AppViewSet(DeployViewSet):
     )
     def partial_update(self, request, pk=None):
         app = self.get_object()
-        data = s.AppUpdateInput(data=request.data)
+        data = s.AppUpdateInput(data=without_version(request.data))
         data.is_valid(raise_exception=True)
         app = services.app_update(
-            app=app, tenant=self.tenant, actor=self.actor(), **data.validated_data
+            app=app,
+            tenant=self.tenant,
+            actor=self.actor(),
+            expected_version=self.expected_version(),
+            **data.validated_data,
         )
         return Response(s.AppOutput(app, context=self.context()).data)
 
     @extend_schema(responses={204: None})
     def destroy(self, request, pk=None):
-        services.app_delete(app=self.get_object(), tenant=self.tenant, actor=self.actor())
+        services.app_delete(
+            app=self.get_object(),
+            tenant=self.tenant,
+            actor=self.actor(),
+            expected_version=self.expected_version(),
+        )
         return Response(status=204)
 
     def _accepted(self, deployment: Deployment) -> Response:

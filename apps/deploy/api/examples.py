@@ -26,6 +26,7 @@ APP_EXAMPLE = {
         "issuer": "Caddy Local Authority - ECC Intermediate",
         "not_after": "2026-11-23T22:00:00Z",
     },
+    "version": 1,
     "created_at": T,
     "updated_at": T,
 }

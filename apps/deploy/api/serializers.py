@@ -6,6 +6,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.core.api.versioning import version_field
 from apps.tenants.models import TenantStatus
 
 from .. import selectors, tls
@@ -102,6 +103,7 @@ class AppOutput(serializers.Serializer):
     certificate = serializers.SerializerMethodField(
         help_text="The TLS certificate of the app's own hostname."
     )
+    version = version_field()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 

@@ -4,11 +4,17 @@ revealing one value asks for the password again and is audited by `env_var_revea
 
 from __future__ import annotations
 
+import time
+
 from django import forms
 from django.contrib import messages
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
+
+from apps.core.api.throttling import window_hit
+from apps.core.audit import audit_record
 
 from .. import selectors, services
 from . import _common as c
@@ -28,6 +34,39 @@ class RevealForm(forms.Form):
     password = forms.CharField(
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
         help_text="Your password again: revealing a value is recorded in the audit log.",
+    )
+
+
+# Wrong passwords on the reveal page, per person, in fixed windows: after REVEAL_FAILURES[0] in
+# REVEAL_FAILURES[1] seconds the page refuses (429) until the window ends, so it cannot be used
+# to guess a password that a stolen session does not carry.
+REVEAL_FAILURES = (5, 900)
+
+
+def _reveal_budget(user) -> str:
+    return f"console:reveal-failed:{user.pk}"  # window_hit() adds the window's number
+
+
+def _reveal_wait_s(user) -> int:
+    """Seconds until this person may try again, 0 when they may now."""
+    limit, period = REVEAL_FAILURES
+    now = time.time()
+    window = int(now // period)
+    if (cache.get(f"{_reveal_budget(user)}:{window}") or 0) < limit:
+        return 0
+    return max(1, int((window + 1) * period - now))
+
+
+def _reveal_failed(request: HttpRequest, app, key: str) -> None:
+    limit, period = REVEAL_FAILURES
+    window_hit(_reveal_budget(request.user), limit=limit, period=period)
+    audit_record(
+        action="env_var.reveal_refused",
+        actor=request.user,
+        tenant=request.tenant,
+        target=app,
+        metadata={"app": app.name, "key": key[:255], "reason": "wrong password"},
+        severity="warning",
     )
 
 
@@ -106,9 +145,18 @@ def env_reveal_view(request: HttpRequest, object_id: str) -> HttpResponse:
     value = None
     status = 200
     if request.method == "POST":
-        if form.is_valid() and not request.user.check_password(form.cleaned_data["password"]):
+        wait_s = _reveal_wait_s(request.user)
+        if wait_s:
+            form.is_valid()
+            form.add_error(
+                None,
+                f"Too many wrong passwords: try again in {max(1, round(wait_s / 60))} min.",
+            )
+            status = 429
+        elif form.is_valid() and not request.user.check_password(form.cleaned_data["password"]):
             form.add_error("password", "That is not your password.")
-        if form.is_valid():
+            _reveal_failed(request, app, form.cleaned_data["key"])
+        if status != 429 and form.is_valid():
             key = form.cleaned_data["key"]
             value = c.run(
                 request,
@@ -119,7 +167,7 @@ def env_reveal_view(request: HttpRequest, object_id: str) -> HttpResponse:
             )
             if value is None:
                 return HttpResponseRedirect(c.url("env", app.pk))
-        else:
+        elif status != 429:
             status = 400
     key = form.data.get("key") if form.is_bound else form.initial.get("key")
     return c.render(

@@ -39,11 +39,14 @@ def write_env_args(path: Path, env: dict[str, str]) -> None:
     os.chmod(path, 0o600)
 
 
-def _exec_line(inv: Invocation, env_file: Path, extra_args: str = "") -> str:
-    """The sandboxed command, with the environment read from `env_file` on fd 3."""
+def _exec_line(inv: Invocation, env_file: Path | None, extra_args: str = "") -> str:
+    """The sandboxed command, with the environment read from `env_file` on fd 3 (None: fd 3
+    is already open)."""
     line = shell_line(inv)
     # bwrap reads the --setenv arguments from the fd where --args stands: after --clearenv.
     line = line.replace(" --clearenv ", f" --clearenv --args {ENV_FD} ", 1)
+    if env_file is None:
+        return f"{line}{extra_args}"
     return f"{line}{extra_args} {ENV_FD}< {shlex.quote(str(env_file))}"
 
 
@@ -118,8 +121,13 @@ def command_script(
     argv: list[str],
     cwd: str,
 ) -> str:
-    """A one-off command (a build step, a release command) in the sandbox, as `sh -c` text."""
+    """A one-off command (a build step, a release command) in the sandbox, as `sh -c` text.
+    The environment file is opened on fd 3 and removed before the command runs: a one-off's
+    file is read once, and would otherwise pile up under the app's run dir."""
     inv = sandbox.invocation(box, argv=argv, env={}, cwd=cwd, mounts=mounts, limits=limits)
     lines = [*sandbox.cgroups.join_lines(box.app_key, cgroup_name, limits)]
-    lines.append("exec " + _exec_line(inv, env_file))
+    quoted = shlex.quote(str(env_file))
+    lines.append(f"exec {ENV_FD}< {quoted}")
+    lines.append(f"rm -f {quoted}")
+    lines.append("exec " + _exec_line(inv, None))
     return "\n".join(lines) + "\n"

@@ -31,7 +31,7 @@ from django.conf import settings
 from apps.core import local_dirs
 from apps.deploy import tls
 
-from . import builders, local_inspect, local_plain, local_sandbox
+from . import app_mounts, builders, local_inspect, local_plain, local_sandbox
 from .base import (
     Artefact,
     HealthResult,
@@ -452,7 +452,7 @@ files={self.supervisor_dir / "conf.d"}/*.conf
         backoff included: status() tells)."""
         return [
             p.name
-            for p in self.status(spec.app_key)
+            for p in self._statuses(spec.app_key, with_usage=False)
             if p.deployment_key == spec.deployment_key
             and p.process_type != "web"
             and p.state != "RUNNING"
@@ -503,8 +503,12 @@ files={self.supervisor_dir / "conf.d"}/*.conf
         local_sandbox.forget_deployment(self, app_key, deployment_key)
 
     def status(self, app_key: str | None = None) -> list[ProcessStatus]:
+        return self._statuses(app_key, with_usage=True)
+
+    def _statuses(self, app_key: str | None, *, with_usage: bool) -> list[ProcessStatus]:
+        """status(); without usage, /proc is not read (the health gate polls states only)."""
         out: list[ProcessStatus] = []
-        usage = local_inspect.ProcUsage()
+        usage = local_inspect.ProcUsage() if with_usage else None
         for info in self.supervisor.processes():
             parsed = self.parse_program(info["group"])
             if parsed is None or (app_key is not None and parsed[0] != app_key):
@@ -512,7 +516,7 @@ files={self.supervisor_dir / "conf.d"}/*.conf
             _app, deployment_key, process_type = parsed
             index = int(info["name"].rsplit("-", 1)[1]) if info["name"][-1].isdigit() else 0
             pid = info.get("pid") or None
-            cpu, memory = usage.tree(pid) if pid else (None, None)
+            cpu, memory = usage.tree(pid) if pid and usage is not None else (None, None)
             state, description = info["statename"], info.get("description", "")
             uptime = info["now"] - info["start"] if state == "RUNNING" else None
             if state in ("RUNNING", "STARTING") and self.sandbox is not None:
@@ -568,6 +572,7 @@ files={self.supervisor_dir / "conf.d"}/*.conf
             path.unlink(missing_ok=True)
         (self.sites_dir / app_key).unlink(missing_ok=True)
         local_sandbox.remove_app(self, app_key)
+        app_mounts.app_mounts_set(app_key=app_key, mounts=[], root=self.root)
         for path in (
             self.root / "bind" / app_key,
             self.app_dir(app_key),

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import forward, launch
+from . import app_mounts, forward, launch
 from .base import ProcessExit, ReleaseSpec, ResourceLimits, RuntimeProblem, UsageSample
 from .process import RunAs
 from .sandbox import AppSandbox, Mount, Sandbox, network
@@ -69,11 +69,13 @@ def _sandbox(provider: LocalProvider) -> Sandbox:
 
 def mounts_for(provider: LocalProvider, box: AppSandbox, *, build: bool = False) -> list[Mount]:
     """The app's own disk (its builds, virtualenvs, caches and home) and its sockets, writable;
-    for builds also Quayside's copy of pip, read-only."""
+    its add-ons' socket directories (app_mounts.py), read-only; for builds also Quayside's copy
+    of pip, read-only."""
     mounts = [
         Mount(str(box.app_dir), writable=True),
         Mount(str(provider.root / "bind" / box.app_key), writable=True),
     ]
+    mounts += [Mount(m.source, m.target) for m in app_mounts.app_mounts(box.app_key, provider.root)]
     tools = provider.root / "tools"
     if build and tools.is_dir():
         mounts.append(Mount(str(tools)))
@@ -141,7 +143,7 @@ def build_runner(
             argv=command,
             cwd=cwd,
         )
-        # The script reads the file when it starts; it is removed with the run dir.
+        # The script opens the file on fd 3 and removes it before the command runs.
         return ["/bin/sh", "-c", script], {"PATH": launch.ROOT_PATH}
 
     return RunAs(name=f"app-{box.uid}", uid=box.uid, gid=box.uid, wrap=wrap)

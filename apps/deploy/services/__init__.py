@@ -58,6 +58,7 @@ from .deployments import (
     check_process_quota,
     deployment_cancel,
     deployment_create,
+    formation_set,
     release_rollback,
 )
 from .domains import (
@@ -105,6 +106,7 @@ __all__ = [
     "enqueue_reconcile",
     "env_var_reveal",
     "env_vars_update",
+    "formation_set",
     "git_allow_local",
     "git_credentials",
     "git_source",

@@ -16,6 +16,7 @@ from apps.core.actor import Actor
 from apps.core.audit import audit_as
 from apps.core.net import BlockedTarget, Unresolved
 from apps.core.problems import Conflict, InvalidInput
+from apps.core.versioning import version_bump, version_lock
 
 from .. import events, quota, selectors
 from ..models import App
@@ -168,7 +169,12 @@ def app_create(
 
 
 @transaction.atomic
-def app_update(*, app: App, tenant, actor: Actor, **changes) -> App:
+def app_update(
+    *, app: App, tenant, actor: Actor, expected_version: int | None = None, **changes
+) -> App:
+    """Change the app's source, branch or health path. `expected_version`: the version the
+    caller read (a newer one is a 409 version-conflict; None writes regardless)."""
+    version_lock(app, expected=expected_version)
     fields: dict[str, Any] = source_fields(changes=changes, app=app)
     if "git_url" in changes:
         fields.update(_git_fields(changes["git_url"]))
@@ -180,14 +186,16 @@ def app_update(*, app: App, tenant, actor: Actor, **changes) -> App:
         setattr(app, key, value)
     if fields:
         app.save(update_fields=[*fields, "updated_at"])
+        version_bump(app)
         changed = sorted(k.replace("_encrypted", "").replace("_display", "") for k in fields)
         audit_as(actor, "app.updated", tenant=tenant, target=app, fields=sorted(set(changed)))
     return app
 
 
 @transaction.atomic
-def app_delete(*, app: App, tenant, actor: Actor) -> None:
+def app_delete(*, app: App, tenant, actor: Actor, expected_version: int | None = None) -> None:
     app = App.objects.select_for_update().get(pk=app.pk)
+    version_lock(app, expected=expected_version)
     if app.active_deployment_id is not None:
         raise Conflict("A deployment of this app is running: cancel it first.")
     app_key = app.pk.hex

@@ -4,6 +4,7 @@ limit), stop and start."""
 from __future__ import annotations
 
 import functools
+import re
 
 from django.conf import settings
 from django.db import transaction
@@ -22,6 +23,7 @@ from ..models import (
     Deployment,
     DeploymentKind,
     DeploymentState,
+    Formation,
     Release,
     ReleaseStatus,
     SourceKind,
@@ -174,6 +176,41 @@ def app_scale(*, app: App, tenant, actor: Actor, formation: dict[str, int]) -> D
         release=release,
         formation=merged,
     )
+
+
+PROCESS_TYPE = re.compile(r"[a-z][a-z0-9_-]{0,29}")
+
+
+@transaction.atomic
+def formation_set(*, app: App, tenant, actor: Actor, formation: dict[str, int]) -> dict[str, int]:
+    """The process counts an app's next deployment runs (pipeline.default_formation reads
+    them), without deploying: for an app that runs nothing yet, such as one just imported
+    (apps/operations/portability). A running app is scaled by app_scale, which deploys."""
+    app = App.objects.select_for_update().get(pk=app.pk)
+    if app.live_deployment_id is not None:
+        raise Conflict("This app is running: scale it (a deployment) instead.")
+    for process_type, count in formation.items():
+        if not isinstance(process_type, str) or not PROCESS_TYPE.fullmatch(process_type):
+            raise InvalidInput(
+                f"{process_type!r} is not a process type name.", field=f"formation.{process_type}"
+            )
+        if (
+            not isinstance(count, int)
+            or isinstance(count, bool)
+            or not (0 <= count <= MAX_PROCESSES_PER_TYPE)
+        ):
+            raise InvalidInput(
+                f"Counts are whole numbers from 0 to {MAX_PROCESSES_PER_TYPE}.",
+                field=f"formation.{process_type}",
+            )
+    check_process_quota(app=app, tenant=tenant, formation=formation)
+    for process_type, count in sorted(formation.items()):
+        Formation.objects.update_or_create(
+            app=app, process_type=process_type, defaults={"count": count}
+        )
+    Formation.objects.filter(app=app).exclude(process_type__in=list(formation)).delete()
+    audit_as(actor, "app.formation_set", tenant=tenant, target=app, formation=formation)
+    return dict(sorted(formation.items()))
 
 
 @transaction.atomic

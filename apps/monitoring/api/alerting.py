@@ -17,6 +17,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from apps.core.api.versioning import VersionedViewMixin, without_version
 from apps.tenants.models import Role
 
 from .. import selectors, services
@@ -33,6 +34,7 @@ CHANNEL_EXAMPLE = {
     "kind": "slack",
     "enabled": True,
     "config": {"url_masked": "https://hooks.slack.com/…Xy9z"},
+    "version": 1,
     "created_at": _T,
     "updated_at": _T,
 }
@@ -94,7 +96,7 @@ def _uuid_filter(params, name: str) -> str | None:
     partial_update=extend_schema(parameters=[ID]),
     destroy=extend_schema(parameters=[ID]),
 )
-class AlertChannelViewSet(_Base):
+class AlertChannelViewSet(VersionedViewMixin, _Base):
     """Where alerts go: email, a webhook (JSON POST) or a Slack-compatible incoming webhook.
     Monitors choose their channels with `channel_ids`."""
 
@@ -173,17 +175,24 @@ class AlertChannelViewSet(_Base):
     )
     def partial_update(self, request, pk=None):
         channel = self.get_object()
-        data = s.AlertChannelUpdateInput(data=request.data)
+        data = s.AlertChannelUpdateInput(data=without_version(request.data))
         data.is_valid(raise_exception=True)
         channel = services.alert_channel_update(
-            channel=channel, tenant=self.tenant, actor=self.actor(), **data.validated_data
+            channel=channel,
+            tenant=self.tenant,
+            actor=self.actor(),
+            expected_version=self.expected_version(),
+            **data.validated_data,
         )
         return Response(s.AlertChannelOutput(channel).data)
 
     @extend_schema(responses={204: None})
     def destroy(self, request, pk=None):
         services.alert_channel_delete(
-            channel=self.get_object(), tenant=self.tenant, actor=self.actor()
+            channel=self.get_object(),
+            tenant=self.tenant,
+            actor=self.actor(),
+            expected_version=self.expected_version(),
         )
         return Response(status=204)
 

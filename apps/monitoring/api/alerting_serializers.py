@@ -9,6 +9,8 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.core.api.versioning import version_field
+
 from ..models import MAX_EMAIL_RECIPIENTS, ChannelKind
 from ..selectors import span_status
 
@@ -52,6 +54,7 @@ class AlertChannelOutput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=ChannelKind.choices)
     enabled = serializers.BooleanField()
     config = ChannelConfigOutput()
+    version = version_field()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 

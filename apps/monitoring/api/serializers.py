@@ -6,6 +6,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.core.api.versioning import version_field
 from apps.core.timestamps import api_time
 
 from ..models import (
@@ -101,6 +102,7 @@ class MonitorOutput(serializers.Serializer):
     socket = serializers.SerializerMethodField()
     heartbeat = serializers.SerializerMethodField()
     channel_ids = serializers.SerializerMethodField()
+    version = version_field()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -242,5 +244,16 @@ class IncidentOutput(serializers.Serializer):
     resolved_at = serializers.DateTimeField(allow_null=True)
     duration_s = serializers.IntegerField(allow_null=True)
     cause = serializers.CharField()
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
+    acknowledged_by_id = serializers.UUIDField(allow_null=True)
+    acknowledge_note = serializers.CharField()
+    resolved_by_id = serializers.UUIDField(
+        allow_null=True, help_text="Set when a person resolved it; null when an up check did."
+    )
+    resolve_note = serializers.CharField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+
+class IncidentNoteInput(serializers.Serializer):
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework import serializers
 
+from apps.core.api.versioning import version_field
+
 
 class StatusPageOutput(serializers.Serializer):
     id = serializers.UUIDField()
@@ -15,6 +17,7 @@ class StatusPageOutput(serializers.Serializer):
     public = serializers.BooleanField()
     monitor_ids = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField(help_text="The public page (HTML); append json.")
+    version = version_field()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 

@@ -15,6 +15,8 @@ from drf_spectacular.utils import (
 )
 from rest_framework.response import Response
 
+from apps.core.api.versioning import VersionedViewMixin, without_version
+
 from .. import selectors, services
 from ..models import StatusPage
 from . import status_page_serializers as s
@@ -31,6 +33,7 @@ PAGE_EXAMPLE = {
     "public": True,
     "monitor_ids": [MONITOR_ID],
     "url": "https://quayside.example/status/acme/",
+    "version": 1,
     "created_at": _T,
     "updated_at": _T,
 }
@@ -41,7 +44,7 @@ PAGE_EXAMPLE = {
     partial_update=extend_schema(parameters=[ID]),
     destroy=extend_schema(parameters=[ID]),
 )
-class StatusPageViewSet(_Base):
+class StatusPageViewSet(VersionedViewMixin, _Base):
     """Public status pages: chosen monitors with their state, 90-day uptime bars, incidents and
     maintenance, at /status/<slug>/ (HTML) and /status/<slug>/json."""
 
@@ -117,14 +120,23 @@ class StatusPageViewSet(_Base):
     )  # fmt: skip
     def partial_update(self, request, pk=None):
         page = self.get_object()
-        data = s.StatusPageUpdateInput(data=request.data)
+        data = s.StatusPageUpdateInput(data=without_version(request.data))
         data.is_valid(raise_exception=True)
         page = services.status_page_update(
-            page=page, tenant=self.tenant, actor=self.actor(), **data.validated_data
+            page=page,
+            tenant=self.tenant,
+            actor=self.actor(),
+            expected_version=self.expected_version(),
+            **data.validated_data,
         )
         return self._out(page)
 
     @extend_schema(responses={204: None})
     def destroy(self, request, pk=None):
-        services.status_page_delete(page=self.get_object(), tenant=self.tenant, actor=self.actor())
+        services.status_page_delete(
+            page=self.get_object(),
+            tenant=self.tenant,
+            actor=self.actor(),
+            expected_version=self.expected_version(),
+        )
         return Response(status=204)

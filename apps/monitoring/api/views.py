@@ -17,6 +17,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from apps.core.api.pagination import CursorPagination
+from apps.core.api.versioning import VersionedViewMixin, without_version
 from apps.tenants.api.base import TenantScopedViewSet
 from apps.tenants.models import Role
 
@@ -44,6 +45,7 @@ MONITOR_EXAMPLE = {
     "socket": None,
     "heartbeat": None,
     "channel_ids": [],
+    "version": 1,
     "created_at": _T,
     "updated_at": _T,
 }  # fmt: skip
@@ -64,6 +66,11 @@ INCIDENT_EXAMPLE = {
     "resolved_at": _T,
     "duration_s": 1200,
     "cause": "Status 503, expected 200-299.",
+    "acknowledged_at": "2026-11-23T09:45:00.000000Z",
+    "acknowledged_by_id": "3c2b1a09-8f7e-4d6c-9b5a-4e3d2c1b0a9f",
+    "acknowledge_note": "Looking at the database.",
+    "resolved_by_id": None,
+    "resolve_note": "",
     "created_at": "2026-11-23T09:40:00.000000Z",
     "updated_at": _T,
 }
@@ -120,7 +127,7 @@ class ResultPagination(CursorPagination):
     partial_update=extend_schema(parameters=[ID]),
     destroy=extend_schema(parameters=[ID]),
 )
-class MonitorViewSet(_Base):
+class MonitorViewSet(VersionedViewMixin, _Base):
     """The tenant's uptime monitors: HTTP(S), TCP, TLS certificate expiry and heartbeats."""
 
     required_roles = crud_roles(read=("results", "uptime"), write=("pause", "resume"))
@@ -203,16 +210,25 @@ class MonitorViewSet(_Base):
     )  # fmt: skip
     def partial_update(self, request, pk=None):
         monitor = self.get_object()
-        data = s.MonitorUpdateInput(data=request.data)
+        data = s.MonitorUpdateInput(data=without_version(request.data))
         data.is_valid(raise_exception=True)
         monitor = services.monitor_update(
-            monitor=monitor, tenant=self.tenant, actor=self.actor(), **data.flat()
+            monitor=monitor,
+            tenant=self.tenant,
+            actor=self.actor(),
+            expected_version=self.expected_version(),
+            **data.flat(),
         )
         return self._out(monitor)
 
     @extend_schema(responses={204: None})
     def destroy(self, request, pk=None):
-        services.monitor_delete(monitor=self.get_object(), tenant=self.tenant, actor=self.actor())
+        services.monitor_delete(
+            monitor=self.get_object(),
+            tenant=self.tenant,
+            actor=self.actor(),
+            expected_version=self.expected_version(),
+        )
         return Response(status=204)
 
     @extend_schema(
@@ -292,7 +308,12 @@ class MonitorViewSet(_Base):
 class IncidentViewSet(_Base):
     """Down opens an incident; up resolves it, with its duration."""
 
-    required_roles = {"list": Role.VIEWER, "retrieve": Role.VIEWER}
+    required_roles = {
+        "list": Role.VIEWER,
+        "retrieve": Role.VIEWER,
+        "acknowledge": Role.MEMBER,
+        "resolve": Role.MEMBER,
+    }
     serializer_class = s.IncidentOutput
 
     def get_queryset(self):
@@ -326,4 +347,47 @@ class IncidentViewSet(_Base):
         incident = selectors.incident_get(pk)
         if incident is None:
             raise NotFound("No such incident.")
+        return Response(s.IncidentOutput(incident).data)
+
+    def _incident(self, pk) -> Incident:
+        incident = selectors.incident_get(pk)
+        if incident is None:
+            raise NotFound("No such incident.")
+        return incident
+
+    def _note(self) -> str:
+        body = s.IncidentNoteInput(data=self.request.data)
+        body.is_valid(raise_exception=True)
+        return body.validated_data["note"]
+
+    @extend_schema(
+        request=s.IncidentNoteInput,
+        responses=s.IncidentOutput,
+        parameters=[ID],
+        description="Someone is on it: who, when and an optional note (once; 409 when "
+        "acknowledged or resolved already).",
+        examples=[OpenApiExample("Acknowledged", value={**INCIDENT_EXAMPLE, "status": "open",
+                  "resolved_at": None, "duration_s": None}, response_only=True)],
+    )  # fmt: skip
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        incident = services.incident_acknowledge(
+            incident=self._incident(pk), tenant=self.tenant, actor=self.actor(), note=self._note()
+        )
+        return Response(s.IncidentOutput(incident).data)
+
+    @extend_schema(
+        request=s.IncidentNoteInput,
+        responses=s.IncidentOutput,
+        parameters=[ID],
+        description="Resolve an open incident by hand, with a note (required) saying how.",
+        examples=[OpenApiExample("Resolved", value={**INCIDENT_EXAMPLE,
+                  "resolved_by_id": "3c2b1a09-8f7e-4d6c-9b5a-4e3d2c1b0a9f",
+                  "resolve_note": "Restarted the database."}, response_only=True)],
+    )  # fmt: skip
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        incident = services.incident_resolve(
+            incident=self._incident(pk), tenant=self.tenant, actor=self.actor(), note=self._note()
+        )
         return Response(s.IncidentOutput(incident).data)

@@ -22,7 +22,7 @@ from .channels import (
     alert_channel_update,
 )
 from .heartbeats import PingNotFound, heartbeat_late_outcome, heartbeat_ping
-from .incidents import alert_channel_test
+from .incidents import alert_channel_test, incident_acknowledge, incident_resolve
 from .maintenance import (
     maintenance_window_create,
     maintenance_window_delete,
@@ -86,6 +86,8 @@ __all__ = [
     "heartbeat_deadline",
     "heartbeat_late_outcome",
     "heartbeat_ping",
+    "incident_acknowledge",
+    "incident_resolve",
     "maintenance_window_create",
     "maintenance_window_delete",
     "maintenance_window_update",

@@ -12,6 +12,7 @@ from apps.core.audit import audit_as
 from apps.core.model_update import model_update, refuse_unknown
 from apps.core.net import http_url_parts, ip_allowed
 from apps.core.problems import InvalidInput
+from apps.core.versioning import version_bump, version_lock
 
 from ..models import MAX_EMAIL_RECIPIENTS, AlertChannel, ChannelKind
 
@@ -81,9 +82,13 @@ def alert_channel_create(
 
 
 @transaction.atomic
-def alert_channel_update(*, channel: AlertChannel, tenant, actor: Actor, **changes) -> AlertChannel:
-    """Changes of `name`, `enabled` and `config` (replaced whole, validated for the kind)."""
+def alert_channel_update(
+    *, channel: AlertChannel, tenant, actor: Actor, expected_version: int | None = None, **changes
+) -> AlertChannel:
+    """Changes of `name`, `enabled` and `config` (replaced whole, validated for the kind).
+    `expected_version`: the version the caller read (stale: 409 version-conflict)."""
     refuse_unknown(changes, ("name", "enabled", "config"))
+    version_lock(channel, expected=expected_version)
     changed = []
     if "config" in changes:
         shown, secret = _channel_config(channel.kind, changes.pop("config"))
@@ -94,12 +99,16 @@ def alert_channel_update(*, channel: AlertChannel, tenant, actor: Actor, **chang
     if not changed:
         return channel
     channel.save()
+    version_bump(channel)
     audit_as(actor, "alert_channel.updated", tenant=tenant, target=channel,
              fields=sorted(changed))  # fmt: skip
     return channel
 
 
 @transaction.atomic
-def alert_channel_delete(*, channel: AlertChannel, tenant, actor: Actor) -> None:
+def alert_channel_delete(
+    *, channel: AlertChannel, tenant, actor: Actor, expected_version: int | None = None
+) -> None:
+    version_lock(channel, expected=expected_version)
     audit_as(actor, "alert_channel.deleted", tenant=tenant, target=channel, name=channel.name)
     channel.delete()

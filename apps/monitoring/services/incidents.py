@@ -11,10 +11,12 @@ from collections import defaultdict
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from apps.core.actor import Actor
 from apps.core.audit import audit_as, audit_record
 from apps.core.inbox import inbox_send
+from apps.core.problems import Conflict, InvalidInput
 from apps.tenants.models import Membership, Role
 
 from .. import events
@@ -27,6 +29,7 @@ from ..models import (
     MonitorStatus,
     Silence,
 )
+from .status_pages import _status_pages_forget
 
 logger = logging.getLogger(__name__)
 
@@ -150,3 +153,63 @@ def alert_channel_test(*, channel: AlertChannel, tenant, actor: Actor) -> AlertL
     audit_as(actor, "alert_channel.tested", tenant=tenant, target=channel, ok=log.ok,
              error=log.error[:200])  # fmt: skip
     return log
+
+
+# --- Incidents handled by people -------------------------------------------------------------
+
+NOTE_MAX = 2000
+
+
+def _note(note: str) -> str:
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX:
+        raise InvalidInput(f"A note is at most {NOTE_MAX} characters.", field="note")
+    return note
+
+
+def _incident_locked(incident: Incident) -> Incident:
+    return Incident.objects.select_for_update().select_related("monitor").get(pk=incident.pk)
+
+
+@transaction.atomic
+def incident_acknowledge(*, incident: Incident, tenant, actor: Actor, note: str = "") -> Incident:
+    """Someone is on it: recorded once (who, when, the note); a resolved incident is refused."""
+    note = _note(note)
+    incident = _incident_locked(incident)
+    if incident.status != IncidentStatus.OPEN:
+        raise Conflict("This incident is resolved already.")
+    if incident.acknowledged_at is not None:
+        raise Conflict("This incident is acknowledged already.")
+    incident.acknowledged_at = timezone.now()
+    incident.acknowledged_by_id = actor.user_id
+    incident.acknowledge_note = note
+    incident.save(update_fields=["acknowledged_at", "acknowledged_by_id", "acknowledge_note",
+                                 "updated_at"])  # fmt: skip
+    audit_as(actor, "incident.acknowledged", tenant=tenant, target=incident,
+             monitor_id=str(incident.monitor_id), note=note[:200])  # fmt: skip
+    return incident
+
+
+@transaction.atomic
+def incident_resolve(*, incident: Incident, tenant, actor: Actor, note: str) -> Incident:
+    """Closed by a person, with a note saying why (a fix deployed, a false alarm). The monitor
+    keeps its state: while it is still down no new incident opens; its next down after an up
+    opens one, as usual."""
+    note = _note(note)
+    if not note:
+        raise InvalidInput("Say how it was resolved.", field="note")
+    incident = _incident_locked(incident)
+    if incident.status != IncidentStatus.OPEN:
+        raise Conflict("This incident is resolved already.")
+    now = timezone.now()
+    incident.status = IncidentStatus.RESOLVED
+    incident.resolved_at = now
+    incident.duration_s = max(0, int((now - incident.started_at).total_seconds()))
+    incident.resolved_by_id = actor.user_id
+    incident.resolve_note = note
+    incident.save(update_fields=["status", "resolved_at", "duration_s", "resolved_by_id",
+                                 "resolve_note", "updated_at"])  # fmt: skip
+    audit_as(actor, "incident.resolved", tenant=tenant, target=incident,
+             monitor_id=str(incident.monitor_id), note=note[:200])  # fmt: skip
+    _status_pages_forget()
+    return incident

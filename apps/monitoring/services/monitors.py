@@ -14,6 +14,7 @@ from apps.core.audit import audit_as
 from apps.core.locks import advisory_xact_lock
 from apps.core.model_update import model_update
 from apps.core.problems import ApplicationError, InvalidInput, QuotaExceeded
+from apps.core.versioning import version_bump, version_lock
 from apps.tenants.selectors import tenant_limit
 
 from ..models import (
@@ -85,8 +86,16 @@ def monitor_create(
 
 @transaction.atomic
 def monitor_update(
-    *, monitor: Monitor, tenant, actor: Actor, channel_ids: list | None = None, **changes
+    *,
+    monitor: Monitor,
+    tenant,
+    actor: Actor,
+    channel_ids: list | None = None,
+    expected_version: int | None = None,
+    **changes,
 ) -> Monitor:
+    """`expected_version`: the version the caller read (stale: 409 version-conflict)."""
+    version_lock(monitor, expected=expected_version)
     allowed = set(EDITABLE[MonitorKind(monitor.kind)])
     unknown = sorted(k for k in changes if k not in allowed)
     if unknown:
@@ -107,6 +116,7 @@ def monitor_update(
         _validate(monitor)
         monitor.save()
         _schedule_sync(monitor, tenant)
+    version_bump(monitor)
     fields = {"url" if k == "url_credentials_encrypted" else k for k in changed}
     audit_as(actor, "monitor.updated", tenant=tenant, target=monitor, fields=sorted(fields))
     if "name" in changed:
@@ -115,7 +125,10 @@ def monitor_update(
 
 
 @transaction.atomic
-def monitor_delete(*, monitor: Monitor, tenant, actor: Actor) -> None:
+def monitor_delete(
+    *, monitor: Monitor, tenant, actor: Actor, expected_version: int | None = None
+) -> None:
+    version_lock(monitor, expected=expected_version)
     CheckSchedule.objects.filter(monitor_id=monitor.pk).delete()
     # A window with no monitors covers every monitor: one that covered only this monitor goes
     # with it, rather than silently widening to the whole tenant.

@@ -15,6 +15,7 @@ from apps.core.actor import Actor
 from apps.core.audit import audit_as
 from apps.core.model_update import model_update, refuse_unknown
 from apps.core.problems import ApplicationError, Conflict, InvalidInput
+from apps.core.versioning import version_bump, version_lock
 
 from ..models import Monitor, StatusPage, StatusPageMonitor
 from ..schedule.models import StatusPageRoute
@@ -141,9 +142,13 @@ def status_page_create(
 
 
 @transaction.atomic
-def status_page_update(*, page: StatusPage, tenant, actor: Actor, **changes) -> StatusPage:
+def status_page_update(
+    *, page: StatusPage, tenant, actor: Actor, expected_version: int | None = None, **changes
+) -> StatusPage:
+    """`expected_version`: the version the caller read (stale: 409 version-conflict)."""
     refuse_unknown(changes, STATUS_PAGE_FIELDS)
     page = StatusPage.objects.select_for_update().get(pk=page.pk)
+    version_lock(page, expected=expected_version)
     old_slug = page.slug
     changed: list[str] = []
     if "monitor_ids" in changes:
@@ -165,13 +170,17 @@ def status_page_update(*, page: StatusPage, tenant, actor: Actor, **changes) -> 
     if not changed:
         return page
     page.save()  # also when only the monitors changed: updated_at says the page changed
+    version_bump(page)
     _status_cache_forget(old_slug, page.slug)
     audit_as(actor, "status_page.updated", tenant=tenant, target=page, fields=sorted(changed))
     return page
 
 
 @transaction.atomic
-def status_page_delete(*, page: StatusPage, tenant, actor: Actor) -> None:
+def status_page_delete(
+    *, page: StatusPage, tenant, actor: Actor, expected_version: int | None = None
+) -> None:
+    version_lock(page, expected=expected_version)
     StatusPageRoute.objects.filter(page_id=page.pk).delete()
     _status_cache_forget(page.slug)
     audit_as(actor, "status_page.deleted", tenant=tenant, target=page, slug=page.slug)

@@ -124,6 +124,7 @@ class OperationViewSet(GenericViewSet):
             tenant=getattr(request._request, "tenant", None),
             role=getattr(request, "tenant_role", None),
             via="rest",
+            auth=auth,
         )
 
     def _visible(self, caller: Caller) -> list[Operation]:

@@ -7,6 +7,8 @@ import json
 
 from rest_framework import serializers
 
+from apps.core.api.versioning import version_field
+
 from ..models import WebhookAttemptTrigger, WebhookMessageStatus
 
 
@@ -29,6 +31,7 @@ class WebhookEndpointOutput(serializers.Serializer):
         allow_null=True, help_text="First failed attempt since the last success."
     )
     last_success_at = serializers.DateTimeField(allow_null=True)
+    version = version_field()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 

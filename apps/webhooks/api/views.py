@@ -19,6 +19,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from apps.core.api.versioning import VersionedViewMixin, without_version
 from apps.core.api.views import ViewSet
 from apps.core.events import EVENT_TYPES
 from apps.tenants.api.base import TenantScopedViewSet
@@ -45,6 +46,7 @@ ENDPOINT_EXAMPLE = {
     "previous_secret_expires_at": None,
     "failing_since": None,
     "last_success_at": _T,
+    "version": 1,
     "created_at": _T,
     "updated_at": _T,
 }
@@ -88,7 +90,7 @@ class _Base(TenantScopedViewSet):
     partial_update=extend_schema(parameters=[ID]),
     destroy=extend_schema(parameters=[ID]),
 )
-class WebhookEndpointViewSet(_Base):
+class WebhookEndpointViewSet(VersionedViewMixin, _Base):
     """Outgoing webhooks (Standard Webhooks): where the tenant's events are sent, signed."""
 
     required_roles = {
@@ -175,17 +177,24 @@ class WebhookEndpointViewSet(_Base):
     )  # fmt: skip
     def partial_update(self, request, pk=None):
         endpoint = self.get_object()
-        data = s.WebhookEndpointUpdateInput(data=request.data)
+        data = s.WebhookEndpointUpdateInput(data=without_version(request.data))
         data.is_valid(raise_exception=True)
         endpoint = services.webhook_endpoint_update(
-            endpoint=endpoint, tenant=self.tenant, actor=self.actor(), **data.validated_data
+            endpoint=endpoint,
+            tenant=self.tenant,
+            actor=self.actor(),
+            expected_version=self.expected_version(),
+            **data.validated_data,
         )
         return self._out(endpoint)
 
     @extend_schema(responses={204: None})
     def destroy(self, request, pk=None):
         services.webhook_endpoint_delete(
-            endpoint=self.get_object(), tenant=self.tenant, actor=self.actor()
+            endpoint=self.get_object(),
+            tenant=self.tenant,
+            actor=self.actor(),
+            expected_version=self.expected_version(),
         )
         return Response(status=204)
 

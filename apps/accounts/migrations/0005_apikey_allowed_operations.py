@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0003_mfa_secrets_encrypted"),
+        ("accounts", "0004_quay_cli_client"),
     ]
 
     operations = [

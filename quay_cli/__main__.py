@@ -1,0 +1,3 @@
+from quay_cli.cli import main
+
+main()
