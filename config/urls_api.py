@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/v1/", include("apps.webhooks.api.urls")),
     path("api/v1/", include("apps.operations.portability.urls")),
     path("api/v1/", include("apps.core.api.urls")),
+    path("api/v1/", include("apps.operations.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

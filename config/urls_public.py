@@ -7,6 +7,7 @@ from apps.accounts import device_login
 from apps.accounts.auth_urls import page_urlpatterns
 from apps.core.views import healthz, metrics, readyz
 from apps.deploy.tls_ask import tls_ask
+from apps.operations.mcp_view import mcp_endpoint
 from apps.tenants.views import root_landing
 from apps.webhooks.moved_urls import moved_urlpatterns
 
@@ -28,5 +29,6 @@ urlpatterns = [
     path("webhooks/", include("apps.deploy.webhook_urls")),
     path("webhooks/", include("apps.billing.webhook_urls")),
     path("", include("apps.monitoring.public_urls")),
+    path("mcp", mcp_endpoint, name="mcp"),  # agents: docs/agents.md
     path("", include("config.urls_api")),
 ]

@@ -9,6 +9,7 @@ from apps.billing import console as billing_console
 from apps.core.views import healthz, readyz
 from apps.deploy import console as deploy_console
 from apps.monitoring import console as monitoring_console
+from apps.operations.mcp_view import mcp_endpoint
 from apps.operations.portability import console as portability_console
 from apps.tenants.console import console_site
 from apps.tenants.views import tenant_landing
@@ -40,5 +41,6 @@ urlpatterns = [
     path("console/", console_site.urls),
     # Signing in happens on the tenant's own host too: sessions are per host.
     path("accounts/", include(page_urlpatterns)),
+    path("mcp", mcp_endpoint, name="mcp"),  # agents: docs/agents.md
     path("", include("config.urls_api")),
 ]

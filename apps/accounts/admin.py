@@ -167,6 +167,7 @@ class ApiKeyAdmin(ModelAdmin):
         "expires_at",
         "last_used_at",
         "revoked_at",
+        "allowed_operations",
     )
     readonly_fields = fields
     actions = ("revoke_selected",)

@@ -10,6 +10,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 
+from apps.core import operation_names
 from apps.core.actor import Actor
 from apps.tenants.console import ConsoleModelAdmin, ConsolePage, console_site
 from apps.tenants.models import Role
@@ -21,6 +22,15 @@ from .models import ApiKey, ApiKeyAuthority
 
 class ApiKeyForm(forms.ModelForm):
     authority = forms.ChoiceField(choices=ApiKeyAuthority.choices)
+    operations = forms.CharField(
+        label="Allowed operations",
+        required=False,
+        max_length=5000,
+        help_text=(
+            "An agent key: the operations it may run (e.g. app.list app.deploy), separated by "
+            "spaces or commas; every other endpoint refuses it. Empty: no restriction."
+        ),
+    )
 
     class Meta:
         model = ApiKey
@@ -31,6 +41,13 @@ class ApiKeyForm(forms.ModelForm):
         if value is not None and value <= timezone.now():
             raise forms.ValidationError("The expiry must be in the future.")
         return value
+
+    def clean_operations(self) -> list[str]:
+        names = self.cleaned_data["operations"].replace(",", " ").split()
+        unknown = operation_names.unknown(names)
+        if unknown:
+            raise forms.ValidationError(f"Unknown operations: {', '.join(unknown)}.")
+        return names
 
 
 @admin.register(ApiKey, site=console_site)
@@ -76,6 +93,7 @@ class ApiKeyConsoleAdmin(ConsoleModelAdmin):
                     name=form.cleaned_data["name"],
                     authority=form.cleaned_data["authority"],
                     expires_at=form.cleaned_data.get("expires_at"),
+                    allowed_operations=form.cleaned_data.get("operations") or [],
                     actor=Actor.from_request(request, role=self.role(request)),
                 )
             ),

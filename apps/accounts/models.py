@@ -60,6 +60,9 @@ class ApiKey(TimeStampedModel):
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # Agent keys: the names of the operations (apps/operations registry) this key may run, on
+    # every endpoint; empty means no restriction beyond its authority. See docs/agents.md.
+    allowed_operations = models.JSONField(default=list, blank=True)
 
     # Read by apps.tenants.permissions and apps.core.api.principals through `request.auth`.
     is_api_key = True

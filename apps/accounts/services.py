@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.core import operation_names
 from apps.core.actor import SYSTEM, Actor
 from apps.core.audit import audit_as
 from apps.core.problems import ApplicationError, InvalidInput
@@ -53,12 +54,15 @@ def api_key_create(
     name: str,
     authority: str,
     expires_at: dt.datetime | None = None,
+    allowed_operations: list[str] | None = None,
     actor: Actor = SYSTEM,
 ) -> tuple[ApiKey, str]:
     """Make a key for `tenant`; returns it with the raw key, which exists nowhere else after this.
 
     `actor.role` is the caller's role in the tenant (a key's is its authority): a key may not be
-    given more authority than that. Operators acting from the admin have none (no limit)."""
+    given more authority than that. Operators acting from the admin have none (no limit).
+    `allowed_operations` makes an agent key: it may run those operations only (docs/agents.md);
+    a key that has such a list may make keys only within its own list."""
     name = (name or "").strip()
     if not name or len(name) > NAME_MAX_LENGTH:
         raise InvalidInput(
@@ -70,6 +74,7 @@ def api_key_create(
         )
     if expires_at is not None and expires_at <= timezone.now():
         raise InvalidInput("expires_at must be in the future.", field="expires_at")
+    allowed_operations = _allowed_operations_checked(allowed_operations or [], actor=actor)
     actor_role = actor.role
     if actor.api_key is not None:
         if actor.api_key.tenant_id != tenant.pk:
@@ -90,6 +95,7 @@ def api_key_create(
         key_hash=api_key_hash(raw_key),
         created_by=actor.person,
         expires_at=expires_at,
+        allowed_operations=allowed_operations,
     )
     audit_as(
         actor,
@@ -102,9 +108,28 @@ def api_key_create(
             "prefix": api_key.prefix,
             "last8": api_key.last8,
             "expires_at": expires_at.isoformat() if expires_at else None,
+            "allowed_operations": allowed_operations,
         },
     )
     return api_key, raw_key
+
+
+def _allowed_operations_checked(names: list[str], *, actor: Actor) -> list[str]:
+    """The allow-list, de-duplicated and sorted, once every name is a known operation and, when
+    a restricted key makes the key, within that key's own list (no key widens itself)."""
+    names = sorted(set(names))
+    unknown = operation_names.unknown(names)
+    if unknown:
+        raise InvalidInput(
+            f"Unknown operations: {', '.join(unknown)} (GET /api/v1/operations lists them).",
+            field="allowed_operations",
+        )
+    own = actor.api_key.allowed_operations if actor.api_key is not None else []
+    if own and (not names or not set(names) <= set(own)):
+        raise AuthorityNotAllowed(
+            "A key limited to some operations can only make keys limited to those operations."
+        )
+    return names
 
 
 @transaction.atomic

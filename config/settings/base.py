@@ -54,7 +54,8 @@ SHARED_APPS = [
     "apps.monitoring.schedule",
     # The outgoing webhooks' due index: public schema too.
     "apps.webhooks.due",
-    # No models: export/import of a tenant's configuration (the top layer, ARCHITECTURE §3a).
+    # No models: the operations registry and MCP (docs/agents.md), and export/import of a
+    # tenant's configuration (the top layer, ARCHITECTURE §3a).
     "apps.operations",
 ]
 TENANT_APPS = [
@@ -211,7 +212,14 @@ if datetime.datetime(1, 1, 1).strftime("%4Y") == "0001":
 TENANT_ACCESS_PERMISSIONS = [
     "apps.tenants.permissions.TenantMember",
     "apps.tenants.permissions.TenantRole",
+    # Agent keys: an API key with `allowed_operations` may call those operations' endpoints only.
+    "apps.operations.permissions.OperationAllowList",
 ]
+# Operations registry (docs/agents.md): how long a confirmation token of a high or critical
+# operation is valid (at most 300 s), and the Origins a browser may call /mcp from (besides the
+# root and tenant hosts themselves).
+OPERATIONS_CONFIRMATION_TTL_S = env.int("OPERATIONS_CONFIRMATION_TTL_S", default=300)
+MCP_ALLOWED_ORIGINS = env.list("MCP_ALLOWED_ORIGINS", default=[])
 IDEMPOTENCY_KEY_TTL_S = env.int("IDEMPOTENCY_KEY_TTL_S", default=24 * 3600)
 
 SPECTACULAR_SETTINGS = {

@@ -98,5 +98,6 @@ def test_list_rows_carry_the_documented_fields_only(client_for, world):
         "expires_at",
         "last_used_at",
         "revoked_at",
+        "allowed_operations",
     }
     assert row["created_at"].endswith("Z")

@@ -41,6 +41,7 @@ _EXAMPLE_KEY = {
     "expires_at": "2027-11-23T00:00:00.000000Z",
     "last_used_at": None,
     "revoked_at": None,
+    "allowed_operations": [],
 }
 
 
@@ -85,6 +86,10 @@ class ApiKeyViewSet(TenantScopedViewSet):
             allow_null=True, help_text="Updated at most once a minute."
         )
         revoked_at = serializers.DateTimeField(allow_null=True)
+        allowed_operations = serializers.ListField(
+            child=serializers.CharField(),
+            help_text="Operations this key may run (docs/agents.md); empty: no restriction.",
+        )
 
         class Meta:
             ref_name = "ApiKey"
@@ -94,6 +99,16 @@ class ApiKeyViewSet(TenantScopedViewSet):
         authority = serializers.ChoiceField(choices=ApiKeyAuthority.choices)
         expires_at = serializers.DateTimeField(
             required=False, allow_null=True, help_text="In the future; none means no expiry."
+        )
+        allowed_operations = serializers.ListField(
+            child=serializers.CharField(max_length=100),
+            required=False,
+            max_length=200,
+            help_text=(
+                "An agent key: the names of the operations it may run (GET /api/v1/operations), "
+                "on every endpoint; any other endpoint answers 403. Empty or absent: no "
+                "restriction beyond its authority."
+            ),
         )
 
         class Meta:
