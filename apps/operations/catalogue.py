@@ -267,6 +267,15 @@ _WRITES: list[tuple[str, tuple[str, str], str, str, dict[str, str]]] = [
         "Make short-lived credentials for a session (psql) on add-on {addon_id}'s data.",
         {"pk": "addon_id"},
     ),
+    ("addon.backup", ("app-addon-backup-list", "POST"), "low", "", {"addon_pk": "addon_id"}),
+    (
+        "addon.restore",
+        ("app-addon-backup-restore", "POST"),
+        "high",
+        "Restore backup {backup_id} of add-on {addon_id}: into the add-on itself (its data is "
+        "replaced and app {app_id} is stopped meanwhile) or, with into_new, into a new add-on.",
+        {"pk": "backup_id", "addon_pk": "addon_id"},
+    ),
     # The tenant's configuration as one document (apps/operations/portability)
     ("config.export", ("config-export", "POST"), "medium", "", {}),
     (
@@ -347,6 +356,14 @@ def _addon_delete(caller, data: dict[str, Any]):
     return call_endpoint(caller, spec, data, operation="addon.delete")
 
 
+def _provision_database(caller, data: dict[str, Any]):
+    """MCTL's `provision-database`: a PostgreSQL add-on for an app (addon.create, kind fixed)."""
+    from .registry import get
+
+    body = {**data, "kind": "postgres"}
+    return call_endpoint(caller, get("addon.create").spec, body, operation="provision-database")
+
+
 def register_builtin() -> None:
     for name, endpoint, risk, effect, path_names in _WRITES:
         register_operation(name, endpoint=endpoint, risk=risk, effect=effect, path_names=path_names)
@@ -396,6 +413,29 @@ def register_builtin() -> None:
             "additionalProperties": False,
         },
         handler=_env_handler("app.env.unset", lambda data: dict.fromkeys(data["names"])),
+    )
+    register_operation(
+        "provision-database",
+        endpoint=("app-addon-list", "POST"),
+        risk="medium",
+        description="Give an app a PostgreSQL database of its own (a PostgreSQL add-on): its "
+        "URL is set as the app's env var (DATABASE_URL unless named) and the app is deployed.",
+        input_schema={
+            "type": "object",
+            "properties": {
+                "app_id": _APP_ID,
+                "name": {"type": "string", "maxLength": 63, "description": "Default: postgres."},
+                "env_var": {
+                    "type": "string",
+                    "maxLength": 255,
+                    "description": "Default: DATABASE_URL.",
+                },
+            },
+            "required": ["app_id"],
+            "additionalProperties": False,
+        },
+        handler=_provision_database,
+        effect="Create a PostgreSQL database for app {app_id} and deploy the app with its URL.",
     )
     register_operation(
         "addon.delete",

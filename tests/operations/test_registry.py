@@ -58,6 +58,10 @@ def test_named_operations_exist_with_their_risks():
         "billing.change_plan": "high",
         "tenant.suspend": "critical",
         "app.delete": "critical",
+        "provision-database": "medium",
+        "addon.backup": "low",
+        "addon.restore": "high",
+        "addon.delete": "critical",
     }
     assert {name: registry.get(name).risk for name in expected} == expected
     with pytest.raises(ValueError):
@@ -246,3 +250,19 @@ def test_the_list_costs_the_same_few_queries_whatever_the_registry_holds(client_
         registry.unregister_operation("test.noop")
     assert len(grown["results"]) == len(body["results"]) + 1
     assert after == before <= 6
+
+
+def test_provision_database_gives_an_app_a_postgres_addon(client_for, world):
+    """MCTL's `provision-database`: the add-on API's create with the kind fixed."""
+    from apps.addons.models import Addon
+
+    alice = client_for(world["alice"], world["tenant_a"])
+    app_id = _make_app(alice)
+    answer = execute(alice, "provision-database", {"app_id": app_id, "name": "main"})
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["result"]["kind"] == "postgres"
+    with schema_context(world["tenant_a"].schema_name):
+        addon = Addon.objects.get(app_id=app_id)
+    assert (addon.kind, addon.name, addon.env_var) == ("postgres", "main", "DATABASE_URL")
+    refused = execute(alice, "provision-database", {"app_id": app_id, "kind": "redis"})
+    assert refused.status_code == 400  # the kind is not an input

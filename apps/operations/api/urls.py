@@ -4,7 +4,7 @@ from django.urls import re_path
 
 from .views import OperationViewSet
 
-NAME = r"(?P<name>[a-z0-9_.]{1,100})"
+NAME = r"(?P<name>[a-z0-9_.-]{1,100})"
 
 urlpatterns = [
     re_path(r"^operations/?$", OperationViewSet.as_view({"get": "list"}), name="operation-list"),
