@@ -6,8 +6,7 @@ The server starts once for the session (about 2 s); each test makes its own comm
 (`transactional_db`: the server reads it over other connections), so these tests sort after all
 others (tests/billing/conftest.py) and their teardown TRUNCATEs. The server's cache prefix is its
 own (QS_TEST_RUN_ID): device codes and confirmation tokens live there, so approving a device goes
-through the server over HTTP, as a browser would. Its settings (stub_settings.py) add one
-test-only stub: /api/v1/operations, built on another branch."""
+through the server over HTTP, as a browser would. Its settings are the test settings."""
 
 from __future__ import annotations
 
@@ -44,7 +43,7 @@ def cli_server(django_db_setup) -> Iterator[CliServer]:
     url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.cli.stub_settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": _database_url(),
         "QS_TEST_RUN_ID": run_id,
         "CLI_DEVICE_POLL_INTERVAL_S": "1",

@@ -140,43 +140,41 @@ def test_deploy_follow_shows_steps_and_streamed_logs(quay):
 
 
 def test_ops_with_confirmation(quay):
-    """Against the TEST-ONLY STUB of /api/v1/operations (tests/cli/stub_urls.py), with an API key
-    (QUAY_API_KEY) as the credential."""
+    """Against the real registry (POST /api/v1/operations/{name}/execute), with an API key
+    (QUAY_API_KEY) as the credential: a critical operation asks, and runs only once confirmed."""
     from apps.accounts.services import api_key_create
+    from apps.deploy.models import App
 
-    person = make_person(with_app=False)
+    person = make_person()
     _, key = api_key_create(
         tenant=person.tenant, name="cli", authority="admin",
         actor=Actor(user=person.user, role="owner"),
     )  # fmt: skip
     slug = person.tenant.slug
+    app_id = str(person.rows["app"].pk)
 
     listed = quay("ops", "list", "--json", api_key=key, tenant=slug)
     assert listed.returncode == 0, listed.stderr
-    assert {o["name"]: o["risk"] for o in json.loads(listed.stdout)}["app.delete"] == "high"
+    assert {o["name"]: o["risk"] for o in json.loads(listed.stdout)}["app.delete"] == "critical"
 
-    declined = quay("ops", "run", "app.delete", "app=shop", api_key=key, tenant=slug, input="n\n")
-    assert declined.returncode == 6
-    assert "This deletes the app 'shop'" in declined.stderr
-    assert "nothing was done" in declined.stderr
+    declined = quay("ops", "run", "app.delete", f"app_id={app_id}", api_key=key, tenant=slug,
+                    input="n\n")  # fmt: skip
+    assert declined.returncode == 6, declined.stderr
+    assert f"Delete app {app_id}" in declined.stderr and "nothing was done" in declined.stderr
+    with tenant_context(person.tenant):
+        assert App.objects.filter(pk=app_id).exists()
 
-    confirmed = quay("ops", "run", "app.delete", "app=shop", "--json", api_key=key, tenant=slug,
-                     input="y\n")  # fmt: skip
-    assert confirmed.returncode == 0, confirmed.stderr
-    assert json.loads(confirmed.stdout) == {
-        "operation": "app.delete",
-        "input": {"app": "shop"},
-        "executed": 1,
-    }  # fmt: skip (the declined one did not)
-
-    skipped = quay("ops", "run", "app.delete", "--input", '{"app": "shop"}', "--yes", "--json",
-                   api_key=key, tenant=slug)  # fmt: skip
-    assert skipped.returncode == 0 and json.loads(skipped.stdout)["executed"] == 2
-
-    low = quay("ops", "run", "app.restart", "app=shop", "count=2", "--json", api_key=key,
+    low = quay("ops", "run", "app.restart", f"app_id={app_id}", "--json", api_key=key,
                tenant=slug)  # fmt: skip
-    assert low.returncode == 0 and "Go ahead?" not in low.stderr
-    assert json.loads(low.stdout)["input"] == {"app": "shop", "count": 2}
+    assert low.returncode == 0, low.stderr
+    assert "Go ahead?" not in low.stderr and json.loads(low.stdout)["risk"] == "medium"
+
+    confirmed = quay("ops", "run", "app.delete", "--input", json.dumps({"app_id": app_id}),
+                     "--json", api_key=key, tenant=slug, input="y\n")  # fmt: skip
+    assert confirmed.returncode == 0, confirmed.stderr
+    assert json.loads(confirmed.stdout)["operation"] == "app.delete"
+    with tenant_context(person.tenant):
+        assert not App.objects.filter(pk=app_id).exists()
 
     unknown = quay("ops", "run", "no.such", api_key=key, tenant=slug)
-    assert unknown.returncode == 4 and "No operation 'no.such'" in unknown.stderr
+    assert unknown.returncode == 4, unknown.stderr
