@@ -10,8 +10,11 @@ docs/cli.md describes the flow."""
 
 from __future__ import annotations
 
+from allauth.core.internal import ratelimit
 from allauth.idp.oidc import views as oidc_views
+from django.http import JsonResponse
 from django.urls import include, path
+from django.views.decorators.csrf import csrf_exempt
 
 
 def device_approval(request, *args, **kwargs):
@@ -21,10 +24,27 @@ def device_approval(request, *args, **kwargs):
     return oidc_views.device_authorization(request, *args, **kwargs)
 
 
-# Before allauth's own URLs: the first pattern matching /identity/o/device wins, and reversing
-# "idp:oidc:device_authorization" gives the same path either way.
+@csrf_exempt  # a client's POST, as allauth's own view (no cookies, no session)
+def device_code(request, *args, **kwargs):
+    """allauth's device code endpoint, rate limited per address (IDP_OIDC_RATE_LIMITS
+    `device_code`): each code is kept 10 minutes, and anyone may ask for one, so without a
+    limit a script could fill the cache. Over it: 429 with an RFC 8628-style `slow_down`."""
+    if request.method == "POST" and not ratelimit.consume(
+        request=request, app="allauth.idp.oidc", action="device_code"
+    ):
+        return JsonResponse(
+            {"error": "slow_down",
+             "error_description": "Too many device codes from this address: wait a minute."},
+            status=429,
+        )  # fmt: skip
+    return oidc_views.device_code(request, *args, **kwargs)
+
+
+# Before allauth's own URLs: the first pattern matching /identity/o/device (or …/device/code)
+# wins, and reversing allauth's names gives the same paths either way.
 urlpatterns: list = [
     path("identity/o/device", device_approval, name="cli-device-approval"),
+    path("identity/o/api/device/code", device_code, name="cli-device-code"),
     path("", include("allauth.idp.urls")),
 ]
 

@@ -113,3 +113,6 @@ IDP_OIDC_REFRESH_TOKEN_EXPIRES_IN = env.int("CLI_REFRESH_TOKEN_EXPIRES_IN", defa
 IDP_OIDC_DEVICE_CODE_EXPIRES_IN = 600
 # Seconds between the CLI's polls (faster polls answer slow_down).
 IDP_OIDC_DEVICE_CODE_INTERVAL = env.int("CLI_DEVICE_POLL_INTERVAL_S", default=5)
+# Device codes asked for per address (apps/accounts/device_login.py; allauth's own defaults for
+# the rest): a person's `quay login` asks once.
+IDP_OIDC_RATE_LIMITS = {"device_code": env("CLI_DEVICE_CODES_RATE", default="10/m/ip")}

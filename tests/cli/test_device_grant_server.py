@@ -50,6 +50,19 @@ def test_device_grant_refusals(cli_client, client):
     assert page.status_code == 302 and "/accounts/login/" in page["Location"]
 
 
+def test_device_codes_are_rate_limited_per_address(cli_client, client, settings):
+    settings.IDP_OIDC_RATE_LIMITS = {"device_code": "3/m/ip"}
+    body = urlencode({"client_id": "quay-cli", "scope": "api"})
+    kinds = "application/x-www-form-urlencoded"
+    answers = [
+        client.post(DEVICE, body, content_type=kinds, REMOTE_ADDR="198.51.100.7") for _ in range(4)
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert answers[-1].json()["error"] == "slow_down"
+    other = client.post(DEVICE, body, content_type=kinds, REMOTE_ADDR="198.51.100.8")
+    assert other.status_code == 200  # another address has its own budget
+
+
 def _api(token: str, tenant) -> APIClient:
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_X_TENANT_ID=tenant.slug)
