@@ -4,9 +4,10 @@ A versioned model has an integer `version` column (1 when created). A service th
 deletes such an object calls, inside its transaction:
 
 1. `version_lock(obj, expected=...)` first: locks the row (`SELECT … FOR UPDATE`), reloads
-   `obj.version` from it, and refuses with `VersionConflict` (409 `version-conflict`) when the
-   caller named a version (`If-Match`, a `version` field, the console's hidden field) that is
-   not the current one. `expected=None` is "no precondition": the write proceeds.
+   `obj` from it (its version and every field), and refuses with `VersionConflict` (409
+   `version-conflict`) when the caller named a version (`If-Match`, a `version` field, the
+   console's hidden field) that is not the current one. `expected=None` is "no precondition":
+   the write proceeds.
 2. `version_bump(obj)` once it has changed something: `UPDATE … SET version = version + 1
    WHERE pk = … AND version = <locked version>`, with a row-count check, so a version is never
    handed out twice even if a writer skipped step 1.
@@ -45,9 +46,13 @@ def version_conflict(instance: models.Model, *, expected: int, current: int | No
     )
 
 
-def version_lock(instance: models.Model, *, expected: int | None) -> int:
-    """Locks `instance`'s row for this transaction and returns its current version (also set
-    on `instance`); a stale `expected` is a VersionConflict."""
+def version_lock(instance: models.Model, *, expected: int | None, reload: bool = True) -> int:
+    """Locks `instance`'s row for this transaction and returns its current version; a stale
+    `expected` is a VersionConflict. With `reload` (the default) every field of `instance` is
+    read again under the lock: the caller's copy was read before it, and a service that then
+    saves the whole object would write back what another writer changed meanwhile (a
+    heartbeat's `last_ping_at`, the other field of a blind edit). A caller whose `instance`
+    already carries its own changes (an admin form's object) passes reload=False."""
     model = type(instance)
     current = (
         model._default_manager.select_for_update()
@@ -57,6 +62,8 @@ def version_lock(instance: models.Model, *, expected: int | None) -> int:
     )
     if current is None or (expected is not None and expected != current):
         version_conflict(instance, expected=expected or 0, current=current)
+    if reload:
+        instance.refresh_from_db()
     instance.version = current
     return current
 

@@ -436,6 +436,7 @@ def register_builtin() -> None:
         },
         handler=_provision_database,
         effect="Create a PostgreSQL database for app {app_id} and deploy the app with its URL.",
+        alias=True,  # POST …/addons is addon.create; this is its PostgreSQL case by MCTL's name
     )
     register_operation(
         "addon.delete",

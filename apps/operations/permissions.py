@@ -14,7 +14,17 @@ from rest_framework.permissions import BasePermission
 
 from apps.core.audit import audit_record
 
-from .registry import operations_for_endpoint
+from .registry import get, operations_for_endpoint
+
+
+def _alias_of(name: str, url_name: str | None, request) -> bool:
+    """`name` is an alias operation (registry.Operation.alias) of this very endpoint."""
+    operation = get(name)
+    return bool(
+        operation is not None
+        and operation.alias
+        and operation.endpoint == (url_name or "", request.method.upper())
+    )
 
 
 class OperationAllowList(BasePermission):
@@ -30,7 +40,7 @@ class OperationAllowList(BasePermission):
             return True
         # The in-process call of an operation the key may run (apps/operations/dispatch.py).
         running = getattr(request._request, "operation_dispatch", None)
-        if running in allowed and running in needed:
+        if running in allowed and (running in needed or _alias_of(running, url_name, request)):
             return True
         endpoint = f"{request.method} {request.path}"
         what = f"runs {', '.join(needed)}" if needed else "is not one of the operations"

@@ -39,6 +39,10 @@ class Operation:
     effect: str = ""
     # Extra REST endpoints (url_name, METHOD) this operation also covers, for agent keys.
     also_covers: tuple[tuple[str, str], ...] = ()
+    # Another name for what its endpoint's own operation does (MCTL's `provision-database` is
+    # `addon.create` of a PostgreSQL add-on): a key calling the REST endpoint needs the
+    # endpoint's operation, not the alias too.
+    alias: bool = False
 
     @property
     def needs_confirmation(self) -> bool:
@@ -115,6 +119,7 @@ def register_operation(
     path_names: dict[str, str] | None = None,
     effect: str = "",
     also_covers: Iterable[tuple[str, str]] = (),
+    alias: bool = False,
 ) -> Operation:
     """Declare an operation once. Either `endpoint=(url_name, METHOD)` (schema, role and
     description come from the REST endpoint unless given) or `handler(caller, input) -> result`
@@ -141,6 +146,7 @@ def register_operation(
         path_names=dict(path_names or {}),
         effect=effect,
         also_covers=tuple((url, method.upper()) for url, method in also_covers),
+        alias=alias,
     )
     _REGISTRY[name] = operation
     _by_endpoint.cache_clear()
@@ -169,6 +175,8 @@ def names() -> list[str]:
 def _by_endpoint() -> dict[tuple[str, str], tuple[str, ...]]:
     index: dict[tuple[str, str], list[str]] = {}
     for operation in _REGISTRY.values():
+        if operation.alias:
+            continue
         for endpoint in operation.rest_endpoints():
             index.setdefault(endpoint, []).append(operation.name)
     return {key: tuple(sorted(value)) for key, value in index.items()}

@@ -3,7 +3,7 @@ signed one-time token (apps/accounts/auth/handoff.py), instead of asking for the
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.test import Client
@@ -25,13 +25,22 @@ def _token_for(user, slug: str) -> str:
     location = urlsplit(response["Location"])
     assert location.netloc.split(":")[0] == f"{slug}.localhost"
     assert location.path == "/accounts/handoff/"
-    return location.query.removeprefix("token=")
+    return parse_qs(location.query)["token"][0]
 
 
-def _hand_off(token: str, host: str) -> tuple[Client, str]:
-    browser = Client()  # the workspace host's own cookies: nobody signed in yet
-    response = browser.get(f"/accounts/handoff/?token={token}", HTTP_HOST=host)
-    assert response.status_code == 302
+def _hand_off(token: str, host: str, browser: Client | None = None) -> tuple[Client, str]:
+    """Open the handoff link, then press Continue (a CSRF-checked POST on that host)."""
+    browser = browser or Client(enforce_csrf_checks=True)  # nobody signed in there yet
+    page = browser.get(f"/accounts/handoff/?{urlencode({'token': token})}", HTTP_HOST=host)
+    if page.status_code == 302:
+        return browser, page["Location"]
+    assert page.status_code == 200 and "Continue" in page.content.decode()
+    response = browser.post(
+        "/accounts/handoff/",
+        {"token": token, "csrfmiddlewaretoken": page.context["csrf_token"]},
+        HTTP_HOST=host,
+    )
+    assert response.status_code == 302, response.status_code
     return browser, response["Location"]
 
 
@@ -97,3 +106,32 @@ def test_only_members_get_a_token(world, client):
     assert anonymous.status_code == 302 and anonymous["Location"].startswith("/accounts/login/")
     # The handoff is a tenant host's page: the root host has none.
     assert client.get("/accounts/handoff/?token=x", HTTP_HOST=ROOT).status_code == 404
+
+
+def test_the_link_alone_signs_nobody_in_and_never_switches_a_signed_in_browser(world):
+    """Login CSRF: a link made by someone else shows whose account it opens and does nothing
+    until Continue is pressed; a browser signed in here as another person is not switched."""
+    alice = world["alice"]
+    token = _token_for(alice, "alpha")
+    browser = Client(enforce_csrf_checks=True)
+    page = browser.get(
+        f"/accounts/handoff/?{urlencode({'token': token})}", HTTP_HOST="alpha.localhost"
+    )
+    assert page.status_code == 200 and alice.email in page.content.decode()
+    assert "_auth_user_id" not in browser.session
+    forged = browser.post("/accounts/handoff/", {"token": token}, HTTP_HOST="alpha.localhost")
+    assert forged.status_code == 403  # a cross-site POST carries no CSRF token
+    assert "_auth_user_id" not in browser.session
+
+    from django.contrib.auth import get_user_model
+
+    email = "someone-else@example.com"
+    other = get_user_model().objects.create_user(username=email, email=email, password="x-pw-1")
+    Membership.objects.create(tenant=world["tenant_a"], user=other, role=Role.MEMBER)
+    signed_in = Client()
+    signed_in.force_login(other)
+    refused = signed_in.get(
+        f"/accounts/handoff/?{urlencode({'token': token})}", HTTP_HOST="alpha.localhost"
+    )
+    assert refused.status_code == 409 and "Sign out first" in refused.content.decode()
+    assert signed_in.session["_auth_user_id"] == str(other.pk)

@@ -120,6 +120,17 @@ def test_app_writes_rows_and_keys_strangers_reach_nothing(
             unix_socket_path=redis_engine.socket_path(other_rd.db_name),
             password=my_redis["password"],
         ).ping()
+    # The app's Redis user cannot make its server (on the host, outside the sandbox) connect
+    # elsewhere: MIGRATE to Quayside's own Redis, and raw RESTORE payloads, are refused.
+    own_redis = redis.Redis(
+        unix_socket_path=redis_engine.socket_path(rd.db_name), password=my_redis["password"]
+    )
+    own_redis.set("k", "v")
+    for command in (("MIGRATE", "127.0.0.1", "6379", "k", "0", "1000"),
+                    ("RESTORE", "k2", "0", "x")):  # fmt: skip
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            own_redis.execute_command(*command)
+    assert own_redis.get("k") == b"v"
 
     # Rotation under load (every request reads the database): the new credentials are deployed,
     # the old ones revoked after, and no request fails meanwhile.

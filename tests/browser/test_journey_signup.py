@@ -66,7 +66,12 @@ def test_a_newcomer_signs_up_and_finds_the_first_app_path(
     axe_check(page)
     open_console.click()
 
-    # Sessions are per host; a one-time token signs them in on the workspace's own host.
+    # Sessions are per host; a one-time token signs them in on the workspace's own host, once
+    # they confirm whose account it is.
+    page.wait_for_url("**/accounts/handoff/**")
+    assert email in page.inner_text("body")
+    axe_check(page)
+    page.get_by_role("button", name="Continue").click()
     page.wait_for_url(console_url(tenant, "/console/"))
 
     card = page.locator("#first-app")

@@ -145,6 +145,26 @@ def test_a_refused_write_is_not_audited_and_bad_preconditions_are_400(two, world
     assert both.status_code == 400
     star = a.patch(url, {"name": "z"}, format="json", HTTP_IF_MATCH="*")
     assert star.status_code == 200 and star.json()["version"] == 3
+    for odd in ("²", "٣", "1" * 30, "-1", "3.0"):  # digits Python's int() refuses, or not ours
+        answer = a.patch(url, {"name": "w", "version": odd}, format="json")
+        assert answer.status_code == 400, (odd, answer.status_code)
+
+
+def test_an_edit_keeps_what_another_writer_changed_meanwhile(world):
+    """A service reads its object again under the row lock: an edit made from a copy read
+    earlier does not write back the fields the platform changed in between."""
+    tenant = world["tenant_a"]
+    pk = create(tenant, kind="http", name="Website", url="https://example.com/").pk
+    with in_tenant(tenant):
+        from apps.monitoring.models import Monitor
+
+        stale = Monitor.objects.get(pk=pk)  # the view's copy
+        Monitor.objects.filter(pk=pk).update(last_error="Status 503, expected 200-299.")
+        monitoring_services.monitor_update(
+            monitor=stale, tenant=tenant, actor=SYSTEM, name="Storefront"
+        )
+        fresh = Monitor.objects.get(pk=pk)
+    assert fresh.name == "Storefront" and fresh.last_error == "Status 503, expected 200-299."
 
 
 def test_etags_parse():

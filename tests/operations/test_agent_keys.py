@@ -141,3 +141,27 @@ def test_the_console_makes_agent_keys_and_refuses_unknown_operations(client, wor
     )
     assert "app.explode" in refused.content.decode()
     assert not ApiKey.objects.filter(name="bad").exists()
+
+
+def test_an_alias_is_not_needed_beside_its_endpoints_operation(world):
+    """`provision-database` is addon.create of a PostgreSQL add-on by MCTL's name: a key allowed
+    addon.create creates add-ons over REST without it, and a key allowed only the alias runs
+    it through /execute but not the REST endpoint (which would let it pick Redis)."""
+    from django_tenants.utils import schema_context
+
+    from apps.addons.models import Addon
+
+    _, raw = make_key(world["tenant_a"], world["alice"], allowed=["app.create", "addon.create"])
+    client = key_client(raw, world["tenant_a"])
+    app_id = execute(client, "app.create", {"name": "shop"}).json()["result"]["id"]
+    made = client.post(f"/api/v1/apps/{app_id}/addons", {"kind": "redis"}, format="json")
+    assert made.status_code == 202, made.content
+
+    _, raw = make_key(world["tenant_a"], world["alice"], allowed=["provision-database"])
+    alias_only = key_client(raw, world["tenant_a"])
+    answer = execute(alias_only, "provision-database", {"app_id": app_id, "name": "main"})
+    assert answer.status_code == 200, answer.content
+    rest = alias_only.post(f"/api/v1/apps/{app_id}/addons", {"kind": "redis"}, format="json")
+    assert rest.status_code == 403
+    with schema_context(world["tenant_a"].schema_name):
+        assert sorted(Addon.objects.values_list("kind", flat=True)) == ["postgres", "redis"]

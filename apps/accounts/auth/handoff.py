@@ -6,7 +6,8 @@ page goes through `/accounts/open/<slug>/` on the root host, which checks the me
 sends the browser to `/accounts/handoff/?token=…` on the workspace's host. The token is signed
 (SECRET_KEY), names the person, the workspace and the password hash it was made under, is valid
 for HANDOFF_MAX_AGE_S and is used at most once (its nonce is claimed in the cache). The handoff
-view signs the person in on that host and sends them on to the console. Anything wrong (expired,
+page names the person and the workspace; its button (a CSRF-checked POST) signs them in on that
+host and sends them on to the console. Anything wrong (expired,
 used, tampered, another workspace's, no longer a member) falls back to the host's sign-in page;
 it never says why, so a token tells an outsider nothing."""
 
@@ -19,9 +20,10 @@ from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
 from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from apps.tenants.models import Membership
 from apps.tenants.selectors import memberships_for_user, tenant_url
@@ -43,8 +45,8 @@ def handoff_token(*, user, tenant) -> str:
     return signing.dumps(payload, salt=SALT, compress=True)
 
 
-def _claim(token: str, tenant):
-    """The person a valid, unused token names for this tenant, or None."""
+def _valid(token: str, tenant) -> tuple[object, str] | None:
+    """(the person, the nonce) of a valid token for this tenant, not yet checked for use."""
     try:
         payload = signing.loads(token, salt=SALT, max_age=HANDOFF_MAX_AGE_S)
     except signing.BadSignature:  # SignatureExpired is one
@@ -54,12 +56,18 @@ def _claim(token: str, tenant):
     user = get_user_model().objects.filter(pk=payload.get("u"), is_active=True).first()
     if user is None or user.get_session_auth_hash()[:20] != payload.get("h"):
         return None
-    # One use: the first request to claim the nonce wins (the token outlives it by nothing).
-    if not cache.add(f"accounts:handoff:{payload.get('n')}", 1, timeout=HANDOFF_MAX_AGE_S * 2):
-        return None
     if not Membership.objects.filter(user=user, tenant=tenant).exists():
         return None
-    return user
+    return user, str(payload.get("n"))
+
+
+def _used(nonce: str) -> bool:
+    return cache.get(f"accounts:handoff:{nonce}") is not None
+
+
+def _use(nonce: str) -> bool:
+    """One use: the first request to claim the nonce wins."""
+    return cache.add(f"accounts:handoff:{nonce}", 1, timeout=HANDOFF_MAX_AGE_S * 2)
 
 
 @login_required
@@ -76,17 +84,34 @@ def console_open(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @never_cache
 def console_handoff(request: HttpRequest) -> HttpResponse:
-    """Workspace host: sign the token's person in here, then the console."""
+    """Workspace host. GET: a page naming the person and the workspace, with a button (so a
+    link someone else made cannot sign a browser in as them unawares: login CSRF). POST
+    (CSRF-checked on this host): sign them in here, then the console. A browser already signed
+    in here as someone else is not switched."""
     tenant = getattr(request, "tenant", None)
     if tenant is None or getattr(tenant, "schema_name", "public") == "public":
         raise Http404
-    user = _claim(request.GET.get("token", ""), tenant)
-    if user is None:
+    token = (
+        request.POST.get("token", "") if request.method == "POST" else request.GET.get("token", "")
+    )
+    found = _valid(token, tenant)
+    if found is None or _used(found[1]):
         return HttpResponseRedirect("/accounts/login/?" + urlencode({"next": CONSOLE_PATH}))
-    if not (request.user.is_authenticated and request.user.pk == user.pk):
-        request.login_via = "console handoff"  # the audit row of user.logged_in says so
-        login(request, user, backend=BACKEND)
+    user, nonce = found
+    if request.user.is_authenticated:
+        if request.user.pk == user.pk:
+            return HttpResponseRedirect(CONSOLE_PATH)
+        context = {"person": user, "workspace": tenant, "other": request.user}
+        return render(request, "account/handoff.html", context, status=409)
+    if request.method == "GET":
+        return render(
+            request, "account/handoff.html", {"person": user, "workspace": tenant, "token": token}
+        )
+    if not _use(nonce):
+        return HttpResponseRedirect("/accounts/login/?" + urlencode({"next": CONSOLE_PATH}))
+    request.login_via = "console handoff"  # the audit row of user.logged_in says so
+    login(request, user, backend=BACKEND)
     return HttpResponseRedirect(CONSOLE_PATH)

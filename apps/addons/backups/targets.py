@@ -73,14 +73,16 @@ def dump(addon: Addon, *, compress: int = 6) -> Iterator[bytes]:
 
 
 def restore(addon: Addon, chunks: Iterable[bytes], *, fresh: bool) -> None:
-    """Replace the add-on's data with a dump. `fresh`: the add-on was just made for it (another
-    add-on's dump: its roles are not this one's, so objects go to this add-on's group role)."""
+    """Replace the add-on's data with a dump. `fresh`: the add-on was just made for it.
+
+    Always as the add-on's group role (SET ROLE), never as the admin: the archive is what the
+    tenant's app wrote, and a restore runs some of it (a CHECK constraint's function is called
+    for each row COPY loads); as the cluster's superuser that code could make the app's role a
+    superuser. The group owns everything the app made, so it may drop and recreate it; the
+    archive's owners and grants are left out (the group owns what it creates)."""
     if addon.kind == AddonKind.POSTGRES:
         target = pg_target(addon)
-        if fresh:
-            pg_restore_stream(target, chunks, clean=False, keep_owners=False, role=addon.db_name)
-        else:
-            pg_restore_stream(target, chunks, clean=True)
+        pg_restore_stream(target, chunks, clean=not fresh, keep_owners=False, role=addon.db_name)
         return
     files, stop, start = redis_hooks(addon)
     redis_restore_stream(files, chunks, stop=stop, start=start)

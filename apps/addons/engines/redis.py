@@ -23,7 +23,14 @@ from . import local
 
 SOCKET = "redis.sock"
 ADMIN_USER = "quayside"
-APP_COMMANDS = "+@all -@admin -debug -monitor -shutdown -config -module -acl -replicaof -slaveof"
+# What an app may run: everything but administration and what reaches past its own server.
+# MIGRATE opens a connection from the server (on the host, outside the app's sandbox) to any
+# address: an app could push keys into Quayside's own Redis. RESTORE takes raw serialized
+# payloads (a history of parser bugs).
+APP_COMMANDS = (
+    "+@all -@admin -debug -monitor -shutdown -config -module -acl -replicaof -slaveof"
+    " -migrate -restore -restore-asking"
+)
 
 
 def program(key: str) -> str:

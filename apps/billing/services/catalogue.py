@@ -24,8 +24,8 @@ def plan_save(*, plan: Plan, actor: Actor = SYSTEM, expected_version: int | None
     VersionConflict, nothing saved)."""
     creating = plan._state.adding
     before = None if creating else Plan.objects.select_for_update().get(pk=plan.pk)
-    if before is not None:
-        version_lock(plan, expected=expected_version)
+    if before is not None:  # the operator's form already changed `plan`: keep its fields
+        version_lock(plan, expected=expected_version, reload=False)
     if before is not None and before.is_system:
         plan.is_system = True
         plan.is_archived = False

@@ -10,6 +10,7 @@ A viewset of versioned objects mixes in `VersionedViewMixin`:
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter
@@ -59,7 +60,7 @@ def body_version(data: Any) -> int | None:
     value = data.get("version")
     if value is None or value == "":
         return None
-    if isinstance(value, bool) or not str(value).isdigit():
+    if isinstance(value, bool) or not re.fullmatch(r"[0-9]{1,18}", str(value)):
         raise InvalidInput("version is the integer of a read (its version field).", field="version")
     return int(value)
 
