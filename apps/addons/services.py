@@ -235,23 +235,41 @@ def addon_rotate(*, addon: Addon, tenant, actor: Actor) -> tuple[Addon, Deployme
         redis_engine.password_add(
             key=addon.db_name, admin_password=old["admin_password"], password=new["password"]
         )
-    addon.previous_credentials_encrypted = addon.credentials_encrypted
-    addon.credentials_encrypted = crypto.encrypt(json.dumps(new))
-    addon.credentials_version = version
-    deployment = None
-    if addon.attached:
-        _release, deployment = deploy_services.env_vars_update(
-            app=addon.app,
-            tenant=tenant,
-            actor=actor,
-            changes={addon.env_var: connection.url(addon)},
-        )
-    addon.rotation_deployment_id = deployment.pk if deployment else None
-    addon.save()
-    audit_as(actor, "addon.credentials_rotated", tenant=tenant, target=addon.app,
-             addon=str(addon.pk), version=version)  # fmt: skip
+    try:
+        addon.previous_credentials_encrypted = addon.credentials_encrypted
+        addon.credentials_encrypted = crypto.encrypt(json.dumps(new))
+        addon.credentials_version = version
+        deployment = None
+        if addon.attached:
+            _release, deployment = deploy_services.env_vars_update(
+                app=addon.app,
+                tenant=tenant,
+                actor=actor,
+                changes={addon.env_var: connection.url(addon)},
+            )
+        addon.rotation_deployment_id = deployment.pk if deployment else None
+        addon.save()
+        audit_as(actor, "addon.credentials_rotated", tenant=tenant, target=addon.app,
+                 addon=str(addon.pk), version=version)  # fmt: skip
+    except Exception:
+        # The server already has the new credentials, and this transaction (which would have
+        # recorded them) rolls back: take them away again, or they would stay valid unseen.
+        _credentials_withdraw(addon, new, admin_password=old.get("admin_password", ""))
+        raise
     transaction.on_commit(functools.partial(_package().enqueue_rotation_finish, addon.pk))
     return addon, deployment
+
+
+def _credentials_withdraw(addon: Addon, creds: dict, *, admin_password: str) -> None:
+    try:
+        if addon.kind == AddonKind.POSTGRES:
+            pg_engine.login_role_drop(db_name=addon.db_name, role=creds["user"])
+        else:
+            redis_engine.password_remove(
+                key=addon.db_name, admin_password=admin_password, password=creds["password"]
+            )
+    except Exception:
+        logger.exception("addons: could not withdraw new credentials of %s", addon.pk)
 
 
 def addon_rotation_finish(*, addon_id) -> bool:

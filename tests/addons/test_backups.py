@@ -201,3 +201,40 @@ def test_retention_by_plan_and_a_final_backup_before_destroy(alpha, world):
     # The add-on is gone; its final backup restores into a new one.
     restore = restored(final, alpha, alice, into_new=True, name="revived")
     assert restore.target.kind == "redis"
+
+
+def test_a_rotation_that_fails_takes_its_new_credentials_back(alpha, world, monkeypatch):
+    """The server has the new credentials before the rotation's transaction commits: when it
+    rolls back (here the env var update fails), they are withdrawn, not left valid unseen."""
+    from apps.addons import services as addon_services
+    from apps.deploy import services as deploy_services
+
+    alice = world["alice"]
+    app = app_in(alpha, alice)
+    pg = provisioned(alpha, app, alice, "postgres", name="rot-db")
+    rd = provisioned(alpha, app, alice, "redis", name="rot-cache")
+    before_pg = addon_connection.credentials(pg)
+
+    def broken(**kwargs):
+        raise RuntimeError("the env var update failed")
+
+    monkeypatch.setattr(deploy_services, "env_vars_update", broken)
+    for addon in (pg, rd):
+        with tenant_context(alpha), pytest.raises(RuntimeError):
+            addon_services.addon_rotate(addon=addon, tenant=alpha, actor=Actor(user=alice))
+    with pg_conn(pg) as conn:  # the old credentials still work; no second login role exists
+        roles = conn.execute(
+            "SELECT rolname FROM pg_roles WHERE rolname LIKE %s", [pg.db_name + "\\_%"]
+        ).fetchall()
+    assert [r[0] for r in roles if r[0] != pg.db_name + "_lock"] == [before_pg["user"]]
+    assert redis_client(rd).ping()
+    admin = redis.Redis(
+        unix_socket_path=redis_engine.socket_path(rd.db_name),
+        username=redis_engine.ADMIN_USER,
+        password=addon_connection.credentials(rd)["admin_password"],
+    )
+    user = admin.acl_getuser("default")
+    assert len(user["passwords"]) == 1  # the app's own; the rotation's second one is gone
+    with tenant_context(alpha):
+        pg.refresh_from_db()
+    assert pg.credentials_version == 1 and pg.previous_credentials_encrypted == ""
