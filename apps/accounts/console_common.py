@@ -12,34 +12,21 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
-from django.urls import reverse
 
-from apps.core.actor import Actor
 from apps.core.problems import ApplicationError
-from apps.tenants.console import console_read_only, console_role, console_site
-from apps.tenants.roles import role_at_least
+from apps.tenants.console import console_role, console_site
+from apps.tenants.console_pages import console_actor, console_may, console_require, console_url
 
 PER_PAGE = 50
 
 
-def url(name: str, *args: Any) -> str:
-    """A console URL (`console:<name>`)."""
-    return reverse(f"{console_site.name}:{name}", args=args)
+url = console_url
 
+may = console_may
 
-def may(request: HttpRequest, minimum: str) -> bool:
-    """May the caller change things that need `minimum` (never on a read-only tenant)?"""
-    return not console_read_only(request) and role_at_least(console_role(request), minimum)
+require = console_require
 
-
-def require(request: HttpRequest, minimum: str) -> None:
-    """A forged POST from a role below `minimum` is refused (403), as the API refuses it."""
-    if not role_at_least(console_role(request), minimum):
-        raise PermissionDenied("Your role in this tenant does not allow this.")
-
-
-def actor(request: HttpRequest) -> Actor:
-    return Actor.from_request(request, role=console_role(request))
+actor = console_actor
 
 
 def run(request: HttpRequest, label: str, call: Callable[[], Any]) -> Any | None:

@@ -22,12 +22,11 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from rest_framework.exceptions import APIException
 
-from apps.core.actor import Actor
 from apps.core.problems import ApplicationError
 from apps.deploy import selectors as deploy_selectors
-from apps.tenants.console import console_read_only, console_role, console_site
+from apps.tenants.console import console_read_only, console_site
+from apps.tenants.console_pages import console_actor, console_may, console_require
 from apps.tenants.models import Role
-from apps.tenants.roles import role_at_least
 
 from . import selectors, services
 from .backups import selectors as backup_selectors
@@ -64,16 +63,14 @@ def url(name: str, *args) -> str:
 
 
 def _may(request) -> bool:
-    return not console_read_only(request) and role_at_least(console_role(request), WRITE)
+    return console_may(request, WRITE)
 
 
 def _require(request, least: str = "") -> None:
-    if not role_at_least(console_role(request), least or WRITE):
-        raise PermissionDenied("Your role in this tenant does not allow this.")
+    console_require(request, least or WRITE)
 
 
-def _actor(request) -> Actor:
-    return Actor.from_request(request, role=console_role(request))
+_actor = console_actor
 
 
 def _run(request, label: str, call):
@@ -209,7 +206,7 @@ def addon_detail_view(request: HttpRequest, object_id: str) -> HttpResponse:
         password_form=password,
         confirm_form=confirm,
         revealed=revealed,
-        may_backup=not console_read_only(request) and role_at_least(console_role(request), BACKUP),
+        may_backup=console_may(request, BACKUP),
         backups=list(
             backup_selectors.backups_list(app=addon.app, addon_ref=addon.pk)[:BACKUPS_SHOWN]
         ),

@@ -19,13 +19,12 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from apps.core.actor import Actor
 from apps.core.problems import ApplicationError
-from apps.tenants.console import console_read_only, console_role, console_site
+from apps.tenants.console import console_role, console_site
+from apps.tenants.console_pages import console_actor, console_may, console_require, console_url
 from apps.tenants.models import Role
 from apps.tenants.roles import role_at_least
 
@@ -37,25 +36,10 @@ MANAGE = LOG = Role.ADMIN  # the API's floors: changes, and the deliveries (payl
 MESSAGES_PER_PAGE = 25
 
 
-# --- What every page here does (as apps/accounts/console_common.py, which this app may not
-# import) -------------------------------------------------------------------------------------
+# --- What every page here does (apps/tenants/console_pages.py; _run as accounts' console_common,
+# which this app may not import) ---------------------------------------------------------------
 
-
-def _url(name: str, *args: Any) -> str:
-    return reverse(f"{console_site.name}:{name}", args=args)
-
-
-def _may(request: HttpRequest, minimum: str) -> bool:
-    return not console_read_only(request) and role_at_least(console_role(request), minimum)
-
-
-def _require(request: HttpRequest, minimum: str) -> None:
-    if not role_at_least(console_role(request), minimum):
-        raise PermissionDenied("Your role in this tenant does not allow this.")
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor.from_request(request, role=console_role(request))
+_url, _may, _require, _actor = console_url, console_may, console_require, console_actor
 
 
 def _run(request: HttpRequest, label: str, call: Callable[[], Any]) -> Any | None:

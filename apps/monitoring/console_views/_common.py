@@ -9,16 +9,14 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from apps.core.actor import Actor
 from apps.core.problems import ApplicationError
-from apps.tenants.console import console_read_only, console_role, console_site
+from apps.tenants.console import console_site
+from apps.tenants.console_pages import console_actor, console_may, console_require
 from apps.tenants.models import Role
-from apps.tenants.roles import role_at_least
 
 from .. import selectors
 from ..models import Incident, Monitor
@@ -48,18 +46,14 @@ def incident_or_404(object_id) -> Incident:
 
 
 def may(request: HttpRequest, minimum: str = WRITE) -> bool:
-    """May the caller change things that need `minimum` (never on a read-only tenant)?"""
-    return not console_read_only(request) and role_at_least(console_role(request), minimum)
+    return console_may(request, minimum)
 
 
 def require(request: HttpRequest, minimum: str = WRITE) -> None:
-    """A forged POST from a role below `minimum` is refused (403), as the API refuses it."""
-    if not role_at_least(console_role(request), minimum):
-        raise PermissionDenied("Your role in this tenant does not allow this.")
+    console_require(request, minimum)
 
 
-def actor(request: HttpRequest) -> Actor:
-    return Actor.from_request(request, role=console_role(request))
+actor = console_actor
 
 
 def run(request: HttpRequest, label: str, call: Callable[[], Any]) -> Any | None:
