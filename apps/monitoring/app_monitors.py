@@ -7,13 +7,9 @@ it goes. Runs inside the outbox dispatch transaction, in each tenant's schema.""
 
 from __future__ import annotations
 
-from collections import defaultdict
-
-from django.db import connection
-
 from apps.core.models import OutboxEvent
 from apps.deploy.selectors import app_get
-from apps.tenants.models import Tenant, TenantStatus
+from apps.tenants.events import events_in_each_tenant
 
 from . import services
 
@@ -27,16 +23,8 @@ def _health_url(app: dict) -> str:
 
 
 def outbox_consume(events: list[OutboxEvent]) -> None:
-    by_tenant: dict = defaultdict(list)
-    for event in events:
-        if event.type in HANDLED and event.tenant_id:
-            by_tenant[event.tenant_id].append(event)
-    if not by_tenant:
-        return
-    tenants = Tenant.objects.filter(pk__in=list(by_tenant)).exclude(status=TenantStatus.DELETED)
-    for tenant in tenants:
-        connection.set_tenant(tenant)
-        for event in by_tenant[tenant.pk]:
+    for tenant, handled in events_in_each_tenant(events, HANDLED):
+        for event in handled:
             if event.type == "app.deleted":
                 services.app_monitor_remove(tenant=tenant, app_id=event.data["id"])
                 continue

@@ -12,12 +12,12 @@ and channels as monitor alerts, and shown in the alert log."""
 from __future__ import annotations
 
 import functools
-from collections import defaultdict
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from apps.core.models import OutboxEvent
-from apps.tenants.models import Tenant, TenantStatus
+from apps.tenants.events import events_in_each_tenant
+from apps.tenants.models import Tenant
 
 from .models import AlertChannel, AlertLog, Monitor
 
@@ -47,18 +47,10 @@ def _channels_for(app_id: str | None) -> list[AlertChannel]:
 
 
 def outbox_consume(events: list[OutboxEvent]) -> None:
-    by_tenant: dict = defaultdict(list)
-    for event in events:
-        if event.type in HANDLED and event.tenant_id:
-            by_tenant[event.tenant_id].append(event)
-    if not by_tenant:
-        return
-    tenants = Tenant.objects.filter(pk__in=list(by_tenant)).exclude(status=TenantStatus.DELETED)
-    for tenant in tenants:
-        connection.set_tenant(tenant)
+    for tenant, handled in events_in_each_tenant(events, HANDLED):
         logs = [
             AlertLog(channel=channel, event=event.type, detail=_detail(event.data or {}))
-            for event in by_tenant[tenant.pk]
+            for event in handled
             for channel in _channels_for((event.data or {}).get("app_id"))
         ]
         made = AlertLog.objects.bulk_create(logs)
