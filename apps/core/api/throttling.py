@@ -33,20 +33,31 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), _PERIODS[period.strip()[0].lower()]
 
 
+def _window(name: str, period: int) -> tuple[str, int]:
+    """The cache key of the budget `name`'s current window, and seconds until it ends."""
+    now = time.time()
+    window = int(now // period)
+    return f"{name}:{window}", max(1, int((window + 1) * period - now + 0.999))
+
+
 def window_hit(name: str, *, limit: int, period: int) -> RateState:
     """Count one request against the budget `name` (`limit` per `period` seconds, in fixed
     windows aligned on the clock) and say where it stands. Refused requests count too."""
-    now = time.time()
-    window = int(now // period)
-    key = f"{name}:{window}"
+    key, reset_s = _window(name, period)
     cache.add(key, 0, timeout=period + 1)
     try:
         used = cache.incr(key)
     except ValueError:  # expired between add and incr
         cache.add(key, 1, timeout=period + 1)
         used = 1
-    reset_s = max(1, int((window + 1) * period - now + 0.999))
     return RateState(limit, max(0, limit - used), reset_s, exceeded=used > limit)
+
+
+def window_state(name: str, *, limit: int, period: int) -> RateState:
+    """Where the budget `name` stands, counting nothing (`exceeded`: it is used up)."""
+    key, reset_s = _window(name, period)
+    used = cache.get(key) or 0
+    return RateState(limit, max(0, limit - used), reset_s, exceeded=used >= limit)
 
 
 def _urgency(state: RateState) -> tuple[bool, int, int]:

@@ -4,16 +4,13 @@ revealing one value asks for the password again and is audited by `env_var_revea
 
 from __future__ import annotations
 
-import time
-
 from django import forms
 from django.contrib import messages
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from apps.core.api.throttling import window_hit
+from apps.core.api.throttling import window_hit, window_state
 from apps.core.audit import audit_record
 
 from .. import selectors, services
@@ -44,17 +41,14 @@ REVEAL_FAILURES = (5, 900)
 
 
 def _reveal_budget(user) -> str:
-    return f"console:reveal-failed:{user.pk}"  # window_hit() adds the window's number
+    return f"console:reveal-failed:{user.pk}"
 
 
 def _reveal_wait_s(user) -> int:
     """Seconds until this person may try again, 0 when they may now."""
     limit, period = REVEAL_FAILURES
-    now = time.time()
-    window = int(now // period)
-    if (cache.get(f"{_reveal_budget(user)}:{window}") or 0) < limit:
-        return 0
-    return max(1, int((window + 1) * period - now))
+    state = window_state(_reveal_budget(user), limit=limit, period=period)
+    return state.reset_s if state.exceeded else 0
 
 
 def _reveal_failed(request: HttpRequest, app, key: str) -> None:
