@@ -14,19 +14,18 @@ real deliverer (run in a thread of this test, as a worker would)."""
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from urllib.parse import urlsplit
 
 import pytest
-from django.db import connection
 
 from apps.tenants.models import Invitation, Membership, Role
 from apps.tenants.services import tenant_create
 from apps.webhooks import consumer as webhook_consumer
 from apps.webhooks import scheduling as webhook_scheduling
 from apps.webhooks import services as webhook_services
+from tests.threads import run_in_thread
 from tests.webhooks.webhook_support import _receiver_server, deliver, emit, receiver  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -49,26 +48,6 @@ def crew(person, settings):
         "member": person(tenant, Role.MEMBER),
         "viewer": person(tenant, Role.VIEWER),
     }
-
-
-def _worker(call) -> None:
-    """Run `call` in a thread of its own, as a worker process would (Playwright keeps an
-    asyncio loop in this one; the deliverer runs its own)."""
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            call()
-        except BaseException as exc:  # re-raised below
-            failure.append(exc)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(30)
-    if failure:
-        raise failure[0]
 
 
 def _attempts_shown(page, text: str, timeout_s: float = 15.0):
@@ -170,9 +149,9 @@ def test_journey9_api_keys_and_webhooks(
     a test send and a replay in its delivery log, disable and enable; a member."""
     tenant = crew["tenant"]
     hooks = request.getfixturevalue("receiver")  # the local HTTP server (webhook_support.py)
-    # Deliveries run in this process (`_worker(deliver)`), where the receiver's private address
-    # is allowed: the replay's kick must not reach the session's Celery worker, whose settings
-    # (rightly) refuse it.
+    # Deliveries run in this process (`run_in_thread(deliver)`), where the receiver's private
+    # address is allowed: the replay's kick must not reach the session's Celery worker, whose
+    # settings (rightly) refuse it.
     patch = request.getfixturevalue("monkeypatch")
     for module in (webhook_services, webhook_consumer, webhook_scheduling):
         patch.setattr(module, "kick", lambda: None)
@@ -213,11 +192,11 @@ def test_journey9_api_keys_and_webhooks(
         emit(tenant, "monitor.down", monitor_id="m-journey9")
         deliver()
 
-    _worker(delivered_event)
+    run_in_thread(delivered_event)
     row = _attempts_shown(page, "1 attempt")
     row.get_by_role("button", name="Replay").click()
     page.wait_for_selector("text=is queued to be sent again")
-    _worker(deliver)
+    run_in_thread(deliver)
     row = _attempts_shown(page, "2 attempts")
     row.locator("summary").click()
     assert row.locator('[data-trigger="replay"]').count() == 1

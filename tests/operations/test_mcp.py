@@ -4,7 +4,6 @@ is confirmed, an agent key is refused what it may not run, and the audit log nam
 
 from __future__ import annotations
 
-import threading
 from contextlib import asynccontextmanager
 
 import anyio
@@ -14,6 +13,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
 from apps.core.models import AuditEvent
+from tests.threads import run_in_thread
 
 
 @asynccontextmanager
@@ -29,25 +29,6 @@ async def _session(url: str, raw_key: str, *, modern: bool = False):
         else:
             await session.initialize()
         yield session
-
-
-def _in_a_thread(agent) -> None:
-    """anyio.run(agent) in a thread of its own: this one may hold a running event loop (the
-    browser tests' Playwright keeps one in the main thread once it has started)."""
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            anyio.run(agent)
-        except BaseException as exc:  # re-raised below
-            failure.append(exc)
-
-    thread = threading.Thread(target=run, name="mcp-agent")
-    thread.start()
-    thread.join(60)
-    assert not thread.is_alive(), "the MCP client did not finish within 60 s"
-    if failure:
-        raise failure[0]
 
 
 def test_tools_reads_confirmations_refusals_and_audit(mcp_server):
@@ -80,8 +61,8 @@ def test_tools_reads_confirmations_refusals_and_audit(mcp_server):
             seen["agent_read"] = await session.call_tool("app.list", {})
             seen["agent_refused"] = await session.call_tool("monitor.list", {})
 
-    _in_a_thread(admin_agent)
-    _in_a_thread(limited_agent)
+    run_in_thread(lambda: anyio.run(admin_agent), timeout_s=60)
+    run_in_thread(lambda: anyio.run(limited_agent), timeout_s=60)
 
     tools = seen["tools"]
     assert seen["version"] == "2025-11-25"
