@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
@@ -90,7 +91,7 @@ def root_landing(request: HttpRequest) -> HttpResponse:
         return _sign_in(request.path)
     tenant = selectors.landing_tenant(user=request.user)
     if tenant is not None:  # signed in there too, by accounts' one-time handoff
-        return HttpResponseRedirect(f"/accounts/open/{tenant.slug}/")
+        return HttpResponseRedirect(reverse("account_console_open", args=[tenant.slug]))
     if request.user.is_staff:
         return HttpResponseRedirect(OPERATOR_CONSOLE_PATH)
     return HttpResponseRedirect(settings.LOGIN_REDIRECT_URL)
